@@ -1,0 +1,51 @@
+import { createRequire } from 'node:module';
+
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+
+import busNode from '../bus/bus';
+import busInNode from '../bus-in/bus-in';
+import busOutNode from './bus-out';
+
+const require = createRequire(import.meta.url);
+const helper = require('node-red-node-test-helper');
+
+beforeAll(() => {
+    helper.init(require.resolve('node-red'));
+});
+
+afterEach(async () => {
+    await helper.unload();
+});
+
+const flow = [
+    { id: 'bus-1', type: 'ul-bus', transport: 'memory', busName: 'bus-out-test' },
+    { id: 'out-1', type: 'ul-bus-out', bus: 'bus-1', topic: 'telemetry.clean' },
+    { id: 'in-1', type: 'ul-bus-in', bus: 'bus-1', topic: 'telemetry.clean', wires: [['sink']] },
+    { id: 'sink', type: 'helper' },
+];
+
+describe('ul-bus-out', () => {
+    it('should deliver payload keyed by asset', async () => {
+        await helper.load([busNode, busInNode, busOutNode], flow);
+        const received = new Promise<Record<string, unknown>>((resolve) => {
+            helper.getNode('sink').on('input', resolve);
+        });
+
+        helper.getNode('out-1').receive({ payload: [{ asset_id: 'well-7', metric: 'oil_rate', value: 1 }] });
+        const msg = await received;
+
+        expect(msg.topic).toBe('telemetry.clean');
+        expect(msg.key).toBe('well-7');
+        expect(msg.payload).toEqual([{ asset_id: 'well-7', metric: 'oil_rate', value: 1 }]);
+    });
+
+    it('should report a missing topic at deploy', async () => {
+        await helper.load([busNode, busOutNode], [
+            { id: 'bus-1', type: 'ul-bus', transport: 'memory' },
+            { id: 'out-2', type: 'ul-bus-out', bus: 'bus-1', topic: '' },
+        ]);
+        const errors = helper.log().args.filter((call: unknown[]) => (call[0] as { level: number }).level === 20);
+
+        expect(errors.length).toBe(1);
+    });
+});
