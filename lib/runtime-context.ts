@@ -1,0 +1,27 @@
+// What the embedding runtime hands to nodes through Node-RED settings (`RED.settings.upstreamLive`).
+// Nodes installed into a plain Node-RED instance find no context and fall back to their own
+// configuration, so every field is optional for them.
+import type { TokenVerifier } from './auth/types';
+import type { Asset } from './types';
+
+export interface RuntimeContext {
+    /** Verifies bearer tokens for the dashboard and any node that serves HTTP. */
+    verifyToken?: TokenVerifier;
+    /** Returns the asset registry; the dashboard uses it for the map and for operator scoping. */
+    listAssets?: () => Promise<Asset[]>;
+    /** Base path of the REST API, for links from the dashboard, for example `/v1`. */
+    apiBase?: string;
+    /** Folder for runtime data: embedded database, outbox, keys, inbox. */
+    dataDir?: string;
+}
+
+/** Reads the runtime context from Node-RED settings, tolerating its absence. */
+export function runtimeContext(settings: unknown): RuntimeContext {
+    try {
+        const context = (settings as { upstreamLive?: RuntimeContext }).upstreamLive;
+        return context ?? {};
+    } catch {
+        // Node-RED's settings object throws for keys that are not set; no context then.
+        return {};
+    }
+}
