@@ -1,0 +1,111 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { afterEach, describe, expect, it } from 'vitest';
+
+import { ConfigError } from '../errors';
+import { DATA_DIR, PROJECT_ROOT } from '../paths';
+import { loadAssetRegistry, parseAssetRegistry, resolveRegistryPath, watchRegistryFile } from './asset-registry';
+import { parseNormalizeSettings } from './settings';
+
+const demoText = readFileSync(join(DATA_DIR, 'assets.json'), 'utf8');
+const demoAssets = (JSON.parse(demoText) as { assets: { asset_id: string }[] }).assets;
+const folders: string[] = [];
+
+afterEach(() => {
+    for (const folder of folders.splice(0)) rmSync(folder, { recursive: true, force: true });
+});
+
+function tempFolder(): string {
+    const folder = mkdtempSync(join(tmpdir(), 'ul-assets-'));
+    folders.push(folder);
+    return folder;
+}
+
+describe('parseAssetRegistry', () => {
+    it('should index every demo asset', () => {
+        const index = parseAssetRegistry(demoText, 'data/assets.json');
+
+        expect(index.size).toBe(demoAssets.length);
+        expect(index.get('volve-15-9-f-12')?.operator).toBe('equinor');
+    });
+
+    it('should reject text that is not JSON', () => {
+        expect(() => parseAssetRegistry('{ assets: ', 'bad.json')).toThrow(/Asset registry bad.json is not valid JSON/);
+    });
+
+    it('should require an assets array', () => {
+        expect(() => parseAssetRegistry('[]', 'list.json')).toThrow(/has no "assets" array/);
+    });
+
+    it('should name the invalid asset and field', () => {
+        const document = JSON.parse(demoText) as { assets: Record<string, unknown>[] };
+        document.assets[2] = { ...document.assets[2], type: 'platform' };
+
+        expect(() => parseAssetRegistry(JSON.stringify(document), 'edited.json')).toThrow(
+            /assets\[2\]: Field 'type' must be one of "well", "pipeline", "facility", but is the string "platform"\./,
+        );
+    });
+
+    it('should reject a duplicated asset_id', () => {
+        const document = { assets: [demoAssets[0], demoAssets[0]] };
+
+        expect(() => parseAssetRegistry(JSON.stringify(document), 'twice.json')).toThrow(
+            new RegExp(`assets\\[1\\]: asset_id '${demoAssets[0].asset_id}' is listed twice`),
+        );
+    });
+});
+
+describe('loadAssetRegistry', () => {
+    it('should resolve relative paths against the project root', () => {
+        expect(resolveRegistryPath('data/assets.json')).toBe(join(PROJECT_ROOT, 'data', 'assets.json'));
+        expect(resolveRegistryPath('/etc/assets.json')).toBe('/etc/assets.json');
+    });
+
+    it('should name a missing file', () => {
+        const path = join(tempFolder(), 'missing.json');
+
+        expect(() => loadAssetRegistry(path)).toThrow(ConfigError);
+        expect(() => loadAssetRegistry(path)).toThrow(path);
+    });
+
+    it('should call the listener when the file changes', async () => {
+        const path = join(tempFolder(), 'assets.json');
+        writeFileSync(path, JSON.stringify({ assets: [demoAssets[0]] }));
+        let stop: (() => void) | undefined;
+        const changed = new Promise<void>((resolve) => {
+            stop = watchRegistryFile(path, 50, resolve);
+        });
+
+        // Let the first poll record the original state before the file changes.
+        await new Promise((resolve) => setTimeout(resolve, 150));
+        writeFileSync(path, JSON.stringify({ assets: demoAssets.slice(0, 2) }));
+        await changed;
+        stop?.();
+
+        expect(loadAssetRegistry(path).size).toBe(2);
+    });
+});
+
+describe('parseNormalizeSettings', () => {
+    it('should apply defaults to empty fields', () => {
+        expect(parseNormalizeSettings({ assetsFile: '', maxFutureSeconds: '', dedupSize: '' })).toEqual({
+            assetsPath: undefined,
+            maxFutureMs: 300_000,
+            dedupSize: 100_000,
+        });
+    });
+
+    it('should parse numbers given as text', () => {
+        const settings = parseNormalizeSettings({ assetsFile: ' data/assets.json ', maxFutureSeconds: '60', dedupSize: '500' });
+
+        expect(settings).toEqual({ assetsPath: join(PROJECT_ROOT, 'data', 'assets.json'), maxFutureMs: 60_000, dedupSize: 500 });
+    });
+
+    it('should reject invalid numbers', () => {
+        expect(() => parseNormalizeSettings({ maxFutureSeconds: '-5' })).toThrow(/Max future of -5 s is invalid/);
+        expect(() => parseNormalizeSettings({ maxFutureSeconds: 'soon' })).toThrow(/Max future of soon s is invalid/);
+        expect(() => parseNormalizeSettings({ dedupSize: '10.5' })).toThrow(/Duplicate cache size 10.5 is invalid/);
+    });
+});

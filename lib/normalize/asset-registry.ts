@@ -1,0 +1,95 @@
+// Loads an asset registry file of the form `{ "assets": [Asset, ...] }` (see data/assets.json),
+// validates every asset against schemas/asset.json and indexes the assets by asset_id.
+import { readFileSync, unwatchFile, watchFile, type Stats } from 'node:fs';
+import { isAbsolute, resolve } from 'node:path';
+
+import { ConfigError } from '../errors';
+import { PROJECT_ROOT } from '../paths';
+import { compileSchema } from '../schemas';
+import type { Asset } from '../types';
+
+/** Assets by asset_id. */
+export type AssetIndex = ReadonlyMap<string, Asset>;
+
+/** Number of asset problems listed in one error message. Only the count of the rest is given. */
+const MAX_LISTED_PROBLEMS = 5;
+
+/** Resolves a registry path: absolute paths stay, relative ones resolve against the project root. */
+export function resolveRegistryPath(path: string, root: string = PROJECT_ROOT): string {
+    return isAbsolute(path) ? path : resolve(root, path);
+}
+
+/**
+ * Parses and validates the text of an asset registry file. `origin` names the file in messages.
+ * Throws a ConfigError that lists the invalid assets, or names the duplicated asset_id.
+ */
+export function parseAssetRegistry(text: string, origin: string): Map<string, Asset> {
+    let document: unknown;
+    try {
+        document = JSON.parse(text);
+    } catch (err) {
+        throw new ConfigError(`Asset registry ${origin} is not valid JSON: ${(err as Error).message}`, {
+            cause: err,
+            context: { file: origin },
+        });
+    }
+    const assets = (document as { assets?: unknown } | null)?.assets;
+    if (!Array.isArray(assets)) {
+        throw new ConfigError(`Asset registry ${origin} has no "assets" array; the file must look like { "assets": [ ... ] }.`, {
+            context: { file: origin },
+        });
+    }
+
+    const validator = compileSchema<Asset>('asset');
+    const problems: string[] = [];
+    const index = new Map<string, Asset>();
+    assets.forEach((asset: unknown, position) => {
+        const assetProblems = validator.check(asset);
+        if (assetProblems.length > 0) {
+            problems.push(`assets[${position}]: ${assetProblems.map((p) => p.message).join(' ')}`);
+            return;
+        }
+        const valid = asset as Asset;
+        if (index.has(valid.asset_id)) {
+            problems.push(`assets[${position}]: asset_id '${valid.asset_id}' is listed twice.`);
+            return;
+        }
+        index.set(valid.asset_id, valid);
+    });
+
+    if (problems.length > 0) {
+        const listed = problems.slice(0, MAX_LISTED_PROBLEMS).join(' ');
+        const more = problems.length > MAX_LISTED_PROBLEMS ? ` (${problems.length - MAX_LISTED_PROBLEMS} more problems)` : '';
+        const message = `Asset registry ${origin} has ${problems.length} invalid asset(s): ${listed}${more} Correct the file.`;
+        throw new ConfigError(message, { context: { file: origin } });
+    }
+    return index;
+}
+
+/** Reads, validates and indexes an asset registry file. Throws a ConfigError naming the file. */
+export function loadAssetRegistry(path: string): Map<string, Asset> {
+    let text: string;
+    try {
+        text = readFileSync(path, 'utf8');
+    } catch (err) {
+        const message = `Asset registry ${path} could not be read: ${(err as Error).message}. Check the assets file path.`;
+        throw new ConfigError(message, {
+            cause: err,
+            context: { file: path },
+        });
+    }
+    return parseAssetRegistry(text, path);
+}
+
+/**
+ * Calls `listener` whenever the file's modification time or size changes, checking every
+ * `intervalMs`. Polling (fs.watchFile) keeps working when an editor replaces the file rather than
+ * writing it in place. Returns a function that stops watching.
+ */
+export function watchRegistryFile(path: string, intervalMs: number, listener: () => void): () => void {
+    const onStat = (current: Stats, previous: Stats): void => {
+        if (current.mtimeMs !== previous.mtimeMs || current.size !== previous.size) listener();
+    };
+    watchFile(path, { interval: intervalMs, persistent: false }, onStat);
+    return () => unwatchFile(path, onStat);
+}
