@@ -1,0 +1,115 @@
+import { verify } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+
+import { signingInput } from '../../lib/signing/envelope';
+import { generateDeviceKey, loadPublicKey } from '../../lib/signing/keys';
+import type { Reading, SignedEnvelope } from '../../lib/types';
+import signNode from './sign';
+
+const require = createRequire(import.meta.url);
+const helper = require('node-red-node-test-helper');
+
+const dataDir = mkdtempSync(join(tmpdir(), 'ul-sign-node-'));
+generateDeviceKey(join(dataDir, 'keys'), 'edge-01');
+
+beforeAll(() => {
+    helper.init(require.resolve('node-red'), { upstreamLive: { dataDir } });
+});
+
+afterEach(async () => {
+    await helper.unload();
+});
+
+afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+
+const readings: Reading[] = [
+    { asset_id: '3w-well-00004', metric: 'pressure_tpt', value: 1.335972e7, unit: 'Pa', ts: '2017-10-31T19:30:25.000Z', quality_flag: 'GOOD' },
+    { asset_id: '3w-well-00004', metric: 'temp_tpt', value: 106.8783, unit: 'degC', ts: '2017-10-31T19:30:25.000Z', quality_flag: 'GOOD' },
+];
+
+function flow(keyFile: string) {
+    return [
+        { id: 'sign-1', type: 'ul-sign', deviceId: 'edge-01', certId: 'edge-01-2024', operator: 'petrobras', keyFile, wires: [['signed']] },
+        { id: 'signed', type: 'helper' },
+    ];
+}
+
+function signOnce(payload: unknown): Promise<Record<string, unknown>> {
+    const received = new Promise<Record<string, unknown>>((resolve) => helper.getNode('signed').once('input', resolve));
+    helper.getNode('sign-1').receive({ payload });
+    return received;
+}
+
+function errorLogs(): { msg: unknown }[] {
+    return helper
+        .log()
+        .args.map((call: unknown[]) => call[0] as { level: number; msg: unknown })
+        .filter((entry: { level: number }) => entry.level === 20);
+}
+
+describe('ul-sign', () => {
+    it('should emit a signed envelope on the readings topic', async () => {
+        await helper.load(signNode, flow('keys/edge-01.key'));
+        const msg = await signOnce(readings);
+        const envelope = msg.payload as SignedEnvelope;
+
+        expect(msg.topic).toBe('ops/petrobras/3w-well-00004/readings');
+        expect(envelope).toEqual({ v: 1, device_id: 'edge-01', cert_id: 'edge-01-2024', seq: 1, operator: 'petrobras', readings, sig: expect.any(String) });
+        expect(verify(null, signingInput(envelope), loadPublicKey(join(dataDir, 'keys/edge-01.pub')), Buffer.from(envelope.sig, 'base64'))).toBe(true);
+    });
+
+    it('should continue the sequence after a restart', async () => {
+        generateDeviceKey(join(dataDir, 'keys'), 'edge-seq');
+        const keyFile = join(dataDir, 'keys/edge-seq.key');
+        await helper.load(signNode, flow(keyFile));
+        const first = [];
+        for (let index = 0; index < 3; index++) first.push(((await signOnce(readings)).payload as SignedEnvelope).seq);
+        await helper.unload();
+
+        expect(first).toEqual([1, 2, 3]);
+        expect(readFileSync(`${keyFile}.seq`, 'utf8')).toBe('1000\n');
+
+        await helper.load(signNode, flow(keyFile));
+        const afterRestart = ((await signOnce(readings)).payload as SignedEnvelope).seq;
+
+        expect(afterRestart).toBe(1001);
+        expect(readFileSync(`${keyFile}.seq`, 'utf8')).toBe('2000\n');
+    });
+
+    it('should fail a batch with readings of two assets', async () => {
+        await helper.load(signNode, flow('keys/edge-01.key'));
+        const signed: unknown[] = [];
+        helper.getNode('signed').on('input', (msg: unknown) => signed.push(msg));
+        helper.getNode('sign-1').receive({ payload: [readings[0], { ...readings[1], asset_id: '3w-well-00003' }] });
+        await new Promise((resolve) => setImmediate(resolve));
+
+        const errors = errorLogs();
+        expect(signed).toEqual([]);
+        expect(errors.length).toBe(1);
+        expect(String(errors[0].msg)).toContain('readings of 3w-well-00004 and 3w-well-00003');
+    });
+
+    it('should fail a payload that is not a readings array', async () => {
+        await helper.load(signNode, flow('keys/edge-01.key'));
+        helper.getNode('sign-1').receive({ payload: { value: 1 } });
+        await new Promise((resolve) => setImmediate(resolve));
+
+        const errors = errorLogs();
+        expect(errors.length).toBe(1);
+        expect(String(errors[0].msg)).toContain('send a non-empty array of readings');
+    });
+
+    it('should report a missing key file with its path at deploy', async () => {
+        await helper.load(signNode, flow('keys/absent.key'));
+        const errors = errorLogs();
+
+        expect(errors.length).toBe(1);
+        expect(String(errors[0].msg)).toContain(`${join(dataDir, 'keys/absent.key')} was not found`);
+        expect(String(errors[0].msg)).toContain('openssl genpkey -algorithm ed25519');
+    });
+});

@@ -1,0 +1,75 @@
+// Verifies signed envelopes from MQTT against the device registry and passes on their readings.
+import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
+
+import { toError } from '../../lib/errors';
+import { runtimeContext } from '../../lib/runtime-context';
+import { parseVerifyConfig } from '../../lib/signing/config';
+import { verifyIngestLine, verifyIngestValue, type IngestResult } from '../../lib/signing/ingest';
+import { DeviceRegistry } from '../../lib/signing/registry';
+import { SequenceState } from '../../lib/signing/sequence';
+import type { Reading } from '../../lib/types';
+import { setStatus, throttledStatus } from '../shared/status';
+
+interface VerifyConfig extends NodeDef {
+    registryFile: string;
+}
+
+export default function register(RED: NodeAPI): void {
+    function VerifyNode(this: Node, config: VerifyConfig): void {
+        RED.nodes.createNode(this, config);
+        const node = this;
+
+        let registry: DeviceRegistry;
+        try {
+            const path = parseVerifyConfig(config, runtimeContext(RED.settings).dataDir);
+            registry = new DeviceRegistry(path, { onReloadError: (err) => node.warn(RED._('ul-verify.warnings.reload-failed', { error: err.message })) });
+        } catch (err) {
+            node.error(toError(err).message);
+            setStatus(node, 'failed', RED._('ul-verify.status.not-configured'));
+            return;
+        }
+
+        // NOTE: the last accepted sequence per device lives in memory, so after a restart the
+        // first envelope of each device is accepted again whatever its number.
+        const sequences = new SequenceState();
+        const status = throttledStatus(node);
+        let accepted = 0;
+        let rejected = 0;
+        status('ok', RED._('ul-verify.status.counts', { accepted, rejected }));
+
+        node.on('input', (msg, send, done) => {
+            const topic = typeof msg.topic === 'string' && msg.topic !== '' ? msg.topic : undefined;
+            const source = topic === undefined ? 'mqtt' : `mqtt:${topic}`;
+            const payload: unknown = msg.payload;
+            let result: IngestResult;
+            if (Buffer.isBuffer(payload)) result = verifyIngestLine(payload.toString('utf8'), registry, sequences, source, { topic });
+            else if (typeof payload === 'string') result = verifyIngestLine(payload, registry, sequences, source, { topic });
+            else result = verifyIngestValue(payload, registry, sequences, source, { topic });
+
+            if (!result.ok) {
+                rejected++;
+                send([null, { payload: [result.rejection], topic: topic ?? '' } as NodeMessage]);
+                status('ok', RED._('ul-verify.status.counts', { accepted, rejected }));
+                done();
+                return;
+            }
+            const { envelope } = result;
+            // Without a topic nothing ties the readings to one asset, so each asset gets its own message.
+            const byAsset = new Map<string, Reading[]>();
+            for (const reading of envelope.readings) {
+                const list = byAsset.get(reading.asset_id);
+                if (list) list.push(reading);
+                else byAsset.set(reading.asset_id, [reading]);
+            }
+            const messages = [...byAsset].map(
+                ([assetId, readings]) => ({ payload: readings, topic: assetId, operator: envelope.operator, device_id: envelope.device_id, seq: envelope.seq }) as NodeMessage,
+            );
+            accepted++;
+            send([messages, null]);
+            status('ok', RED._('ul-verify.status.counts', { accepted, rejected }));
+            done();
+        });
+    }
+
+    RED.nodes.registerType('ul-verify', VerifyNode);
+}
