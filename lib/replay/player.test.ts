@@ -223,6 +223,23 @@ describe('ReplayPlayer loop and errors', () => {
         expect(record.ends[0].rows).toBe(3);
     });
 
+    it('should keep timestamps increasing across passes', async () => {
+        const record = recorder();
+        const path = secondsFile('loop-time.csv', 3);
+        const replay = player({ path, speed: 1e6, timestamps: 'shift-to-now', loop: true }, record.handlers);
+        await replay.start();
+        await record.ended(2);
+        await replay.stop();
+
+        const times = record.rows.slice(0, 6).map((emitted) => emitted.ts);
+        for (let index = 1; index < times.length; index++) {
+            expect(times[index], `row ${index} after row ${index - 1}`).toBeGreaterThan(times[index - 1]);
+        }
+        // The second pass runs at real time, so its rows keep their one-second spacing.
+        expect(times[4] - times[3]).toBeGreaterThanOrEqual(999);
+        expect(times[4] - times[3]).toBeLessThanOrEqual(1001);
+    });
+
     it('should report invalid rows in file order', async () => {
         const record = recorder();
         const path = secondsFile('bad.csv', 2, ['2020-01-01 00:00:05.000000,x,,,,,,,,0', '2020-01-01 00:00:06.000000,7,,,,,,,,0']);

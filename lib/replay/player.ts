@@ -118,7 +118,7 @@ export class ReplayPlayer {
         }
         if (generation !== this.generation) return;
         this.scan = scan;
-        this.beginPass(this.now());
+        this.beginPass(this.now(), this.options.speed);
     }
 
     /** Holds emission; the next row is kept. Only while playing. */
@@ -151,10 +151,10 @@ export class ReplayPlayer {
         if (lines) await lines.return(undefined);
     }
 
-    private beginPass(startWall: number): void {
+    private beginPass(startWall: number, speed: number): void {
         const scan = this.scan as ReplayScan;
         const firstSource = scan.firstMs ?? 0;
-        this.clock = { startWall, firstSource, lastSource: scan.maxMs ?? firstSource, speed: this.options.speed };
+        this.clock = { startWall, firstSource, lastSource: scan.maxMs ?? firstSource, speed };
         this.lines = readReplayFile(this.options.path, this.options);
         this.pending = undefined;
         this.progress = { index: 0, total: scan.total };
@@ -203,7 +203,7 @@ export class ReplayPlayer {
         const lines = this.lines;
         if (!lines) {
             // Resumed while waiting between two passes of a loop.
-            if (this.currentState === 'playing') this.beginPass(this.now());
+            if (this.currentState === 'playing') this.beginPass(this.now(), this.loopSpeed());
             return;
         }
         const clock = () => this.clock as ReplayClock;
@@ -245,6 +245,16 @@ export class ReplayPlayer {
         }
     }
 
+    /**
+     * Speed of the passes after the first. With shifted timestamps the first pass backfills the
+     * file up to "now" at the configured speed, and later passes continue live at real time: data
+     * time cannot run faster than the wall clock for long without timestamps in the future, and
+     * real time keeps each pass's timestamps after those of the pass before.
+     */
+    private loopSpeed(): number {
+        return this.options.timestamps === 'original' ? this.options.speed : 1;
+    }
+
     private finishPass(): void {
         const clock = this.clock as ReplayClock;
         const scan = this.scan as ReplayScan;
@@ -263,15 +273,14 @@ export class ReplayPlayer {
         }
         // The next pass starts one mean sample interval after the last row's emit time, so a
         // looping file keeps its rhythm and a one-row file does not spin.
-        // NOTE: with shift-to-now each pass ends its timestamps at its own end, so above speed 1
-        // the first timestamps of a pass lie before the last ones of the pass before.
         const span = clock.lastSource - clock.firstSource;
         const interval = scan.valid > 1 ? span / (scan.valid - 1) : 1000;
-        const nextStart = emitTime(clock.lastSource, clock) + interval / this.options.speed;
+        const speed = this.loopSpeed();
+        const nextStart = emitTime(clock.lastSource, clock) + interval / speed;
         const generation = this.generation;
         const wait = Math.max(0, nextStart - this.now());
         this.timer = setTimeout(() => {
-            if (generation === this.generation && this.currentState === 'playing') this.beginPass(this.now());
+            if (generation === this.generation && this.currentState === 'playing') this.beginPass(this.now(), speed);
         }, wait);
     }
 }

@@ -61,8 +61,11 @@ export default function register(RED: NodeAPI): void {
                 if (list) list.push(reading);
                 else byAsset.set(reading.asset_id, [reading]);
             }
+            // msg.device lets the normalizer check the readings against the device's permitted assets.
+            const device = { device_id: envelope.device_id, operator: envelope.operator, assets: registry.get(envelope.device_id)?.assets };
             const messages = [...byAsset].map(
-                ([assetId, readings]) => ({ payload: readings, topic: assetId, operator: envelope.operator, device_id: envelope.device_id, seq: envelope.seq }) as NodeMessage,
+                ([assetId, readings]) =>
+                    ({ payload: readings, topic: assetId, operator: envelope.operator, device_id: envelope.device_id, seq: envelope.seq, device, source }) as NodeMessage,
             );
             accepted++;
             send([messages, null]);
