@@ -1,0 +1,93 @@
+// Request helpers shared by the API routes: authentication, role checks and JSON errors.
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+
+import type { Principal, Role, TokenVerifier } from '../../lib/auth/types';
+import { AuthError } from '../auth/issuer';
+
+export interface AuthedRequest extends Request {
+    principal: Principal;
+}
+
+/** An error the API returns as `{ error: { code, message } }` with its HTTP status. */
+export class ApiError extends Error {
+    constructor(
+        readonly status: number,
+        readonly code: string,
+        message: string,
+    ) {
+        super(message);
+    }
+}
+
+export function sendError(res: Response, status: number, code: string, message: string): void {
+    res.status(status).json({ error: { code, message } });
+}
+
+/** Reads a bearer token from the Authorization header, or from `access_token` for WebSocket clients. */
+export function bearerToken(authorization: string | undefined, query?: unknown): string | undefined {
+    if (authorization?.startsWith('Bearer ')) return authorization.slice(7).trim();
+    const fromQuery = (query as { access_token?: unknown } | undefined)?.access_token;
+    return typeof fromQuery === 'string' ? fromQuery : undefined;
+}
+
+export function authenticate(verify: TokenVerifier): RequestHandler {
+    return (req, res, next) => {
+        const token = bearerToken(req.headers.authorization, req.query);
+        if (!token) {
+            sendError(res, 401, 'missing_token', 'No bearer token; send "Authorization: Bearer <token>" (get one from POST /auth/token).');
+            return;
+        }
+        verify(token).then(
+            (principal) => {
+                (req as AuthedRequest).principal = principal;
+                next();
+            },
+            (err: unknown) => {
+                const status = err instanceof AuthError ? err.status : 401;
+                sendError(res, status, 'invalid_token', (err as Error).message);
+            },
+        );
+    };
+}
+
+export function requireRole(...roles: Role[]): RequestHandler {
+    return (req, res, next) => {
+        const principal = (req as AuthedRequest).principal;
+        if (!principal.roles.some((role) => roles.includes(role))) {
+            sendError(res, 403, 'forbidden', `This endpoint needs one of the roles ${roles.join(', ')}; the token has ${principal.roles.join(', ')}.`);
+            return;
+        }
+        next();
+    };
+}
+
+/** Wraps an async route so that a rejected promise becomes a JSON error response. */
+export function route(handler: (req: AuthedRequest, res: Response) => Promise<void>): RequestHandler {
+    return (req: Request, res: Response, next: NextFunction) => {
+        handler(req as AuthedRequest, res).catch((err: unknown) => {
+            if (err instanceof ApiError) {
+                sendError(res, err.status, err.code, err.message);
+                return;
+            }
+            next(err);
+        });
+    };
+}
+
+/** Parses an optional ISO 8601 query parameter, naming it in the error. */
+export function isoParam(value: unknown, name: string): string | undefined {
+    if (value === undefined || value === '') return undefined;
+    if (typeof value !== 'string' || Number.isNaN(Date.parse(value))) {
+        throw new ApiError(400, 'invalid_parameter', `Query parameter ${name}="${String(value)}" is not an ISO 8601 time; use a form like 2017-10-31T19:30:00Z.`);
+    }
+    return new Date(value).toISOString();
+}
+
+export function intParam(value: unknown, name: string, min: number, max: number): number | undefined {
+    if (value === undefined || value === '') return undefined;
+    const number = Number(value);
+    if (!Number.isInteger(number) || number < min || number > max) {
+        throw new ApiError(400, 'invalid_parameter', `Query parameter ${name}="${String(value)}" must be a whole number from ${min} to ${max}.`);
+    }
+    return number;
+}

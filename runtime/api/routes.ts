@@ -1,0 +1,163 @@
+// REST API under /v1: assets, readings, events, alert actions, quarantine and signed ingest.
+// Every route is scoped: an operator sees only its own assets, the public role sees no per-asset data.
+import express, { type Router } from 'express';
+
+import type { Principal } from '../../lib/auth/types';
+import type { Store } from '../../lib/store/types';
+import type { Severity } from '../../lib/types';
+import { ApiError, authenticate, intParam, isoParam, requireRole, route, type AuthedRequest } from './http';
+import type { TokenVerifier } from '../../lib/auth/types';
+
+/** Outcome of one line of a POST /v1/ingest body. */
+export interface IngestLineResult {
+    line: number;
+    status: 'accepted' | 'rejected';
+    /** Readings stored from this line (accepted lines). */
+    readings?: number;
+    /** Readings of an accepted line that failed validation and went to the quarantine. */
+    rejected_readings?: number;
+    code?: string;
+    reason?: string;
+}
+
+export type IngestHandler = (lines: string[], principal: Principal) => Promise<IngestLineResult[]>;
+
+export interface ApiDependencies {
+    store: Store;
+    verifyToken: TokenVerifier;
+    ingest: IngestHandler;
+}
+
+const SEVERITIES: Severity[] = ['P1', 'P2', 'P3'];
+
+/**
+ * Returns the asset ids the principal may see, or undefined when it may see every asset.
+ * The public role gets an error: it sees aggregates only.
+ */
+async function assetScope(store: Store, principal: Principal): Promise<Set<string> | undefined> {
+    if (principal.roles.includes('regulator-admin') || principal.roles.includes('analyst')) return undefined;
+    if (principal.roles.includes('operator') && principal.operator) {
+        const assets = await store.listAssets({ operator: principal.operator });
+        return new Set(assets.map((asset) => asset.asset_id));
+    }
+    throw new ApiError(403, 'forbidden', 'The public role sees aggregated figures only, not per-asset data.');
+}
+
+export function createApiRouter(deps: ApiDependencies): Router {
+    const { store } = deps;
+    const router = express.Router();
+    router.use(authenticate(deps.verifyToken));
+
+    router.get(
+        '/assets',
+        route(async (req, res) => {
+            const scope = await assetScope(store, req.principal);
+            const assets = await store.listAssets();
+            res.json({ assets: scope ? assets.filter((asset) => scope.has(asset.asset_id)) : assets });
+        }),
+    );
+
+    router.get(
+        '/readings',
+        route(async (req, res) => {
+            const assetId = req.query.asset_id;
+            if (typeof assetId !== 'string' || !assetId) {
+                throw new ApiError(400, 'missing_parameter', 'Query parameter asset_id is required, for example ?asset_id=3w-well-00004&metric=pressure_tpt.');
+            }
+            const scope = await assetScope(store, req.principal);
+            if (scope && !scope.has(assetId)) {
+                throw new ApiError(404, 'not_found', `Asset "${assetId}" does not exist or belongs to another operator.`);
+            }
+            const resolution = req.query.resolution ?? 'raw';
+            if (resolution !== 'raw' && resolution !== '1m') {
+                throw new ApiError(400, 'invalid_parameter', `Query parameter resolution="${String(resolution)}" is not supported; use raw or 1m.`);
+            }
+            const metric = typeof req.query.metric === 'string' && req.query.metric ? req.query.metric : undefined;
+            const rows = await store.queryReadings({
+                asset_id: assetId,
+                metric,
+                from: isoParam(req.query.from, 'from'),
+                to: isoParam(req.query.to, 'to'),
+                resolution,
+                limit: intParam(req.query.limit, 'limit', 1, 100_000),
+            });
+            res.json({ asset_id: assetId, metric: metric ?? null, resolution, count: rows.length, readings: rows });
+        }),
+    );
+
+    router.get(
+        '/events',
+        route(async (req, res) => {
+            const severity = req.query.severity;
+            if (severity !== undefined && !SEVERITIES.includes(severity as Severity)) {
+                throw new ApiError(400, 'invalid_parameter', `Query parameter severity="${String(severity)}" is not a severity; use P1, P2 or P3.`);
+            }
+            const state = req.query.state;
+            if (state !== undefined && state !== 'open' && state !== 'acknowledged' && state !== 'resolved') {
+                throw new ApiError(400, 'invalid_parameter', `Query parameter state="${String(state)}" is not a state; use open, acknowledged or resolved.`);
+            }
+            const scope = await assetScope(store, req.principal);
+            const events = await store.listEvents({
+                severity: severity as Severity | undefined,
+                state: state as 'open' | 'acknowledged' | 'resolved' | undefined,
+                since: isoParam(req.query.since, 'since'),
+                asset_ids: scope ? [...scope] : undefined,
+                limit: intParam(req.query.limit, 'limit', 1, 10_000),
+            });
+            res.json({ count: events.length, events });
+        }),
+    );
+
+    const alertAction = (state: 'acknowledged' | 'resolved') =>
+        route(async (req, res) => {
+            const scope = await assetScope(store, req.principal);
+            const [event] = (await store.listEvents({ limit: 10_000, asset_ids: scope ? [...scope] : undefined })).filter(
+                (candidate) => candidate.event_id === req.params.id,
+            );
+            if (!event) throw new ApiError(404, 'not_found', `Alert "${req.params.id}" does not exist or belongs to another operator.`);
+            if (event.state === 'resolved') throw new ApiError(409, 'already_resolved', `Alert "${event.event_id}" is already resolved.`);
+            if (state === 'acknowledged' && event.state === 'acknowledged') {
+                throw new ApiError(409, 'already_acknowledged', `Alert "${event.event_id}" was already acknowledged by ${event.acknowledged_by ?? 'someone'}.`);
+            }
+            const updated = await store.updateEventState(event.event_id, state, req.principal.sub);
+            res.json({ event: updated });
+        });
+    router.post('/alerts/:id/ack', requireRole('regulator-admin', 'operator'), alertAction('acknowledged'));
+    router.post('/alerts/:id/resolve', requireRole('regulator-admin', 'operator'), alertAction('resolved'));
+
+    router.get(
+        '/quarantine',
+        requireRole('regulator-admin', 'analyst'),
+        route(async (req, res) => {
+            const rows = await store.listQuarantine({
+                source: typeof req.query.source === 'string' && req.query.source ? req.query.source : undefined,
+                since: isoParam(req.query.since, 'since'),
+                limit: intParam(req.query.limit, 'limit', 1, 100_000),
+            });
+            res.json({ count: rows.length, quarantine: rows });
+        }),
+    );
+
+    router.post(
+        '/ingest',
+        requireRole('regulator-admin', 'operator'),
+        express.text({ type: () => true, limit: '10mb' }),
+        route(async (req: AuthedRequest, res) => {
+            const body = typeof req.body === 'string' ? req.body : '';
+            const lines = body.split(/\r?\n/);
+            while (lines.length && lines[lines.length - 1].trim() === '') lines.pop();
+            if (lines.length === 0) {
+                throw new ApiError(400, 'empty_body', 'The body has no lines; send one signed JSON envelope per line (application/x-ndjson).');
+            }
+            const results = await deps.ingest(lines, req.principal);
+            const accepted = results.filter((r) => r.status === 'accepted').length;
+            res.status(accepted === results.length ? 200 : accepted === 0 ? 422 : 207).json({
+                accepted,
+                rejected: results.length - accepted,
+                results,
+            });
+        }),
+    );
+
+    return router;
+}

@@ -1,0 +1,100 @@
+// WebSocket /v1/stream/readings: pushes clean readings as they pass the bus, scoped to what the
+// caller may see. Readings are batched per interval so a busy bus does not become one frame per reading.
+import type { IncomingMessage, Server } from 'node:http';
+
+import { WebSocketServer, type WebSocket } from 'ws';
+
+import type { Principal, TokenVerifier } from '../../lib/auth/types';
+import type { BusTransport } from '../../lib/bus/memory';
+import type { Store } from '../../lib/store/types';
+import type { Reading } from '../../lib/types';
+import type { Logger } from '../logging';
+import { bearerToken } from './http';
+
+export interface StreamOptions {
+    server: Server;
+    path: string;
+    verifyToken: TokenVerifier;
+    bus: BusTransport;
+    store: Store;
+    logger: Logger;
+    /** Interval between frames, in milliseconds; default 250. */
+    flushMs?: number;
+}
+
+interface Client {
+    socket: WebSocket;
+    principal: Principal;
+    /** Asset ids the client may see; undefined for all. */
+    scope?: Set<string>;
+    /** Optional asset filter from `?asset_id=a,b`. */
+    filter?: Set<string>;
+    pending: Reading[];
+}
+
+/** Attaches the stream to the HTTP server; returns a function that detaches it and closes clients. */
+export function attachReadingStream(options: StreamOptions): () => Promise<void> {
+    const { server, path, bus, store, logger } = options;
+    const wss = new WebSocketServer({ noServer: true });
+    const clients = new Set<Client>();
+
+    const onUpgrade = (req: IncomingMessage, socket: import('node:stream').Duplex, head: Buffer) => {
+        const url = new URL(req.url ?? '/', 'http://localhost');
+        if (url.pathname !== path) return;
+        const token = bearerToken(req.headers.authorization, Object.fromEntries(url.searchParams));
+        wss.handleUpgrade(req, socket, head, (ws) => {
+            if (!token) {
+                ws.close(4401, 'missing bearer token: add ?access_token=<token>');
+                return;
+            }
+            options.verifyToken(token).then(
+                async (principal) => {
+                    if (!principal.roles.some((role) => role !== 'public')) {
+                        ws.close(4403, 'the public role sees aggregates only');
+                        return;
+                    }
+                    let scope: Set<string> | undefined;
+                    if (!principal.roles.includes('regulator-admin') && !principal.roles.includes('analyst')) {
+                        const assets = await store.listAssets({ operator: principal.operator });
+                        scope = new Set(assets.map((asset) => asset.asset_id));
+                    }
+                    const assetFilter = url.searchParams.get('asset_id');
+                    const client: Client = { socket: ws, principal, scope, filter: assetFilter ? new Set(assetFilter.split(',')) : undefined, pending: [] };
+                    clients.add(client);
+                    ws.on('close', () => clients.delete(client));
+                    ws.send(JSON.stringify({ type: 'hello', sub: principal.sub, roles: principal.roles }));
+                    logger.debug('reading stream client connected', { sub: principal.sub });
+                },
+                (err: Error) => ws.close(4401, err.message.slice(0, 120)),
+            );
+        });
+    };
+    server.on('upgrade', onUpgrade);
+
+    const unsubscribe = bus.subscribe('telemetry.clean', (message) => {
+        const readings = (Array.isArray(message.value) ? message.value : [message.value]) as Reading[];
+        for (const client of clients) {
+            for (const reading of readings) {
+                if (client.scope && !client.scope.has(reading.asset_id)) continue;
+                if (client.filter && !client.filter.has(reading.asset_id)) continue;
+                client.pending.push(reading);
+            }
+        }
+    });
+
+    const timer = setInterval(() => {
+        for (const client of clients) {
+            if (client.pending.length === 0 || client.socket.readyState !== client.socket.OPEN) continue;
+            client.socket.send(JSON.stringify({ type: 'readings', readings: client.pending }));
+            client.pending = [];
+        }
+    }, options.flushMs ?? 250);
+
+    return async () => {
+        clearInterval(timer);
+        unsubscribe();
+        server.off('upgrade', onUpgrade);
+        for (const client of clients) client.socket.close(1001, 'server shutting down');
+        await new Promise<void>((resolve) => wss.close(() => resolve()));
+    };
+}

@@ -1,0 +1,60 @@
+// The `upstream-live` command.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+import { PROJECT_ROOT } from '../lib/paths';
+import { loadIssuer } from './auth/issuer';
+import { loadUsers } from './auth/users';
+import { createLogger } from './logging';
+import { helpText, parseOptions, UsageError } from './options';
+import { runRole } from './process';
+import { runSupervisor } from './supervisor';
+
+function version(): string {
+    return (JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+}
+
+async function printToken(args: string[]): Promise<number> {
+    const username = args.find((arg) => !arg.startsWith('--'));
+    const rest = args.filter((arg) => arg !== username);
+    if (!username) throw new UsageError('Name a user: upstream-live token USER [--data-dir DIR]; demo users are admin, analyst, petrobras-ops, equinor-ops, public.');
+    const options = parseOptions(rest);
+    const user = loadUsers(options.dataDir).find(username);
+    if (!user) throw new UsageError(`Unknown user "${username}" in ${join(options.dataDir, 'users.json')}; demo users are admin, analyst, petrobras-ops, equinor-ops, public.`);
+    const issuer = await loadIssuer(options.dataDir);
+    process.stdout.write((await issuer.issue({ sub: user.username, roles: user.roles, operator: user.operator })) + '\n');
+    return 0;
+}
+
+export async function main(argv: string[]): Promise<number | undefined> {
+    const [command = 'help', ...args] = argv;
+    try {
+        switch (command) {
+            case 'start': {
+                const options = parseOptions(args);
+                if (options.profile === 'all') return await runSupervisor(options, createLogger({ role: 'supervisor' }));
+                await runRole(options.profile, options);
+                return undefined;
+            }
+            case 'token':
+                return await printToken(args);
+            case 'version':
+            case '--version':
+                process.stdout.write(version() + '\n');
+                return 0;
+            case 'help':
+            case '--help':
+            case '-h':
+                process.stdout.write(helpText() + '\n');
+                return 0;
+            default:
+                throw new UsageError(`Unknown command "${command}"; run \`upstream-live --help\` for the list.`);
+        }
+    } catch (err) {
+        if (err instanceof UsageError) {
+            process.stderr.write(`upstream-live: ${err.message}\n`);
+            return 2;
+        }
+        throw err;
+    }
+}

@@ -1,0 +1,138 @@
+// Command-line options and their environment variables. A flag wins over its variable; the
+// variable wins over the default. Child runtimes receive the resolved values as variables.
+import { resolve } from 'node:path';
+
+export type Profile = 'all' | 'edge' | 'cloud';
+
+export interface RuntimeOptions {
+    profile: Profile;
+    /** Folder for the embedded database, keys, users, inbox and outbox. */
+    dataDir: string;
+    /** Address every server listens on; loopback unless set. */
+    host: string;
+    /** Port of the cloud runtime: API, dashboard and flow editor. */
+    port: number;
+    /** Port of the edge runtime's flow editor. */
+    edgePort: number;
+    /** Port of the embedded MQTT broker (profile all). */
+    mqttPort: number;
+    /** Broker the runtimes connect to; defaults to the embedded broker. */
+    mqttUrl: string;
+    /** Replay speed factor: 1 is real time, 10 plays ten seconds of data per second. */
+    replaySpeed: number;
+    /** Whether replays start again from the top of their file when they reach the end. */
+    replayLoop: boolean;
+    /** PostgreSQL connection string; empty selects the embedded PGlite database. */
+    databaseUrl: string;
+    /** Whether the first start of profile all drops the Volve daily report into the inbox. */
+    importDemoReport: boolean;
+}
+
+interface OptionSpec {
+    flag: string;
+    env: string;
+    key: keyof RuntimeOptions;
+    kind: 'string' | 'port' | 'number' | 'boolean' | 'profile';
+    help: string;
+    fallback: string;
+}
+
+export const OPTION_SPECS: OptionSpec[] = [
+    { flag: '--profile', env: 'UL_PROFILE', key: 'profile', kind: 'profile', fallback: 'all', help: 'all (broker, cloud and edge in one command), cloud or edge' },
+    { flag: '--data-dir', env: 'UL_DATA_DIR', key: 'dataDir', kind: 'string', fallback: '.upstream-live', help: 'folder for the embedded database, keys, users, inbox and outbox' },
+    { flag: '--host', env: 'UL_HOST', key: 'host', kind: 'string', fallback: '127.0.0.1', help: 'address the servers listen on' },
+    { flag: '--port', env: 'UL_HTTP_PORT', key: 'port', kind: 'port', fallback: '1880', help: 'cloud HTTP port: API, dashboard, flow editor' },
+    { flag: '--edge-port', env: 'UL_EDGE_HTTP_PORT', key: 'edgePort', kind: 'port', fallback: '1881', help: 'edge HTTP port: edge flow editor' },
+    { flag: '--mqtt-port', env: 'UL_MQTT_PORT', key: 'mqttPort', kind: 'port', fallback: '1883', help: 'port of the embedded MQTT broker (profile all)' },
+    { flag: '--mqtt-url', env: 'UL_MQTT_URL', key: 'mqttUrl', kind: 'string', fallback: '', help: 'MQTT broker URL; default is the embedded broker' },
+    { flag: '--speed', env: 'UL_REPLAY_SPEED', key: 'replaySpeed', kind: 'number', fallback: '10', help: 'replay speed factor for the demo sensor files (1 = real time)' },
+    { flag: '--loop', env: 'UL_REPLAY_LOOP', key: 'replayLoop', kind: 'boolean', fallback: 'true', help: 'replay the sensor files again when they end (true or false)' },
+    { flag: '--database-url', env: 'UL_DATABASE_URL', key: 'databaseUrl', kind: 'string', fallback: '', help: 'PostgreSQL connection string; default is embedded PGlite under the data folder' },
+    { flag: '--import-demo-report', env: 'UL_IMPORT_DEMO_REPORT', key: 'importDemoReport', kind: 'boolean', fallback: 'true', help: 'import the Volve daily production report on first start (true or false)' },
+];
+
+export class UsageError extends Error {}
+
+function convert(spec: OptionSpec, raw: string, origin: string): unknown {
+    switch (spec.kind) {
+        case 'profile':
+            if (raw !== 'all' && raw !== 'edge' && raw !== 'cloud') {
+                throw new UsageError(`${origin}: invalid profile "${raw}"; use all, edge or cloud.`);
+            }
+            return raw;
+        case 'port': {
+            const port = Number(raw);
+            if (!Number.isInteger(port) || port < 0 || port > 65535) {
+                throw new UsageError(`${origin}: invalid port "${raw}"; use a whole number from 0 to 65535.`);
+            }
+            return port;
+        }
+        case 'number': {
+            const value = Number(raw);
+            if (!Number.isFinite(value) || value <= 0) throw new UsageError(`${origin}: invalid number "${raw}"; use a positive number such as 10.`);
+            return value;
+        }
+        case 'boolean':
+            if (raw !== 'true' && raw !== 'false') throw new UsageError(`${origin}: invalid value "${raw}"; use true or false.`);
+            return raw === 'true';
+        default:
+            return raw;
+    }
+}
+
+/** Resolves options from flags (`--port 1880` or `--port=1880`), then environment, then defaults. */
+export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.env): RuntimeOptions {
+    const values: Partial<Record<keyof RuntimeOptions, unknown>> = {};
+    const flags = new Map<string, string>();
+
+    for (let i = 0; i < argv.length; i++) {
+        const arg = argv[i];
+        const [flag, inline] = arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
+        const spec = OPTION_SPECS.find((s) => s.flag === flag);
+        if (!spec) throw new UsageError(`Unknown option "${arg}"; run \`upstream-live --help\` for the list.`);
+        const value = inline ?? argv[++i];
+        if (value === undefined) throw new UsageError(`Option ${flag} needs a value (${spec.help}).`);
+        flags.set(spec.flag, value);
+    }
+
+    for (const spec of OPTION_SPECS) {
+        const fromFlag = flags.get(spec.flag);
+        const fromEnv = env[spec.env];
+        if (fromFlag !== undefined) values[spec.key] = convert(spec, fromFlag, spec.flag);
+        else if (fromEnv !== undefined && fromEnv !== '') values[spec.key] = convert(spec, fromEnv, spec.env);
+        else values[spec.key] = convert(spec, spec.fallback, spec.flag);
+    }
+
+    const options = values as RuntimeOptions;
+    options.dataDir = resolve(options.dataDir);
+    if (!options.mqttUrl) options.mqttUrl = `mqtt://127.0.0.1:${options.mqttPort}`;
+    return options;
+}
+
+/** Environment variables that hand the resolved options to a child runtime. */
+export function optionsToEnv(options: RuntimeOptions): Record<string, string> {
+    const env: Record<string, string> = {};
+    for (const spec of OPTION_SPECS) env[spec.env] = String(options[spec.key]);
+    return env;
+}
+
+export function helpText(): string {
+    const width = Math.max(...OPTION_SPECS.map((s) => s.flag.length)) + 8;
+    const lines = OPTION_SPECS.map((s) => `  ${(s.flag + ' VALUE').padEnd(width)} ${s.help}\n  ${''.padEnd(width)} env ${s.env}, default ${s.fallback || '(see above)'}`);
+    return [
+        'Usage: upstream-live <command> [options]',
+        '',
+        'Commands:',
+        '  start        run a runtime; profile all starts the MQTT broker, cloud and edge runtimes',
+        '  token        print a bearer token for a demo user: upstream-live token USER [--data-dir DIR]',
+        '  help         show this text',
+        '',
+        'Options for start:',
+        ...lines,
+        '',
+        'Examples:',
+        '  upstream-live start                      # one-command demo on loopback',
+        '  upstream-live start --speed 60           # replay sensor files sixty times faster than real time',
+        '  upstream-live start --profile cloud --mqtt-url mqtt://127.0.0.1:1883 --database-url postgres://ul@127.0.0.1/ul',
+    ].join('\n');
+}

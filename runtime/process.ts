@@ -1,0 +1,63 @@
+// Runs one role (cloud or edge) in this process until SIGTERM. Under the supervisor the process
+// ignores SIGINT, so Ctrl-C in a terminal lets the supervisor stop the roles in order.
+import { startCloud, startEdge, type RunningRole } from './roles';
+import { createLogger } from './logging';
+import { optionsToEnv, parseOptions, type RuntimeOptions } from './options';
+
+/** Environment the flow files expect beyond the command options, unless the caller set it. */
+function flowEnvironment(role: 'cloud' | 'edge', databaseUrl: string): Record<string, string> {
+    const defaults: Record<string, string> =
+        role === 'cloud'
+            ? { UL_STORE_ENGINE: databaseUrl ? 'postgres' : 'pglite', UL_BUS_TRANSPORT: 'memory' }
+            : {
+                  // The demo site replays three real wells: a choke restriction, a spurious
+                  // closure of the downhole safety valve and a well in normal operation.
+                  UL_REPLAY_FILE_A: 'petrobras-3w/6/WELL-00004_20171031193025.csv',
+                  UL_REPLAY_FILE_B: 'petrobras-3w/2/WELL-00012_20170320143144.csv',
+                  UL_REPLAY_FILE_C: 'petrobras-3w/0/WELL-00007_20170801180000.csv',
+              };
+    return Object.fromEntries(Object.entries(defaults).filter(([name]) => process.env[name] === undefined));
+}
+
+export async function runRole(role: 'cloud' | 'edge', options: RuntimeOptions = parseOptions([])): Promise<void> {
+    const logger = createLogger({ role });
+    // Flow files read their settings from the environment (`${UL_MQTT_URL}` and so on).
+    Object.assign(process.env, optionsToEnv(options), flowEnvironment(role, options.databaseUrl));
+    const supervised = typeof process.send === 'function';
+    const started = Date.now();
+
+    let running: RunningRole;
+    try {
+        running = role === 'cloud' ? await startCloud(options, logger) : await startEdge(options, logger);
+    } catch (err) {
+        logger.error(`${role} runtime failed to start`, { error: err });
+        process.exit(1);
+    }
+    logger.info(`${role} runtime ready`, { port: running.port, startup_ms: Date.now() - started, pid: process.pid });
+    process.send?.({ type: 'ready', role, port: running.port, startupMs: Date.now() - started });
+
+    let stopping = false;
+    const stop = async (signal: string) => {
+        if (stopping) return;
+        stopping = true;
+        logger.info(`${role} runtime stopping`, { signal });
+        const timer = setTimeout(() => {
+            logger.error(`${role} runtime did not stop within 20 s; exiting anyway`);
+            process.exit(1);
+        }, 20_000);
+        try {
+            await running.stop();
+            clearTimeout(timer);
+            logger.info(`${role} runtime stopped`);
+            process.exit(0);
+        } catch (err) {
+            logger.error(`${role} runtime failed to stop cleanly`, { error: err });
+            process.exit(1);
+        }
+    };
+    process.on('SIGTERM', () => void stop('SIGTERM'));
+    process.on('SIGINT', () => {
+        if (!supervised) void stop('SIGINT');
+    });
+    process.on('disconnect', () => void stop('supervisor gone'));
+}

@@ -1,0 +1,141 @@
+// Starts the cloud or the edge runtime in the current process.
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+import express from 'express';
+
+import type { Principal } from '../lib/auth/types';
+import { sharedMemoryBus } from '../lib/bus/memory';
+import { DATA_DIR, PROJECT_ROOT } from '../lib/paths';
+import type { RuntimeContext } from '../lib/runtime-context';
+import { openStore } from '../lib/store/index';
+import type { Store, StoreSpec } from '../lib/store/types';
+import type { Asset } from '../lib/types';
+import { buildSettings, type EditorUser, type RuntimeRole } from '../settings';
+import { createAuthRouter } from './api/auth-routes';
+import { createApiRouter } from './api/routes';
+import { attachReadingStream } from './api/stream';
+import { loadIssuer } from './auth/issuer';
+import { ensureDemoUsers, loadUsers, type StoredUser } from './auth/users';
+import { deviceRegistryFile, provisionDemo } from './demo';
+import { startNodeRed, type NodeRedHost } from './host';
+import { createIngestHandler } from './ingest';
+import type { Logger } from './logging';
+import type { RuntimeOptions } from './options';
+import { credentialSecret } from './secrets';
+
+export interface RunningRole {
+    role: RuntimeRole;
+    port: number;
+    stop(): Promise<void>;
+}
+
+/** Node-RED editor rights: administrators deploy, analysts look, everyone else stays out. */
+function editorPermissions(user: StoredUser | undefined): EditorUser | null {
+    if (!user) return null;
+    if (user.roles.includes('regulator-admin')) return { username: user.username, permissions: '*' };
+    if (user.roles.includes('analyst')) return { username: user.username, permissions: 'read' };
+    return null;
+}
+
+export function storeSpec(options: RuntimeOptions): StoreSpec {
+    return options.databaseUrl ? { engine: 'postgres', connectionString: options.databaseUrl } : { engine: 'pglite', dataDir: join(options.dataDir, 'db') };
+}
+
+function demoAssets(): Asset[] {
+    return (JSON.parse(readFileSync(join(DATA_DIR, 'assets.json'), 'utf8')) as { assets: Asset[] }).assets;
+}
+
+async function editorAuth(dataDir: string) {
+    await ensureDemoUsers(dataDir);
+    const users = loadUsers(dataDir);
+    return {
+        users,
+        editorUser: async (username: string) => editorPermissions(users.find(username)),
+        authenticateEditorUser: async (username: string, password: string) => editorPermissions(await users.authenticate(username, password)),
+    };
+}
+
+export async function startCloud(options: RuntimeOptions, logger: Logger): Promise<RunningRole> {
+    mkdirSync(options.dataDir, { recursive: true });
+    const auth = await editorAuth(options.dataDir);
+    const issuer = await loadIssuer(options.dataDir);
+
+    const started = Date.now();
+    const store: Store = await openStore(storeSpec(options));
+    await store.upsertAssets(demoAssets());
+    logger.info('store open', { engine: storeSpec(options).engine, ms: Date.now() - started });
+
+    const bus = sharedMemoryBus('default');
+    const context: RuntimeContext = {
+        verifyToken: issuer.verify,
+        listAssets: () => store.listAssets(),
+        latestReadings: () => store.latestReadings(),
+        recentEvents: () => store.listEvents({ limit: 200 }),
+        apiBase: '/v1',
+        dataDir: options.dataDir,
+    };
+    const ingest = createIngestHandler({ store, bus, registryFile: deviceRegistryFile(options.dataDir), assets: () => store.listAssets() });
+
+    let detachStream: (() => Promise<void>) | undefined;
+    const host: NodeRedHost = await startNodeRed({
+        host: options.host,
+        port: options.port,
+        logger,
+        settings: buildSettings({
+            role: 'cloud',
+            projectRoot: PROJECT_ROOT,
+            dataDir: options.dataDir,
+            credentialSecret: credentialSecret(options.dataDir),
+            logger,
+            context,
+            editorUser: auth.editorUser,
+            authenticateEditorUser: auth.authenticateEditorUser,
+        }),
+        mountBefore(app, server) {
+            app.get('/healthz', (_req, res) => {
+                res.json({ status: 'ok' });
+            });
+            app.get('/', (_req, res) => res.redirect('/dashboard/'));
+            app.use('/auth', createAuthRouter(issuer, auth.users, logger));
+            app.use('/v1', createApiRouter({ store, verifyToken: issuer.verify, ingest: (lines: string[], principal: Principal) => ingest(lines, principal) }));
+            app.use('/v1', (_req: express.Request, res: express.Response) => {
+                res.status(404).json({ error: { code: 'not_found', message: 'No such API endpoint; see GET /v1/assets, /v1/readings, /v1/events, /v1/quarantine.' } });
+            });
+            detachStream = attachReadingStream({ server, path: '/v1/stream/readings', verifyToken: issuer.verify, bus, store, logger });
+        },
+    });
+
+    return {
+        role: 'cloud',
+        port: host.port,
+        async stop() {
+            await detachStream?.();
+            // Stopping Node-RED closes the store writer, which flushes what it holds first.
+            await host.stop();
+            await store.close();
+        },
+    };
+}
+
+export async function startEdge(options: RuntimeOptions, logger: Logger): Promise<RunningRole> {
+    mkdirSync(options.dataDir, { recursive: true });
+    await provisionDemo(options.dataDir, false, logger);
+    const auth = await editorAuth(options.dataDir);
+    const host = await startNodeRed({
+        host: options.host,
+        port: options.edgePort,
+        logger,
+        settings: buildSettings({
+            role: 'edge',
+            projectRoot: PROJECT_ROOT,
+            dataDir: options.dataDir,
+            credentialSecret: credentialSecret(options.dataDir),
+            logger,
+            context: { dataDir: options.dataDir },
+            editorUser: auth.editorUser,
+            authenticateEditorUser: auth.authenticateEditorUser,
+        }),
+    });
+    return { role: 'edge', port: host.port, stop: () => host.stop() };
+}

@@ -1,0 +1,132 @@
+// Profile `all`: the embedded MQTT broker in this process, and the cloud and edge runtimes as
+// two child processes that talk to each other only over MQTT, as at a real site.
+import { fork, type ChildProcess } from 'node:child_process';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+import { startBroker } from './broker';
+import { provisionDemo } from './demo';
+import { readDemoCredentials } from './auth/users';
+import type { Logger } from './logging';
+import { optionsToEnv, type RuntimeOptions } from './options';
+
+type Role = 'cloud' | 'edge';
+
+interface Child {
+    role: Role;
+    process?: ChildProcess;
+    restarts: number;
+    ready: boolean;
+    startupMs?: number;
+}
+
+function runDir(dataDir: string): string {
+    return join(dataDir, 'run');
+}
+
+export async function runSupervisor(options: RuntimeOptions, logger: Logger): Promise<number> {
+    const started = Date.now();
+    await provisionDemo(options.dataDir, options.importDemoReport, logger);
+    const broker = await startBroker(options.host, options.mqttPort, logger);
+    const resolved: RuntimeOptions = { ...options, mqttPort: broker.port, mqttUrl: options.mqttUrl.replace(/:\d+$/, `:${broker.port}`) };
+    mkdirSync(runDir(options.dataDir), { recursive: true });
+
+    const children: Record<Role, Child> = { cloud: { role: 'cloud', restarts: 0, ready: false }, edge: { role: 'edge', restarts: 0, ready: false } };
+    let shuttingDown = false;
+    let bannerShown = false;
+
+    const showBanner = () => {
+        if (bannerShown || !children.cloud.ready || !children.edge.ready) return;
+        bannerShown = true;
+        const base = `http://${options.host}:${options.port}`;
+        const credentials = readDemoCredentials(options.dataDir);
+        const login = credentials.admin ? `log in as admin / ${credentials.admin}` : `accounts in ${join(options.dataDir, 'demo-credentials.txt')}`;
+        const lines = [
+            '',
+            `Upstream Live is running (profile all), ready in ${((Date.now() - started) / 1000).toFixed(1)} s`,
+            `  Dashboard     ${base}/dashboard/   ${login}`,
+            `  API           ${base}/v1/          token: POST ${base}/auth/token or \`upstream-live token analyst\``,
+            `  Cloud editor  ${base}/editor/`,
+            `  Edge editor   http://${options.host}:${options.edgePort}/`,
+            `  MQTT broker   ${resolved.mqttUrl}`,
+            `  Data folder   ${options.dataDir}  (demo accounts in demo-credentials.txt)`,
+            'Press Ctrl-C to stop.',
+            '',
+        ];
+        process.stdout.write(lines.join('\n') + '\n');
+    };
+
+    const start = (child: Child) => {
+        const entry = join(__dirname, 'child.js');
+        const proc = fork(entry, [child.role], { env: { ...process.env, ...optionsToEnv(resolved), UL_ROLE: child.role }, stdio: 'inherit' });
+        child.process = proc;
+        child.ready = false;
+        writeFileSync(join(runDir(options.dataDir), `${child.role}.pid`), `${proc.pid}\n`);
+        proc.on('message', (message: { type?: string; startupMs?: number }) => {
+            if (message?.type === 'ready') {
+                child.ready = true;
+                child.startupMs = message.startupMs;
+                showBanner();
+            }
+        });
+        proc.on('exit', (code, signal) => {
+            child.ready = false;
+            if (shuttingDown) return;
+            child.restarts += 1;
+            const delay = Math.min(30_000, 1000 * 2 ** Math.min(child.restarts - 1, 5));
+            logger.warn(`${child.role} runtime exited; restarting`, { code, signal, restart: child.restarts, delay_ms: delay });
+            setTimeout(() => {
+                if (!shuttingDown) start(child);
+            }, delay);
+        });
+    };
+
+    const stopChild = (child: Child, timeoutMs: number) =>
+        new Promise<void>((resolve) => {
+            const proc = child.process;
+            if (!proc || proc.exitCode !== null || proc.signalCode !== null) {
+                resolve();
+                return;
+            }
+            const timer = setTimeout(() => {
+                logger.error(`${child.role} runtime did not stop in time; killing it`);
+                proc.kill('SIGKILL');
+            }, timeoutMs);
+            proc.once('exit', () => {
+                clearTimeout(timer);
+                resolve();
+            });
+            proc.kill('SIGTERM');
+        });
+
+    // The cloud starts first so that its persistent MQTT session exists before the edge publishes.
+    start(children.cloud);
+    await new Promise<void>((resolve) => {
+        const check = setInterval(() => {
+            if (children.cloud.ready || shuttingDown) {
+                clearInterval(check);
+                resolve();
+            }
+        }, 50);
+    });
+    start(children.edge);
+
+    return new Promise<number>((resolve) => {
+        const shutdown = async (signal: string) => {
+            if (shuttingDown) return;
+            shuttingDown = true;
+            logger.info('stopping', { signal });
+            // Edge first, so nothing new is published; then give the cloud a moment to drain
+            // what the broker still queues for it before it flushes and stops.
+            await stopChild(children.edge, 25_000);
+            await new Promise((r) => setTimeout(r, 1000));
+            await stopChild(children.cloud, 25_000);
+            await broker.close();
+            rmSync(runDir(options.dataDir), { recursive: true, force: true });
+            logger.info('stopped');
+            resolve(0);
+        };
+        process.on('SIGINT', () => void shutdown('SIGINT'));
+        process.on('SIGTERM', () => void shutdown('SIGTERM'));
+    });
+}
