@@ -2,13 +2,17 @@
 // Nodes installed into a plain Node-RED instance find no context and fall back to their own
 // configuration, so every field is optional for them.
 import type { TokenVerifier } from './auth/types';
-import type { Asset } from './types';
+import type { AlertEvent, Asset, Reading } from './types';
 
 export interface RuntimeContext {
     /** Verifies bearer tokens for the dashboard and any node that serves HTTP. */
     verifyToken?: TokenVerifier;
     /** Returns the asset registry; the dashboard uses it for the map and for operator scoping. */
     listAssets?: () => Promise<Asset[]>;
+    /** Returns the latest reading per asset and metric, to seed widgets after a restart. */
+    latestReadings?: () => Promise<Reading[]>;
+    /** Returns recent alert events (open ones first), to seed the alert feed after a restart. */
+    recentEvents?: () => Promise<AlertEvent[]>;
     /** Base path of the REST API, for links from the dashboard, for example `/v1`. */
     apiBase?: string;
     /** Folder for runtime data: embedded database, outbox, keys, inbox. */
