@@ -1,13 +1,15 @@
 // The same badge for the same state on every Upstream Live node.
 import type { Node } from 'node-red';
 
-export type StatusState = 'connecting' | 'connected' | 'ok' | 'busy' | 'failed' | 'disconnected' | 'disabled' | 'clear';
+export type StatusState = 'connecting' | 'connected' | 'ok' | 'busy' | 'degraded' | 'failed' | 'disconnected' | 'disabled' | 'clear';
 
 const BADGES: Record<Exclude<StatusState, 'clear'>, { fill: 'red' | 'green' | 'yellow' | 'grey'; shape: 'ring' | 'dot' }> = {
     connecting: { fill: 'yellow', shape: 'ring' },
     connected: { fill: 'green', shape: 'dot' },
     ok: { fill: 'green', shape: 'dot' },
     busy: { fill: 'yellow', shape: 'dot' },
+    /** Working, but part of the job fails, for example e-mail delivery after the event was stored. */
+    degraded: { fill: 'yellow', shape: 'ring' },
     failed: { fill: 'red', shape: 'ring' },
     disconnected: { fill: 'red', shape: 'ring' },
     disabled: { fill: 'grey', shape: 'ring' },

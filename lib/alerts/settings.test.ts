@@ -1,0 +1,45 @@
+import { describe, expect, it } from 'vitest';
+
+import { ConfigError } from '../errors';
+import { parseRouterSettings } from './settings';
+
+describe('parseRouterSettings', () => {
+    it('should default to the outbox under the data folder and P1,P2', () => {
+        const settings = parseRouterSettings({}, {}, '/var/lib/upstream-live');
+
+        expect(settings).toEqual({
+            mail: { to: [], from: 'upstream-live@localhost', outboxDir: '/var/lib/upstream-live/outbox' },
+            emailSeverities: ['P1', 'P2'],
+            retryDelayMs: 1000,
+        });
+    });
+
+    it('should configure SMTP with credentials and the implicit TLS port', () => {
+        const settings = parseRouterSettings(
+            { smtpHost: ' mail.example.com ', smtpPort: '', smtpSecure: true, to: 'a@example.com, b@example.com', severities: 'P1', outboxDir: '/tmp/out' },
+            { user: 'alerts', password: 'secret' },
+            '/data',
+        );
+
+        expect(settings.mail).toEqual({
+            to: ['a@example.com', 'b@example.com'],
+            from: 'upstream-live@localhost',
+            smtp: { host: 'mail.example.com', port: 465, secure: true, user: 'alerts', password: 'secret' },
+            outboxDir: '/tmp/out',
+        });
+        expect(settings.emailSeverities).toEqual(['P1']);
+    });
+
+    it('should send no email for an empty severity list', () => {
+        expect(parseRouterSettings({ severities: '' }, {}, '/data').emailSeverities).toEqual([]);
+    });
+
+    it.each([
+        [{ severities: 'P1,P4' }, "Email severities list 'P4', which is not P1, P2 or P3; enter a list such as P1,P2."],
+        [{ smtpHost: 'mail', to: 'a@example.com', smtpPort: '99999' }, "SMTP port '99999' is not a port number; enter a whole number from 1 to 65535, such as 587."],
+        [{ smtpHost: 'mail' }, 'No recipients are set for the mail server mail; enter one or more addresses in To, separated by commas.'],
+        [{ retryDelayMs: 'soon' }, "Retry delay 'soon' is not a number of milliseconds; enter a value such as 1000."],
+    ])('should reject %j', (config, message) => {
+        expect(() => parseRouterSettings(config, {}, '/data')).toThrow(new ConfigError(message));
+    });
+});

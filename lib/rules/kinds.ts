@@ -1,0 +1,231 @@
+// State machines of the rule kinds, one instance per rule, asset and metric. Each receives the
+// readings of its key in timestamp order and reports when its alert opens or clears.
+import { formatDuration } from './duration';
+import { SlidingQueue } from './queue';
+import type { RateOfChangeRule, Rule, StuckRule, ThresholdRule } from './types';
+
+/** One reading as the state machines see it: epoch milliseconds plus the original timestamp. */
+export interface Sample {
+    ts: number;
+    iso: string;
+    value: number | null;
+    /** True for readings flagged BAD by the normalizer. */
+    bad: boolean;
+}
+
+export interface Change {
+    type: 'open' | 'clear';
+    evidence: Record<string, unknown>;
+}
+
+export interface KindState {
+    readonly open: boolean;
+    /** Feeds the next reading of the key; returns the change it causes, if any. */
+    update(rule: Rule, sample: Sample): Change | undefined;
+}
+
+/** Start of a run of readings that meet a condition, for hold times. */
+class HoldTimer {
+    since?: number;
+    sinceIso?: string;
+    private lastUsable?: number;
+
+    /** Records a usable reading; returns true once the condition has held for `holdMs`. */
+    meets(sample: Sample, holdMs: number, maxGapMs: number | undefined): boolean {
+        const gapTooLong = maxGapMs !== undefined && this.lastUsable !== undefined && sample.ts - this.lastUsable > maxGapMs;
+        this.lastUsable = sample.ts;
+        if (this.since === undefined || gapTooLong) {
+            this.since = sample.ts;
+            this.sinceIso = sample.iso;
+        }
+        return sample.ts - this.since >= holdMs;
+    }
+
+    /** Records a usable reading that does not meet the condition. */
+    miss(sample: Sample): void {
+        this.lastUsable = sample.ts;
+        this.since = undefined;
+        this.sinceIso = undefined;
+    }
+}
+
+function usable(sample: Sample): sample is Sample & { value: number } {
+    return sample.value !== null && !sample.bad;
+}
+
+/** Value beyond a limit for a hold time; clears back past the limit by the hysteresis. */
+export class ThresholdState implements KindState {
+    open = false;
+    private readonly hold = new HoldTimer();
+
+    update(rule: Rule, sample: Sample): Change | undefined {
+        const threshold = rule as ThresholdRule;
+        if (!usable(sample)) return undefined;
+        const value = sample.value;
+        const above = threshold.direction === 'above';
+        const clearLevel = above ? threshold.limit - threshold.clearHysteresis : threshold.limit + threshold.clearHysteresis;
+
+        if (this.open) {
+            this.hold.miss(sample);
+            const cleared = above ? value <= clearLevel : value >= clearLevel;
+            if (!cleared) return undefined;
+            this.open = false;
+            return {
+                type: 'clear',
+                evidence: { value, threshold: threshold.limit, direction: threshold.direction, clear_level: clearLevel },
+            };
+        }
+
+        const beyond = above ? value > threshold.limit : value < threshold.limit;
+        if (!beyond) {
+            this.hold.miss(sample);
+            return undefined;
+        }
+        if (!this.hold.meets(sample, threshold.holdMs, threshold.maxGapMs)) return undefined;
+        this.open = true;
+        return {
+            type: 'open',
+            evidence: {
+                value,
+                threshold: threshold.limit,
+                direction: threshold.direction,
+                hold: formatDuration(threshold.holdMs),
+                condition_since: this.hold.sinceIso,
+                clear_level: clearLevel,
+            },
+        };
+    }
+}
+
+interface Point {
+    ts: number;
+    iso: string;
+    value: number;
+}
+
+/**
+ * Change against the oldest usable reading inside the window (ts >= now - window). A rise or drop
+ * beyond its limit that lasts the hold time opens the alert. The alert clears when the change is
+ * back at or under the limit minus the hysteresis.
+ */
+export class RateOfChangeState implements KindState {
+    open = false;
+    private readonly window = new SlidingQueue<Point>();
+    private readonly hold = new HoldTimer();
+
+    update(rule: Rule, sample: Sample): Change | undefined {
+        const rate = rule as RateOfChangeRule;
+        if (!usable(sample)) return undefined;
+        this.window.push({ ts: sample.ts, iso: sample.iso, value: sample.value });
+        while ((this.window.front() as Point).ts < sample.ts - rate.windowMs) this.window.popFront();
+        const reference = this.window.front() as Point;
+
+        let rise = sample.value - reference.value;
+        let drop = reference.value - sample.value;
+        if (rate.percent) {
+            // A zero reference has no percentage change; the reading leaves the state as it is.
+            if (reference.value === 0) return undefined;
+            rise = (rise / Math.abs(reference.value)) * 100;
+            drop = (drop / Math.abs(reference.value)) * 100;
+        }
+
+        if (this.open) {
+            this.hold.miss(sample);
+            const riseBack = rate.maxRise === undefined || rise <= rate.maxRise - rate.clearHysteresis;
+            const dropBack = rate.maxDrop === undefined || drop <= rate.maxDrop - rate.clearHysteresis;
+            if (!riseBack || !dropBack) return undefined;
+            this.open = false;
+            return { type: 'clear', evidence: { value: sample.value, reference: reference.value, reference_ts: reference.iso, rise, drop } };
+        }
+
+        const risen = rate.maxRise !== undefined && rise > rate.maxRise;
+        const dropped = rate.maxDrop !== undefined && drop > rate.maxDrop;
+        if (!risen && !dropped) {
+            this.hold.miss(sample);
+            return undefined;
+        }
+        if (!this.hold.meets(sample, rate.holdMs, rate.maxGapMs)) return undefined;
+        this.open = true;
+        return {
+            type: 'open',
+            evidence: {
+                value: sample.value,
+                reference: reference.value,
+                reference_ts: reference.iso,
+                direction: risen ? 'rise' : 'drop',
+                change: risen ? rise : drop,
+                threshold: risen ? rate.maxRise : rate.maxDrop,
+                percent: rate.percent,
+                window: formatDuration(rate.windowMs),
+                hold: formatDuration(rate.holdMs),
+                condition_since: this.hold.sinceIso,
+            },
+        };
+    }
+}
+
+/**
+ * Spread (maximum minus minimum) of the readings over the last window, counting the last reading at
+ * or before the window start as the value the window starts with. The alert opens when the window
+ * is covered and the spread is within the tolerance; it clears when the spread exceeds it.
+ */
+export class StuckState implements KindState {
+    open = false;
+    private readonly points = new SlidingQueue<Point>();
+    // Monotonic queues over `points`: front of `minimum` is the smallest value, of `maximum` the largest.
+    private readonly minimum = new SlidingQueue<Point>();
+    private readonly maximum = new SlidingQueue<Point>();
+
+    update(rule: Rule, sample: Sample): Change | undefined {
+        const stuck = rule as StuckRule;
+        if (sample.value === null) return undefined;
+        const point: Point = { ts: sample.ts, iso: sample.iso, value: sample.value };
+        this.points.push(point);
+        while (this.minimum.length > 0 && (this.minimum.back() as Point).value >= point.value) this.minimum.popBack();
+        this.minimum.push(point);
+        while (this.maximum.length > 0 && (this.maximum.back() as Point).value <= point.value) this.maximum.popBack();
+        this.maximum.push(point);
+
+        const windowStart = sample.ts - stuck.windowMs;
+        while (this.points.length > 1 && (this.points.at(1) as Point).ts <= windowStart) this.points.popFront();
+        const first = this.points.front() as Point;
+        while ((this.minimum.front() as Point).ts < first.ts) this.minimum.popFront();
+        while ((this.maximum.front() as Point).ts < first.ts) this.maximum.popFront();
+
+        const low = (this.minimum.front() as Point).value;
+        const high = (this.maximum.front() as Point).value;
+        const spread = high - low;
+
+        if (this.open) {
+            if (spread <= stuck.tolerance) return undefined;
+            this.open = false;
+            return { type: 'clear', evidence: { value: sample.value, min: low, max: high, spread, tolerance: stuck.tolerance } };
+        }
+        if (first.ts > windowStart || spread > stuck.tolerance) return undefined;
+        this.open = true;
+        return {
+            type: 'open',
+            evidence: {
+                value: sample.value,
+                min: low,
+                max: high,
+                spread,
+                tolerance: stuck.tolerance,
+                window: formatDuration(stuck.windowMs),
+                window_start: first.iso,
+                readings: this.points.length,
+            },
+        };
+    }
+}
+
+export function createKindState(rule: Rule): KindState {
+    switch (rule.kind) {
+        case 'threshold':
+            return new ThresholdState();
+        case 'rate_of_change':
+            return new RateOfChangeState();
+        case 'stuck':
+            return new StuckState();
+    }
+}

@@ -1,0 +1,140 @@
+// Stores alert events and emails them: over SMTP when a mail server is set, otherwise as .eml files
+// in an outbox folder. The message is done once the event is stored; emails retry in the background.
+import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
+
+import { createMailer } from '../../lib/alerts/mailer';
+import { AlertRouter, type EmailOutcome, type RouteResult } from '../../lib/alerts/router';
+import { parseRouterSettings, type RawRouterConfig } from '../../lib/alerts/settings';
+import { alertEventProblem } from '../../lib/alerts/validate';
+import { toError } from '../../lib/errors';
+import { runtimeContext } from '../../lib/runtime-context';
+import type { Store } from '../../lib/store/types';
+import type { AlertEvent, Rejection } from '../../lib/types';
+import { setStatus } from '../shared/status';
+
+type AlertRouterConfig = NodeDef & RawRouterConfig & { store: string };
+
+interface Credentials {
+    user?: string;
+    password?: string;
+}
+
+/** Methods the router uses on a ul-store config node. */
+interface StoreConfigNode extends Node {
+    getStore(): Promise<Store>;
+    register?(user: Node): void;
+    deregister?(user: Node): void;
+}
+
+/** How long closing waits for emails in flight, in milliseconds; Node-RED allows 15 s per node. */
+const CLOSE_WAIT_MS = 10_000;
+
+export default function register(RED: NodeAPI): void {
+    function AlertRouterNode(this: Node<Credentials>, config: AlertRouterConfig): void {
+        RED.nodes.createNode(this, config);
+        const node = this;
+
+        const storeNode = RED.nodes.getNode(config.store) as StoreConfigNode | null;
+        let router: AlertRouter;
+        try {
+            if (!storeNode || typeof storeNode.getStore !== 'function') throw new Error(RED._('ul-alert-router.errors.missing-store'));
+            const dataDir = runtimeContext(RED.settings).dataDir ?? process.cwd();
+            const settings = parseRouterSettings(config, node.credentials ?? {}, dataDir);
+            router = new AlertRouter({
+                store: () => storeNode.getStore(),
+                mailer: createMailer(settings.mail),
+                emailSeverities: settings.emailSeverities,
+                retry: { delayMs: settings.retryDelayMs },
+                onEmailRetry: (event, err, attempt, waitMs) =>
+                    node.debug(RED._('ul-alert-router.log.retry', { event: event.event_id, attempt, wait: waitMs, message: toError(err).message })),
+            });
+            node.log(RED._(settings.mail.smtp ? 'ul-alert-router.log.smtp' : 'ul-alert-router.log.outbox', {
+                host: settings.mail.smtp?.host ?? '',
+                folder: settings.mail.outboxDir,
+            }));
+        } catch (err) {
+            node.error(toError(err).message);
+            setStatus(node, 'failed', RED._('ul-alert-router.status.not-configured'));
+            return;
+        }
+        // Registered users keep the store open until they have closed; the store also shows its
+        // connection state on their badge until the first event arrives.
+        storeNode.register?.(node);
+        storeNode.getStore().catch(() => undefined);
+
+        let stored = 0;
+        let emailFailures = 0;
+        let queue: Promise<void> = Promise.resolve();
+
+        function showStatus(): void {
+            if (emailFailures > 0) setStatus(node, 'degraded', RED._('ul-alert-router.status.email-failed', { count: emailFailures }));
+            else setStatus(node, 'ok', RED._('ul-alert-router.status.stored', { count: stored }));
+        }
+
+        async function storeEvent(event: AlertEvent, send: (msg: (NodeMessage | null)[]) => void, done: (err?: Error) => void): Promise<void> {
+            let result: RouteResult;
+            try {
+                result = await router.route(event);
+            } catch (err) {
+                setStatus(node, 'failed', RED._('ul-alert-router.status.store-failed'));
+                done(toError(err));
+                return;
+            }
+            stored++;
+            send([{ topic: result.stored.asset_id, payload: result.stored } as NodeMessage, null]);
+            showStatus();
+            done();
+            // The email is not awaited, so retries do not hold back the next event.
+            void result.email.then(reportEmail);
+        }
+
+        function reportEmail(outcome: EmailOutcome): void {
+            if (outcome.status === 'failed') {
+                emailFailures++;
+                node.warn(outcome.error.message);
+            } else if (outcome.status === 'sent') {
+                emailFailures = 0;
+                node.debug(RED._('ul-alert-router.log.sent', { event: outcome.event.event_id, destination: outcome.destination }));
+            }
+            showStatus();
+        }
+
+        node.on('input', (msg, send, done) => {
+            const problem = alertEventProblem(msg.payload);
+            if (problem) {
+                const rejection: Rejection = {
+                    source: `alert-router:${node.name || node.id}`,
+                    code: 'invalid_alert_event',
+                    reason: problem.reason,
+                    ...(problem.field ? { field: problem.field, value: (msg.payload as Record<string, unknown>)[problem.field] } : {}),
+                    payload: msg.payload,
+                    received_at: new Date().toISOString(),
+                };
+                send([null, { topic: msg.topic, payload: [rejection] } as NodeMessage]);
+                done();
+                return;
+            }
+
+            // Events are stored one after another, so a resolution never overtakes its opening.
+            const event = msg.payload as AlertEvent;
+            queue = queue.then(() => storeEvent(event, send, done));
+        });
+
+        node.on('close', (_removed: boolean, done: () => void) => {
+            const timeout = new Promise<void>((resolve) => setTimeout(resolve, CLOSE_WAIT_MS).unref());
+            Promise.race([router.close(), timeout])
+                .catch((err: unknown) => node.warn(toError(err).message))
+                .finally(() => {
+                    storeNode.deregister?.(node);
+                    done();
+                });
+        });
+    }
+
+    RED.nodes.registerType<Node<Credentials>, AlertRouterConfig, Record<string, never>, Credentials>('ul-alert-router', AlertRouterNode, {
+        credentials: {
+            user: { type: 'text' },
+            password: { type: 'password' },
+        },
+    });
+}

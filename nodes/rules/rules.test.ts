@@ -1,0 +1,184 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+
+import type { AlertEvent, Asset, Reading, Rejection } from '../../lib/types';
+import rulesNode from './rules';
+
+const require = createRequire(import.meta.url);
+const helper = require('node-red-node-test-helper');
+
+interface Call {
+    args: unknown[];
+}
+
+interface TestNode {
+    on(event: string, listener: (value: never) => void): void;
+    receive(msg: unknown): void;
+}
+
+beforeAll(() => {
+    helper.init(require.resolve('node-red'));
+});
+
+afterEach(async () => {
+    await helper.unload();
+});
+
+const ASSETS = [{ asset_id: 'well-1', type: 'well', operator: 'acme' }] as Asset[];
+
+beforeEach(() => {
+    helper.settings({ upstreamLive: { listAssets: async () => ASSETS } });
+});
+
+function rulesYaml(limit: number): string {
+    return [
+        'version: 1',
+        'rules:',
+        '  - id: tpt-high',
+        '    description: TPT pressure above the limit.',
+        '    severity: P1',
+        '    runbook: docs/runbooks/tpt-high.md',
+        '    message: "{asset_id}: {metric} at {value} {unit}, above {threshold}"',
+        '    scope: { metrics: [pressure_tpt], asset_types: [well] }',
+        '    kind: threshold',
+        `    above: ${limit}`,
+        '    hold: 0s',
+        '    clear_hysteresis: 5',
+        '',
+    ].join('\n');
+}
+
+function writeRules(text: string): string {
+    const path = join(mkdtempSync(join(tmpdir(), 'ul-rules-node-')), 'rules.yaml');
+    writeFileSync(path, text);
+    return path;
+}
+
+function reading(seconds: number, value: number): Reading {
+    return { asset_id: 'well-1', metric: 'pressure_tpt', value, unit: 'psi', ts: new Date(Date.UTC(2024, 0, 1, 0, 0, seconds)).toISOString(), quality_flag: 'GOOD' };
+}
+
+async function load(rulesFile: string): Promise<{ node: TestNode; alerts: TestNode; rejected: TestNode }> {
+    await helper.load([rulesNode], [
+        { id: 'rules-1', type: 'ul-rules', rulesFile, wires: [['alerts'], ['rejected']] },
+        { id: 'alerts', type: 'helper' },
+        { id: 'rejected', type: 'helper' },
+    ]);
+    return { node: helper.getNode('rules-1'), alerts: helper.getNode('alerts'), rejected: helper.getNode('rejected') };
+}
+
+/** Resolves with the first value of `event` on `node` that matches `predicate`. */
+function next<T>(node: TestNode, event: string, predicate: (value: T) => boolean = () => true): Promise<T> {
+    return new Promise((resolve) => {
+        node.on(event, (value: never) => {
+            if (predicate(value as T)) resolve(value as T);
+        });
+    });
+}
+
+function statusText(call: Call): string {
+    return String((call.args[0] as { text?: string }).text);
+}
+
+describe('ul-rules', () => {
+    it('should emit open and resolved alert events', async () => {
+        const { node, alerts } = await load(writeRules(rulesYaml(100)));
+        const opened = next<{ payload: AlertEvent; topic: string }>(alerts, 'input');
+        node.receive({ payload: [reading(0, 100), reading(1, 104.5)] });
+        const open = await opened;
+
+        expect(open.topic).toBe('well-1');
+        expect(open.payload).toMatchObject({ rule_id: 'tpt-high', state: 'open', severity: 'P1', opened_at: reading(1, 0).ts, message: 'well-1: pressure_tpt at 104.5 psi, above 100' });
+        expect(open.payload.event_id).toMatch(/^[0-9a-f-]{36}$/);
+
+        const resolved = next<{ payload: AlertEvent }>(alerts, 'input');
+        const cleared = next<Call>(node, 'call:status', (call) => statusText(call) === 'ul-rules.status.open');
+        node.receive({ payload: [reading(2, 95)] });
+
+        expect((await resolved).payload).toMatchObject({ event_id: open.payload.event_id, state: 'resolved', resolved_at: reading(2, 0).ts, resolved_by: 'rule' });
+        // Locale texts are not loaded in the test runtime, so badges show their message keys.
+        expect((await cleared).args[0]).toEqual({ fill: 'green', shape: 'dot', text: 'ul-rules.status.open' });
+    });
+
+    it('should put malformed readings on the rejected output', async () => {
+        const { node, rejected } = await load(writeRules(rulesYaml(100)));
+        const output = next<{ payload: Rejection[] }>(rejected, 'input');
+        node.receive({ topic: 'well-1', payload: [reading(0, 10), { ...reading(1, 10), ts: 'noon' }] });
+        const rejections = (await output).payload;
+
+        expect(rejections).toHaveLength(1);
+        expect(rejections[0]).toMatchObject({ code: 'invalid_reading', field: 'ts', value: 'noon', ref: 'item 1', source: 'rules:rules-1' });
+    });
+
+    it('should reload the rules file when it changes', async () => {
+        const path = writeRules(rulesYaml(100));
+        const { node, alerts } = await load(path);
+        const opened = next<{ payload: AlertEvent }>(alerts, 'input');
+        node.receive({ payload: [reading(0, 150)] });
+        const first = (await opened).payload;
+
+        // The new limit changes the rule, so its open alert is resolved on reload.
+        const resolvedOnReload = next<{ payload: AlertEvent }>(alerts, 'input');
+        writeFileSync(path, rulesYaml(200));
+        const resolved = (await resolvedOnReload).payload;
+        expect(resolved).toMatchObject({ event_id: first.event_id, state: 'resolved', resolved_by: 'rule' });
+        expect(resolved.evidence.resolved).toMatchObject({ reason: 'rule_changed' });
+
+        const reopened = next<{ payload: AlertEvent }>(alerts, 'input');
+        node.receive({ payload: [reading(1, 150), reading(2, 250)] });
+        expect((await reopened).payload).toMatchObject({ state: 'open', opened_at: reading(2, 0).ts, message: 'well-1: pressure_tpt at 250 psi, above 200' });
+    });
+
+    it('should keep the running rules when the file becomes invalid', async () => {
+        const path = writeRules(rulesYaml(100));
+        const { node, alerts } = await load(path);
+
+        const failed = next<Call>(node, 'call:error');
+        const red = next<Call>(node, 'call:status', (call) => (call.args[0] as { fill?: string }).fill === 'red');
+        writeFileSync(path, rulesYaml(100).replace('hold: 0s', 'hold: 30 seconds'));
+        const message = String((await failed).args[0]);
+        expect(message).toMatch(/^ul-rules\.errors\.bad-file-kept\n/);
+        expect(message).toContain(`${path} line 11, rule tpt-high: hold must be a duration like 30s or 5m, got '30 seconds'.`);
+        expect(statusText(await red)).toMatch(/^.+ line 11, rule tpt-high: hold must be/);
+
+        const opened = next<{ payload: AlertEvent }>(alerts, 'input');
+        node.receive({ payload: [reading(0, 150)] });
+        expect((await opened).payload).toMatchObject({ rule_id: 'tpt-high', state: 'open' });
+
+        // The same problem saved again is not logged again; the fixed file loads.
+        const checked = next<Call>(node, 'call:debug', (call) => String(call.args[0]) === 'ul-rules.log.changed');
+        writeFileSync(path, `${rulesYaml(100).replace('hold: 0s', 'hold: 30 seconds')}\n`);
+        await checked;
+        const reloaded = next<Call>(node, 'call:log', (call) => String(call.args[0]) === 'ul-rules.log.reloaded');
+        writeFileSync(path, rulesYaml(120));
+        await reloaded;
+        const errors = helper.log().args.filter((call: unknown[]) => (call[0] as { level: number }).level === 20);
+        expect(errors).toHaveLength(1);
+    });
+
+    it('should start without rules from an invalid file and report it once', async () => {
+        const { node, alerts } = await load(writeRules('version: 1\nrules:\n  - id: x\n'));
+        const errors = helper.log().args.filter((call: unknown[]) => (call[0] as { level: number }).level === 20);
+
+        expect(errors).toHaveLength(1);
+        expect(String((errors[0][0] as { msg: unknown }).msg)).toMatch(/^ul-rules\.errors\.bad-file\n.+ line 3, rule x: description is missing/);
+        let received = 0;
+        alerts.on('input', () => received++);
+        const handled = next<Call>(node, 'call:status');
+        node.receive({ payload: [reading(0, 1e6)] });
+        await handled;
+        expect(received).toBe(0);
+    });
+
+    it('should report a missing rules file setting at deploy', async () => {
+        await load('');
+        const errors = helper.log().args.filter((call: unknown[]) => (call[0] as { level: number }).level === 20);
+
+        expect(errors).toHaveLength(1);
+        expect(String((errors[0][0] as { msg: unknown }).msg)).toBe('ul-rules.errors.missing-file');
+    });
+});

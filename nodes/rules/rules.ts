@@ -1,0 +1,124 @@
+// Evaluates the rules of a YAML file on clean readings and emits alert events as rules open and
+// clear. The file is reloaded when it changes; a file with problems keeps the running rules.
+import { join } from 'node:path';
+
+import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
+
+import { toError } from '../../lib/errors';
+import { DATA_DIR } from '../../lib/paths';
+import { RulesEngine } from '../../lib/rules/engine';
+import { checkReadings } from '../../lib/rules/input';
+import { RulesFileError, loadRulesFile, resolveRulesPath } from '../../lib/rules/load';
+import { createAssetRegistry, readAssetsFile } from '../../lib/rules/registry';
+import { watchRulesFile } from '../../lib/rules/watch';
+import { runtimeContext } from '../../lib/runtime-context';
+import type { AlertEvent } from '../../lib/types';
+import { setStatus, throttledStatus } from '../shared/status';
+
+interface RulesConfig extends NodeDef {
+    rulesFile: string;
+}
+
+/** How often the rules file is checked for changes, in milliseconds. */
+const WATCH_INTERVAL_MS = 1000;
+const BADGE_LENGTH = 80;
+
+function eventMessages(events: AlertEvent[]): NodeMessage[] {
+    return events.map((event) => ({ topic: event.asset_id, payload: event }) as NodeMessage);
+}
+
+export default function register(RED: NodeAPI): void {
+    function RulesNode(this: Node, config: RulesConfig): void {
+        RED.nodes.createNode(this, config);
+        const node = this;
+
+        const configured = (config.rulesFile || '').trim();
+        if (!configured) {
+            node.error(RED._('ul-rules.errors.missing-file'));
+            setStatus(node, 'failed', RED._('ul-rules.status.not-configured'));
+            return;
+        }
+        const path = resolveRulesPath(configured);
+        const source = `rules:${node.name || node.id}`;
+
+        const listAssets = runtimeContext(RED.settings).listAssets ?? (() => readAssetsFile(join(DATA_DIR, 'assets.json')));
+        const registry = createAssetRegistry(listAssets, (err) => {
+            node.warn(RED._('ul-rules.warnings.no-registry', { message: toError(err).message }));
+        });
+
+        let engine: RulesEngine | undefined;
+        let fileProblem: string | undefined;
+        const status = throttledStatus(node);
+
+        function showStatus(): void {
+            if (fileProblem !== undefined) {
+                const badge = fileProblem.length > BADGE_LENGTH ? `${fileProblem.slice(0, BADGE_LENGTH - 1)}…` : fileProblem;
+                status('failed', badge);
+            } else if (engine) {
+                status('ok', RED._('ul-rules.status.open', { count: engine.openCount }));
+            }
+        }
+
+        function load(): void {
+            try {
+                const ruleSet = loadRulesFile(path);
+                fileProblem = undefined;
+                if (!engine) {
+                    engine = new RulesEngine(ruleSet, { assets: registry.lookup });
+                    node.log(RED._('ul-rules.log.loaded', { count: ruleSet.rules.length, file: ruleSet.source }));
+                } else if (ruleSet.hash !== engine.rules.hash) {
+                    const resolved = engine.replaceRules(ruleSet);
+                    node.log(RED._('ul-rules.log.reloaded', { count: ruleSet.rules.length, file: ruleSet.source, resolved: resolved.length }));
+                    if (resolved.length > 0) node.send([eventMessages(resolved), null]);
+                    registry.refresh().catch((err: unknown) => node.warn(RED._('ul-rules.warnings.no-registry', { message: toError(err).message })));
+                }
+            } catch (err) {
+                const problem = err instanceof RulesFileError ? err : toError(err);
+                const badge = problem instanceof RulesFileError ? problem.badge : problem.message;
+                // Each distinct problem is logged once; the watcher calls load again on every change.
+                if (badge !== fileProblem) {
+                    const key = engine ? 'ul-rules.errors.bad-file-kept' : 'ul-rules.errors.bad-file';
+                    node.error(`${RED._(key)}\n${problem.message}`);
+                }
+                fileProblem = badge;
+            }
+            showStatus();
+        }
+
+        load();
+        const stopWatching = watchRulesFile(
+            path,
+            () => {
+                node.debug(RED._('ul-rules.log.changed'));
+                load();
+            },
+            WATCH_INTERVAL_MS,
+        );
+
+        // Messages are handled one after another, so the first batches also wait for the registry.
+        let queue: Promise<void> = registry.ready;
+
+        node.on('input', (msg, send, done) => {
+            queue = queue.then(() => {
+                try {
+                    const { readings, rejections } = checkReadings(msg.payload, source);
+                    const events = engine ? engine.process(readings) : [];
+                    const rejected = rejections.length > 0 ? ({ topic: msg.topic, payload: rejections } as NodeMessage) : null;
+                    if (events.length > 0 || rejected) send([eventMessages(events), rejected]);
+                    showStatus();
+                    done();
+                } catch (err) {
+                    status('failed', RED._('ul-rules.status.failed'));
+                    done(toError(err));
+                }
+            });
+        });
+
+        node.on('close', (_removed: boolean, done: () => void) => {
+            stopWatching();
+            done();
+        });
+    }
+
+    RED.nodes.registerType('ul-rules', RulesNode);
+}
