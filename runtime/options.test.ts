@@ -1,0 +1,46 @@
+import { describe, expect, it } from 'vitest';
+
+import { helpText, optionsToEnv, parseOptions, UsageError } from './options';
+
+describe('parseOptions', () => {
+    it('should use defaults without flags or environment', () => {
+        const options = parseOptions([], {});
+
+        expect(options.profile).toBe('all');
+        expect(options.port).toBe(1880);
+        expect(options.host).toBe('127.0.0.1');
+        expect(options.replaySpeed).toBe(10);
+        expect(options.replayLoop).toBe(true);
+        expect(options.mqttUrl).toBe('mqtt://127.0.0.1:1883');
+        expect(options.dataDir.endsWith('.upstream-live')).toBe(true);
+    });
+
+    it('should prefer flags over environment', () => {
+        const options = parseOptions(['--port', '2000', '--speed=60'], { UL_HTTP_PORT: '3000', UL_REPLAY_SPEED: '5', UL_PROFILE: 'cloud' });
+
+        expect(options.port).toBe(2000);
+        expect(options.replaySpeed).toBe(60);
+        expect(options.profile).toBe('cloud');
+    });
+
+    it('should name the bad value and the fix', () => {
+        expect(() => parseOptions(['--port', 'http'], {})).toThrow(/--port: invalid port "http"; use a whole number/);
+        expect(() => parseOptions(['--profile', 'fog'], {})).toThrow(/invalid profile "fog"; use all, edge or cloud/);
+        expect(() => parseOptions([], { UL_REPLAY_LOOP: 'yes' })).toThrow(/UL_REPLAY_LOOP: invalid value "yes"; use true or false/);
+        expect(() => parseOptions(['--colour'], {})).toThrow(UsageError);
+        expect(() => parseOptions(['--port'], {})).toThrow(/needs a value/);
+    });
+
+    it('should round-trip through child environment', () => {
+        const options = parseOptions(['--port', '2001', '--loop', 'false', '--data-dir', '/tmp/x'], {});
+        const again = parseOptions([], optionsToEnv(options));
+
+        expect(again).toEqual(options);
+    });
+
+    it('should list every option in the help text', () => {
+        const text = helpText();
+
+        for (const flag of ['--profile', '--data-dir', '--port', '--speed', '--mqtt-url', '--database-url']) expect(text).toContain(flag);
+    });
+});
