@@ -1,0 +1,92 @@
+// The Store implemented in SQL over a Db, the same on PostgreSQL and on the embedded engine.
+import type { AlertEvent, Asset, Reading, Rejection } from '../types';
+import type { Db } from './db';
+import { migrate } from './migrate';
+import { openPgliteDb } from './pglite-db';
+import { openPostgresDb } from './postgres-db';
+import { countReadings, insertReadings, selectLatestReadings, selectReadings, type ReadingsWriteResult } from './readings';
+import {
+    insertEvent,
+    insertQuarantine,
+    selectAssets,
+    selectEvents,
+    selectQuarantine,
+    updateEventState,
+    upsertAssets,
+} from './records';
+import type { EventsQuery, QuarantineRow, ReadingsQuery, RollupRow, Store, StoreSpec } from './types';
+
+export interface DetailedStore extends Store {
+    /** As Store.writeReadings, and also reports which input readings were new. */
+    writeReadings(readings: Reading[]): Promise<ReadingsWriteResult>;
+}
+
+export class SqlStore implements DetailedStore {
+    constructor(private readonly db: Db) {}
+
+    async writeReadings(readings: Reading[]): Promise<ReadingsWriteResult> {
+        if (readings.length === 0) return { inserted: 0, duplicates: 0, storedFlags: [] };
+        return this.db.transaction((tx) => insertReadings(tx, readings));
+    }
+
+    writeQuarantine(rows: Rejection[]): Promise<number> {
+        return insertQuarantine(this.db, rows);
+    }
+
+    insertEvent(event: AlertEvent): Promise<void> {
+        return insertEvent(this.db, event);
+    }
+
+    updateEventState(eventId: string, state: 'acknowledged' | 'resolved', by: string, at?: string): Promise<AlertEvent | undefined> {
+        // A transaction keeps the update and the read of an unchanged alert consistent.
+        return this.db.transaction((tx) => updateEventState(tx, eventId, state, by, at));
+    }
+
+    upsertAssets(assets: Asset[]): Promise<void> {
+        return upsertAssets(this.db, assets);
+    }
+
+    listAssets(filter?: { operator?: string }): Promise<Asset[]> {
+        return selectAssets(this.db, filter);
+    }
+
+    queryReadings(query: ReadingsQuery): Promise<Reading[] | RollupRow[]> {
+        return selectReadings(this.db, query);
+    }
+
+    latestReadings(filter?: { asset_ids?: string[] }): Promise<Reading[]> {
+        return selectLatestReadings(this.db, filter?.asset_ids);
+    }
+
+    listEvents(query?: EventsQuery): Promise<AlertEvent[]> {
+        return selectEvents(this.db, query);
+    }
+
+    listQuarantine(query?: { source?: string; since?: string; limit?: number }): Promise<QuarantineRow[]> {
+        return selectQuarantine(this.db, query);
+    }
+
+    countReadings(filter?: { asset_id?: string; metric?: string }): Promise<number> {
+        return countReadings(this.db, filter);
+    }
+
+    query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<{ rows: T[] }> {
+        return this.db.query<T>(sql, params);
+    }
+
+    close(): Promise<void> {
+        return this.db.close();
+    }
+}
+
+/** Connects to the database of `spec`, applies pending migrations and returns the store. */
+export async function openSqlStore(spec: StoreSpec): Promise<SqlStore> {
+    const db = spec.engine === 'pglite' ? await openPgliteDb(spec.dataDir) : await openPostgresDb(spec.connectionString);
+    try {
+        await migrate(db);
+    } catch (error) {
+        await db.close().catch(() => undefined);
+        throw error;
+    }
+    return new SqlStore(db);
+}

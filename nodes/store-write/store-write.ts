@@ -1,0 +1,111 @@
+// Stores readings in batches across messages. A message is passed on, and its done() called,
+// only after the transaction holding its readings has committed.
+import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
+
+import { toError } from '../../lib/errors';
+import { BATCH_DEFAULTS, BatchWriter } from '../../lib/store/batch-writer';
+import { checkReadings } from '../../lib/store/reading-check';
+import type { StoreConfigNode } from '../store/store';
+import { setStatus, throttledStatus } from '../shared/status';
+
+interface StoreWriteConfig extends NodeDef {
+    store: string;
+    batchSize: string | number;
+    maxWaitMs: string | number;
+    maxBuffered: string | number;
+}
+
+/** How long closing waits for buffered readings to be written. */
+const CLOSE_FLUSH_MS = 10_000;
+
+/** Reads a whole-number setting; blank means the default. Returns undefined when invalid. */
+function intSetting(value: string | number | undefined, fallback: number, min: number, max: number): number | undefined {
+    if (value === undefined || value === '') return fallback;
+    const number = Number(value);
+    return Number.isInteger(number) && number >= min && number <= max ? number : undefined;
+}
+
+export default function register(RED: NodeAPI): void {
+    function StoreWriteNode(this: Node, config: StoreWriteConfig): void {
+        RED.nodes.createNode(this, config);
+        const node = this;
+        const storeNode = RED.nodes.getNode(config.store) as StoreConfigNode | null;
+        const batchSize = intSetting(config.batchSize, BATCH_DEFAULTS.batchSize, 1, 100_000);
+        const maxWaitMs = intSetting(config.maxWaitMs, BATCH_DEFAULTS.maxWaitMs, 0, 60_000);
+        const maxBuffered = intSetting(config.maxBuffered, BATCH_DEFAULTS.maxBuffered, 1, 10_000_000);
+
+        if (!storeNode) {
+            node.error(RED._('ul-store-write.errors.missing-store'));
+            setStatus(node, 'failed', RED._('ul-store-write.status.not-configured'));
+            return;
+        }
+        if (batchSize === undefined || maxWaitMs === undefined || maxBuffered === undefined || maxBuffered < batchSize) {
+            node.error(RED._('ul-store-write.errors.invalid-settings', { batchSize: config.batchSize, maxWaitMs: config.maxWaitMs, maxBuffered: config.maxBuffered }));
+            setStatus(node, 'failed', RED._('ul-store-write.status.not-configured'));
+            return;
+        }
+
+        storeNode.register(node);
+        // Opening early lets a fresh embedded database initialise before the first message.
+        storeNode.getStore().catch(() => undefined);
+
+        const status = throttledStatus(node, 1_000);
+        let stored = 0;
+        let rateWindow = { started: Date.now(), readings: 0, perSecond: 0 };
+
+        const writer = new BatchWriter({
+            batchSize,
+            maxWaitMs,
+            maxBuffered,
+            write: async (readings) => (await storeNode.getStore()).writeReadings(readings),
+            listener: {
+                written: ({ inserted, readings }) => {
+                    stored += inserted;
+                    const now = Date.now();
+                    rateWindow.readings += readings;
+                    const elapsed = now - rateWindow.started;
+                    if (elapsed >= 1_000) {
+                        rateWindow = { started: now, readings: 0, perSecond: Math.round((rateWindow.readings * 1_000) / elapsed) };
+                    }
+                    status('ok', RED._('ul-store-write.status.stored', { count: stored, rate: rateWindow.perSecond }));
+                },
+                // NOTE: Node-RED cannot slow down the node that sends to this one, so held messages
+                // still occupy memory. A sender that outpaces the database for long exhausts it.
+                waiting: (waiting) => {
+                    if (waiting) setStatus(node, 'busy', RED._('ul-store-write.status.waiting'));
+                },
+                retrying: (error, attempt, delayMs) => {
+                    node.warn(RED._('ul-store-write.errors.retrying', { attempt, delay: delayMs, error: error.message }));
+                    status('connecting', RED._('ul-store-write.status.retrying', { attempt }));
+                },
+                failed: () => status('failed', RED._('ul-store-write.status.write-failed')),
+            },
+        });
+
+        node.on('input', (msg: NodeMessageInFlow, send, done) => {
+            const items: unknown[] = Array.isArray(msg.payload) ? msg.payload : [msg.payload];
+            const { readings, rejections } = checkReadings(items);
+            if (rejections.length > 0) send([null, { topic: msg.topic, payload: rejections }]);
+
+            writer.submit(readings).then(
+                (result) => {
+                    send([Object.assign(msg, { stored: result }), null]);
+                    done();
+                },
+                (error: unknown) => {
+                    setStatus(node, 'failed', RED._('ul-store-write.status.write-failed'));
+                    done(toError(error));
+                },
+            );
+        });
+
+        node.on('close', (_removed: boolean, done: () => void) => {
+            void writer.close(CLOSE_FLUSH_MS).finally(() => {
+                storeNode.deregister(node);
+                done();
+            });
+        });
+    }
+
+    RED.nodes.registerType('ul-store-write', StoreWriteNode);
+}
