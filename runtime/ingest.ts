@@ -80,7 +80,12 @@ export function createIngestHandler(deps: IngestDependencies): IngestHandler {
             });
             accepted.push(...result.clean);
             rejections.push(...result.rejected);
-            results.push({ line, status: 'accepted', readings: result.clean.length, rejected_readings: result.rejected.length });
+            const problems = result.rejected.map((rejection) => ({ code: rejection.code, field: rejection.field, reason: rejection.reason }));
+            if (result.clean.length === 0 && problems.length > 0) {
+                results.push({ line, status: 'rejected', code: problems[0].code, reason: problems[0].reason, rejected_readings: problems.length, problems });
+                return;
+            }
+            results.push({ line, status: 'accepted', readings: result.clean.length, rejected_readings: problems.length, ...(problems.length ? { problems } : {}) });
         });
 
         // Durable first: the caller's 200 means the readings are stored.

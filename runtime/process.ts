@@ -8,7 +8,14 @@ import { optionsToEnv, parseOptions, type RuntimeOptions } from './options';
 function flowEnvironment(role: 'cloud' | 'edge', databaseUrl: string): Record<string, string> {
     const defaults: Record<string, string> =
         role === 'cloud'
-            ? { UL_STORE_ENGINE: databaseUrl ? 'postgres' : 'pglite', UL_BUS_TRANSPORT: 'memory' }
+            ? {
+                  UL_STORE_ENGINE: databaseUrl ? 'postgres' : 'pglite',
+                  UL_BUS_TRANSPORT: 'memory',
+                  // Node-RED leaves `${NAME}` in place when NAME is unset, so every variable the
+                  // flow names gets a value. No SMTP host means alert e-mails go to the outbox.
+                  UL_SMTP_HOST: '',
+                  UL_SMTP_PORT: '587',
+              }
             : {
                   // The demo site replays three real wells: a choke restriction, a spurious
                   // closure of the downhole safety valve and a well in normal operation.
@@ -42,9 +49,9 @@ export async function runRole(role: 'cloud' | 'edge', options: RuntimeOptions = 
         stopping = true;
         logger.info(`${role} runtime stopping`, { signal });
         const timer = setTimeout(() => {
-            logger.error(`${role} runtime did not stop within 20 s; exiting anyway`);
+            logger.error(`${role} runtime did not stop within 40 s; exiting anyway`);
             process.exit(1);
-        }, 20_000);
+        }, 40_000);
         try {
             await running.stop();
             clearTimeout(timer);

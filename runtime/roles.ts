@@ -6,6 +6,7 @@ import express from 'express';
 
 import type { Principal } from '../lib/auth/types';
 import { sharedMemoryBus } from '../lib/bus/memory';
+import { drain } from '../lib/drain';
 import { DATA_DIR, PROJECT_ROOT } from '../lib/paths';
 import type { RuntimeContext } from '../lib/runtime-context';
 import { openStore } from '../lib/store/index';
@@ -110,8 +111,11 @@ export async function startCloud(options: RuntimeOptions, logger: Logger): Promi
         role: 'cloud',
         port: host.port,
         async stop() {
+            // Stop taking messages from the broker and let what is in the flows reach the store;
+            // messages still in the broker wait there for the next start.
+            const drained = await drain({ timeoutMs: 15_000 });
+            logger.info(drained.drained ? 'flows drained' : 'flows not drained in time', { ms: drained.ms, pending: drained.pending });
             await detachStream?.();
-            // Stopping Node-RED closes the store writer, which flushes what it holds first.
             await host.stop();
             await store.close();
         },

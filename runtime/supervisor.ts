@@ -118,9 +118,9 @@ export async function runSupervisor(options: RuntimeOptions, logger: Logger): Pr
             logger.info('stopping', { signal });
             // Edge first, so nothing new is published; then give the cloud a moment to drain
             // what the broker still queues for it before it flushes and stops.
-            await stopChild(children.edge, 25_000);
+            await stopChild(children.edge, 45_000);
             await new Promise((r) => setTimeout(r, 1000));
-            await stopChild(children.cloud, 25_000);
+            await stopChild(children.cloud, 45_000);
             await broker.close();
             rmSync(runDir(options.dataDir), { recursive: true, force: true });
             logger.info('stopped');

@@ -2,6 +2,7 @@
 // quarantine table, where the API lists it with its reason.
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
 
+import { registerPending } from '../../lib/drain';
 import { ValidationError, toError } from '../../lib/errors';
 import { withRetry } from '../../lib/store/retry';
 import type { Rejection } from '../../lib/types';
@@ -48,6 +49,7 @@ export default function register(RED: NodeAPI): void {
         let count = 0;
         let pending = 0;
         let drained: (() => void) | undefined;
+        const unregisterPending = registerPending(() => pending);
 
         node.on('input', (msg: NodeMessageInFlow, _send, done) => {
             let rejections: Rejection[];
@@ -79,6 +81,7 @@ export default function register(RED: NodeAPI): void {
         });
 
         node.on('close', (_removed: boolean, done: () => void) => {
+            unregisterPending();
             // Writes in progress finish before the store may close.
             const idle = pending === 0 ? Promise.resolve() : new Promise<void>((resolve) => {
                 drained = resolve;

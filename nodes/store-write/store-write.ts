@@ -2,6 +2,7 @@
 // only after the transaction holding its readings has committed.
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
 
+import { registerPending } from '../../lib/drain';
 import { toError } from '../../lib/errors';
 import { BATCH_DEFAULTS, BatchWriter } from '../../lib/store/batch-writer';
 import { checkReadings } from '../../lib/store/reading-check';
@@ -99,7 +100,11 @@ export default function register(RED: NodeAPI): void {
             );
         });
 
+        // A graceful runtime stop waits until this writer holds nothing more.
+        const unregisterPending = registerPending(() => writer.pendingReadings);
+
         node.on('close', (_removed: boolean, done: () => void) => {
+            unregisterPending();
             void writer.close(CLOSE_FLUSH_MS).finally(() => {
                 storeNode.deregister(node);
                 done();

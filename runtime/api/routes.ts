@@ -18,6 +18,8 @@ export interface IngestLineResult {
     rejected_readings?: number;
     code?: string;
     reason?: string;
+    /** Each rejected reading of the line, with its code and reason. */
+    problems?: { code: string; field?: string; reason: string }[];
 }
 
 export type IngestHandler = (lines: string[], principal: Principal) => Promise<IngestLineResult[]>;
