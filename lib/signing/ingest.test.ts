@@ -156,8 +156,15 @@ describe('verifyIngestLine rejects', () => {
         const rejection = rejectionOf(verifyLine(line, sequences));
         expect(rejection.code).toBe('replayed_sequence');
         expect(rejection.value).toBe(5);
-        expect(rejection.reason).toContain('not above the last accepted sequence 5');
-        expect(rejectionOf(verifyLine(JSON.stringify(envelope({ seq: 4 })), sequences)).code).toBe('replayed_sequence');
+        expect(rejection.reason).toContain('Sequence 5 of device edge-01 was already accepted');
+    });
+
+    it('should accept a late sequence number inside the window', () => {
+        const sequences = new SequenceState();
+
+        expect(verifyLine(JSON.stringify(envelope({ seq: 10 })), sequences).ok).toBe(true);
+        expect(verifyLine(JSON.stringify(envelope({ seq: 7 })), sequences).ok).toBe(true);
+        expect(rejectionOf(verifyLine(JSON.stringify(envelope({ seq: 7 })), sequences)).code).toBe('replayed_sequence');
         expect(verifyLine(JSON.stringify(envelope({ seq: 6 })), sequences).ok).toBe(true);
     });
 

@@ -199,13 +199,11 @@ export function verifyIngestValue(value: unknown, registry: DeviceLookup, sequen
         if (mismatch) return reject('topic_mismatch', mismatch, 'topic', options.topic, ref);
     }
     if (!sequences.isFresh(device.device_id, envelope.seq)) {
-        return reject(
-            'replayed_sequence',
-            `Sequence ${envelope.seq} of device ${device.device_id} is not above the last accepted sequence ${sequences.lastAccepted(device.device_id)}; the envelope is a replay or a duplicate, so send new readings with a higher seq.`,
-            'seq',
-            envelope.seq,
-            ref,
-        );
+        const highest = sequences.lastAccepted(device.device_id);
+        const reason = sequences.isStale(device.device_id, envelope.seq)
+            ? `Sequence ${envelope.seq} of device ${device.device_id} is older than the replay window (${sequences.window} below the highest accepted sequence ${highest}); the envelope is a replay or was held back too long, so send the readings again in a new envelope.`
+            : `Sequence ${envelope.seq} of device ${device.device_id} was already accepted; the envelope is a replay or a duplicate delivery, and its readings are stored already.`;
+        return reject('replayed_sequence', reason, 'seq', envelope.seq, ref);
     }
     sequences.accept(device.device_id, envelope.seq);
     return { ok: true, envelope };

@@ -10,17 +10,37 @@ const folder = mkdtempSync(join(tmpdir(), 'ul-sequence-'));
 afterAll(() => rmSync(folder, { recursive: true, force: true }));
 
 describe('SequenceState', () => {
-    it('should accept only increasing numbers per device', () => {
-        const state = new SequenceState();
+    it('should accept each number once within the window', () => {
+        const state = new SequenceState(10);
 
         expect(state.isFresh('a', 1)).toBe(true);
         state.accept('a', 5);
         expect(state.isFresh('a', 5)).toBe(false);
-        expect(state.isFresh('a', 4)).toBe(false);
+        expect(state.isFresh('a', 4)).toBe(true);
         expect(state.isFresh('a', 6)).toBe(true);
-        expect(state.isFresh('b', 1)).toBe(true);
+        expect(state.isFresh('b', 5)).toBe(true);
         state.accept('a', 3);
+        expect(state.isFresh('a', 3)).toBe(false);
         expect(state.lastAccepted('a')).toBe(5);
+    });
+
+    it('should reject numbers older than the window', () => {
+        const state = new SequenceState(10);
+        state.accept('a', 100);
+
+        expect(state.isFresh('a', 91)).toBe(true);
+        expect(state.isFresh('a', 90)).toBe(false);
+        expect(state.isStale('a', 90)).toBe(true);
+        expect(state.isStale('a', 91)).toBe(false);
+    });
+
+    it('should forget numbers that left the window', () => {
+        const state = new SequenceState(10);
+        for (let seq = 1; seq <= 1000; seq++) state.accept('a', seq);
+
+        expect(state.isFresh('a', 995)).toBe(false);
+        expect(state.isFresh('a', 1001)).toBe(true);
+        expect((state as unknown as { devices: Map<string, { seen: Set<number> }> }).devices.get('a')!.seen.size).toBeLessThanOrEqual(21);
     });
 });
 

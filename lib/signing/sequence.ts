@@ -1,27 +1,57 @@
-// Sequence numbers of signed envelopes: strictly increasing per device, so that the cloud can
-// reject replays and duplicates.
+// Sequence numbers of signed envelopes: increasing per device, so that the cloud can reject
+// replays and duplicates.
 import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 
 import { ConfigError } from '../errors';
 
-/** Last accepted sequence number per device, in memory. */
+/** Number of sequence numbers below the highest accepted one that may still arrive late. */
+export const DEFAULT_REPLAY_WINDOW = 65_536;
+
+/**
+ * Anti-replay state per device, in memory: the highest accepted sequence number and the numbers
+ * accepted within a window below it. An MQTT broker that resumes a persistent session delivers
+ * queued envelopes interleaved with live ones, so a late envelope inside the window is accepted
+ * once; a number seen before, or older than the window, is a replay.
+ */
 export class SequenceState {
-    private readonly last = new Map<string, number>();
+    private readonly devices = new Map<string, { highest: number; seen: Set<number> }>();
 
-    /** Returns the last accepted sequence number of a device, or undefined before the first. */
+    constructor(readonly window = DEFAULT_REPLAY_WINDOW) {}
+
+    /** Returns the highest accepted sequence number of a device, or undefined before the first. */
     lastAccepted(deviceId: string): number | undefined {
-        return this.last.get(deviceId);
+        return this.devices.get(deviceId)?.highest;
     }
 
-    /** Returns true when `seq` is greater than the last accepted sequence number of the device. */
+    /** Returns true when `seq` was not accepted before and lies within the window. */
     isFresh(deviceId: string, seq: number): boolean {
-        const last = this.last.get(deviceId);
-        return last === undefined || seq > last;
+        const state = this.devices.get(deviceId);
+        if (!state) return true;
+        if (seq <= state.highest - this.window) return false;
+        return !state.seen.has(seq);
     }
 
-    /** Records an accepted sequence number; a smaller one leaves the state unchanged. */
+    /** Returns true when `seq` is older than the window of the device. */
+    isStale(deviceId: string, seq: number): boolean {
+        const state = this.devices.get(deviceId);
+        return state !== undefined && seq <= state.highest - this.window;
+    }
+
+    /** Records an accepted sequence number and forgets the numbers that left the window. */
     accept(deviceId: string, seq: number): void {
-        if (this.isFresh(deviceId, seq)) this.last.set(deviceId, seq);
+        let state = this.devices.get(deviceId);
+        if (!state) {
+            state = { highest: seq, seen: new Set() };
+            this.devices.set(deviceId, state);
+        }
+        state.seen.add(seq);
+        if (seq > state.highest) {
+            state.highest = seq;
+            // Pruning costs a pass over the set, so it runs once the set is twice the window.
+            if (state.seen.size > 2 * this.window) {
+                for (const old of state.seen) if (old <= seq - this.window) state.seen.delete(old);
+            }
+        }
     }
 }
 
