@@ -185,7 +185,7 @@ describe('ul-alert-router', () => {
         const warning = String((await warned).args[0]);
         expect(warning).toContain(`Email for alert ${alertEvent().event_id} (tpt-temperature-drop on 3w-well-00010) failed:`);
         expect(warning).toContain('(after 3 attempts)');
-        expect((await yellow).args[0]).toEqual({ fill: 'yellow', shape: 'dot', text: 'ul-alert-router.status.email-failed' });
+        expect((await yellow).args[0]).toEqual({ fill: 'yellow', shape: 'ring', text: 'ul-alert-router.status.email-failed' });
         expect(events.get(alertEvent().event_id)?.state).toBe('open');
     });
 
