@@ -7,6 +7,7 @@ import express from 'express';
 import type { Principal } from '../lib/auth/types';
 import { sharedMemoryBus } from '../lib/bus/memory';
 import { drain } from '../lib/drain';
+import { renderMetrics } from '../lib/observability/counters';
 import { DATA_DIR, PROJECT_ROOT } from '../lib/paths';
 import type { RuntimeContext } from '../lib/runtime-context';
 import { openStore } from '../lib/store/index';
@@ -96,6 +97,10 @@ export async function startCloud(options: RuntimeOptions, logger: Logger): Promi
         mountBefore(app, server) {
             app.get('/healthz', (_req, res) => {
                 res.json({ status: 'ok' });
+            });
+            // Aggregate counters only, nothing per asset, in the Prometheus text format.
+            app.get('/metrics', (_req, res) => {
+                res.type('text/plain; version=0.0.4').send(renderMetrics());
             });
             app.get('/', (_req, res) => res.redirect('/dashboard/'));
             app.use('/auth', createAuthRouter(issuer, auth.users, logger));

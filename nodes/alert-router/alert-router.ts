@@ -2,6 +2,7 @@
 // in an outbox folder. The message is done once the event is stored; emails retry in the background.
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
 
+import { incrementCounter } from '../../lib/observability/counters';
 import { createMailer } from '../../lib/alerts/mailer';
 import { AlertRouter, type EmailOutcome, type RouteResult } from '../../lib/alerts/router';
 import { parseRouterSettings, type RawRouterConfig } from '../../lib/alerts/settings';
@@ -81,6 +82,7 @@ export default function register(RED: NodeAPI): void {
                 return;
             }
             stored++;
+            incrementCounter('ul_alert_events_total', 'Alert events stored, by severity and state.', { severity: result.stored.severity, state: result.stored.state });
             send([{ topic: result.stored.asset_id, payload: result.stored } as NodeMessage, null]);
             showStatus();
             done();

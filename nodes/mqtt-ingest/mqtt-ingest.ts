@@ -7,6 +7,7 @@
 import type { Node, NodeAPI, NodeDef } from 'node-red';
 import type { MqttClient } from 'mqtt';
 
+import { incrementCounter } from '../../lib/observability/counters';
 import { registerIntake } from '../../lib/drain';
 import { setStatus } from '../shared/status';
 
@@ -56,6 +57,7 @@ export default function register(RED: NodeAPI): void {
 
         client.on('message', (topic, payload, packet) => {
             if (stopped) return;
+            incrementCounter('ul_mqtt_messages_total', 'MQTT messages received by the ingest nodes.', { client_id: clientId });
             node.send({ topic, payload: payload.toString('utf8'), qos: packet.qos, retain: packet.retain });
         });
         client.on('connect', (connack) => {

@@ -2,6 +2,7 @@
 // quarantine table, where the API lists it with its reason.
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
 
+import { incrementCounter } from '../../lib/observability/counters';
 import { registerPending } from '../../lib/drain';
 import { ValidationError, toError } from '../../lib/errors';
 import { withRetry } from '../../lib/store/retry';
@@ -66,6 +67,7 @@ export default function register(RED: NodeAPI): void {
                 .then(
                     (stored) => {
                         count += stored;
+                        incrementCounter('ul_quarantined_total', 'Rejected readings, envelopes and report rows stored in the quarantine.', {}, stored);
                         setStatus(node, 'ok', RED._('ul-quarantine.status.count', { count }));
                         done();
                     },

@@ -2,6 +2,7 @@
 // only after the transaction holding its readings has committed.
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
 
+import { incrementCounter, registerGauge } from '../../lib/observability/counters';
 import { registerPending } from '../../lib/drain';
 import { toError } from '../../lib/errors';
 import { BATCH_DEFAULTS, BatchWriter } from '../../lib/store/batch-writer';
@@ -62,6 +63,8 @@ export default function register(RED: NodeAPI): void {
             listener: {
                 written: ({ inserted, readings }) => {
                     stored += inserted;
+                    incrementCounter('ul_readings_stored_total', 'Readings stored for the first time.', {}, inserted);
+                    incrementCounter('ul_readings_duplicate_total', 'Readings already stored; they changed nothing.', {}, readings - inserted);
                     const now = Date.now();
                     rateWindow.readings += readings;
                     const elapsed = now - rateWindow.started;
@@ -102,9 +105,11 @@ export default function register(RED: NodeAPI): void {
 
         // A graceful runtime stop waits until this writer holds nothing more.
         const unregisterPending = registerPending(() => writer.pendingReadings);
+        const unregisterGauge = registerGauge('ul_store_write_pending_readings', 'Readings buffered by a store writer and not yet committed.', { node: node.id }, () => writer.pendingReadings);
 
         node.on('close', (_removed: boolean, done: () => void) => {
             unregisterPending();
+            unregisterGauge();
             void writer.close(CLOSE_FLUSH_MS).finally(() => {
                 storeNode.deregister(node);
                 done();

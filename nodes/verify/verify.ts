@@ -1,6 +1,7 @@
 // Verifies signed envelopes from MQTT against the device registry and passes on their readings.
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
 
+import { incrementCounter } from '../../lib/observability/counters';
 import { toError } from '../../lib/errors';
 import { runtimeContext } from '../../lib/runtime-context';
 import { parseVerifyConfig } from '../../lib/signing/config';
@@ -48,6 +49,7 @@ export default function register(RED: NodeAPI): void {
 
             if (!result.ok) {
                 rejected++;
+                incrementCounter('ul_envelopes_total', 'Signed envelopes verified, by result.', { result: 'rejected' });
                 send([null, { payload: [result.rejection], topic: topic ?? '' } as NodeMessage]);
                 status('ok', RED._('ul-verify.status.counts', { accepted, rejected }));
                 done();
@@ -68,6 +70,7 @@ export default function register(RED: NodeAPI): void {
                     ({ payload: readings, topic: assetId, operator: envelope.operator, device_id: envelope.device_id, seq: envelope.seq, device, source }) as NodeMessage,
             );
             accepted++;
+            incrementCounter('ul_envelopes_total', 'Signed envelopes verified, by result.', { result: 'accepted' });
             send([messages, null]);
             status('ok', RED._('ul-verify.status.counts', { accepted, rejected }));
             done();
