@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 
 /**
- * Finds the project root: the nearest folder above this file that holds package.json.
+ * Finds the project root: the nearest folder above this file that contains package.json.
  * Works both from the TypeScript sources (tests) and from the compiled files in dist/.
  */
 function findProjectRoot(start: string): string {

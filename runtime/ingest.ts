@@ -26,8 +26,8 @@ const SOURCE = 'api:ingest';
 
 export function createIngestHandler(deps: IngestDependencies): IngestHandler {
     let registry: DeviceRegistry | undefined;
-    // NOTE: the API keeps its own last-sequence state, separate from the MQTT verifier node's, so
-    // replay protection holds per path; a device should use one path.
+    // NOTE: the API keeps its own anti-replay state, separate from the MQTT verifier node's, so an
+    // envelope sent by both paths is accepted twice (its readings are stored once).
     const sequences = new SequenceState();
     const seen = new RecentKeys(100_000);
 

@@ -38,7 +38,9 @@ function serialiseError(value: unknown): unknown {
 export function createLogger(base: Record<string, unknown> = {}, options: LoggerOptions = {}): Logger {
     const threshold = LEVEL_RANK[options.level ?? parseLevel(process.env.UL_LOG_LEVEL) ?? 'info'];
     const envFormat = process.env.UL_LOG_FORMAT;
-    const format = options.format ?? (envFormat === 'json' || envFormat === 'pretty' ? envFormat : process.stdout.isTTY ? 'pretty' : 'json');
+    let format = options.format;
+    if (!format && (envFormat === 'json' || envFormat === 'pretty')) format = envFormat;
+    if (!format) format = process.stdout.isTTY ? 'pretty' : 'json';
     const write = options.write ?? ((line: string) => process.stdout.write(line + '\n'));
 
     const log = (level: LogLevel, message: string, fields: Record<string, unknown> = {}): void => {
@@ -87,7 +89,10 @@ export function nodeRedLogging(logger: Logger, level: LogLevel = parseLevel(proc
             audit: false,
             handler: () => (entry: NodeRedLogMessage) => {
                 const name = RANK_LEVEL.get(entry.level) ?? 'info';
-                const message = entry.msg instanceof Error ? entry.msg.message : typeof entry.msg === 'string' ? entry.msg : JSON.stringify(entry.msg);
+                let message: string;
+                if (entry.msg instanceof Error) message = entry.msg.message;
+                else if (typeof entry.msg === 'string') message = entry.msg;
+                else message = JSON.stringify(entry.msg);
                 logger.log(name, message, { node_type: entry.type, node_id: entry.id, node_name: entry.name, flow_id: entry.z });
             },
         },

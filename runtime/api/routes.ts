@@ -1,5 +1,5 @@
 // REST API under /v1: assets, readings, events, alert actions, quarantine and signed ingest.
-// Every route is scoped: an operator sees only its own assets, the public role sees no per-asset data.
+// Every route is scoped. An operator gets only its own assets, and the public role gets no per-asset data.
 import express, { type Router } from 'express';
 
 import type { Principal } from '../../lib/auth/types';
@@ -33,8 +33,8 @@ export interface ApiDependencies {
 const SEVERITIES: Severity[] = ['P1', 'P2', 'P3'];
 
 /**
- * Returns the asset ids the principal may see, or undefined when it may see every asset.
- * The public role gets an error: it sees aggregates only.
+ * Returns the asset ids the principal may read, or undefined when it may read every asset.
+ * The public role gets an error, because it may read aggregates only.
  */
 async function assetScope(store: Store, principal: Principal): Promise<Set<string> | undefined> {
     if (principal.roles.includes('regulator-admin') || principal.roles.includes('analyst')) return undefined;
@@ -153,7 +153,11 @@ export function createApiRouter(deps: ApiDependencies): Router {
             }
             const results = await deps.ingest(lines, req.principal);
             const accepted = results.filter((r) => r.status === 'accepted').length;
-            res.status(accepted === results.length ? 200 : accepted === 0 ? 422 : 207).json({
+            // 200 when every line was accepted, 422 when none was, 207 for a mix.
+            let status = 207;
+            if (accepted === results.length) status = 200;
+            else if (accepted === 0) status = 422;
+            res.status(status).json({
                 accepted,
                 rejected: results.length - accepted,
                 results,
