@@ -1,6 +1,6 @@
-// What the embedding runtime hands to nodes through Node-RED settings (`RED.settings.upstreamLive`).
-// Nodes installed into a plain Node-RED instance find no context and fall back to their own
-// configuration, so every field is optional for them.
+// Context that the embedding runtime passes to nodes through Node-RED settings
+// (`RED.settings.upstreamLive`). Nodes installed into a plain Node-RED instance find no context
+// and use their own configuration, so every field is optional.
 import type { TokenVerifier } from './auth/types';
 import type { AlertEvent, Asset, Reading } from './types';
 

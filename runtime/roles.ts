@@ -116,8 +116,8 @@ export async function startCloud(options: RuntimeOptions, logger: Logger): Promi
         role: 'cloud',
         port: host.port,
         async stop() {
-            // Stop taking messages from the broker and let what is in the flows reach the store;
-            // messages still in the broker wait there for the next start.
+            // Stop taking messages from the broker and let the messages in the flows reach the store.
+            // Messages still in the broker wait there for the next start.
             const drained = await drain({ timeoutMs: 15_000 });
             logger.info(drained.drained ? 'flows drained' : 'flows not drained in time', { ms: drained.ms, pending: drained.pending });
             await detachStream?.();

@@ -116,8 +116,8 @@ export async function runSupervisor(options: RuntimeOptions, logger: Logger): Pr
             if (shuttingDown) return;
             shuttingDown = true;
             logger.info('stopping', { signal });
-            // Edge first, so nothing new is published; then give the cloud a moment to drain
-            // what the broker still queues for it before it flushes and stops.
+            // Edge first, so nothing new is published. The cloud then gets a moment to receive what
+            // the broker still queues for it before it drains its flows and stops.
             await stopChild(children.edge, 45_000);
             await new Promise((r) => setTimeout(r, 1000));
             await stopChild(children.cloud, 45_000);

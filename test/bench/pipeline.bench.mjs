@@ -1,6 +1,6 @@
-// Benchmark of the one-command demo: readings per second from the edge replay to stored rows,
-// against a baseline measured in the same run (the same number of readings written straight into
-// a fresh embedded store in batches of 2,000), plus start-up time and peak memory per process.
+// Benchmark of the one-command demo: readings per second from the edge replay to stored rows.
+// The baseline, measured in the same run, writes the same number of readings straight into a
+// fresh embedded store in batches of 2,000. Also prints start-up time and peak memory per process.
 //
 //   npm run build && node test/bench/pipeline.bench.mjs
 //

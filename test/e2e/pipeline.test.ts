@@ -1,6 +1,6 @@
-// The whole demo on real files: edge replay → MQTT → cloud verify/normalize/store → rules and
-// alerts, the Volve report import, the API and the live stream, a cloud restart mid-replay and a
-// restart of the whole demo on the same data folder.
+// The whole demo on real files: edge replay → MQTT → cloud verify, normalize and store → rules
+// and alerts. Also the Volve report import, the API, the live stream, a cloud restart mid-replay,
+// and a restart of the whole demo on the same data folder.
 import { readFileSync } from 'node:fs';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
