@@ -1,5 +1,5 @@
 // In-process message bus: the single-process transport of the bus config node.
-// Topics behave like Kafka topics with one partition per key: each subscriber sees the messages
+// Topics behave like Kafka topics with one partition per key: each subscriber receives the messages
 // of one key in publish order. Delivery is synchronous within the process, so a subscriber that
 // throws does not stop delivery to the others.
 import { EventEmitter } from 'node:events';
