@@ -122,6 +122,11 @@ describe('demo pipeline on real data', () => {
                 expect(timestamps.size, `${asset} ${metric} distinct timestamps`).toBe(values.length);
             }
         }
+
+        // The restarted cloud counts what it stored since it started.
+        const metrics = await (await fetch(`${demo.baseUrl}/metrics`)).text();
+        expect(Number(metrics.match(/^ul_readings_stored_total (\d+)$/m)?.[1])).toBeGreaterThan(0);
+        expect(Number(metrics.match(/^ul_envelopes_total\{result="accepted"\} (\d+)$/m)?.[1])).toBeGreaterThan(0);
     }, 240_000);
 
     it('should store values equal to the file after unit conversion', async () => {
