@@ -3,8 +3,6 @@
 import { join } from 'node:path';
 
 import type { RuntimeContext } from './lib/runtime-context';
-import type { Logger } from './runtime/logging';
-import { nodeRedLogging } from './runtime/logging';
 
 export type RuntimeRole = 'edge' | 'cloud';
 
@@ -20,7 +18,8 @@ export interface SettingsInput {
     dataDir: string;
     /** Secret that encrypts the flow credentials file. */
     credentialSecret: string;
-    logger: Logger;
+    /** Node-RED `logging` setting; the runtime passes a handler that writes its own log format. */
+    logging: Record<string, unknown>;
     context: RuntimeContext;
     /** Looks up an editor user; undefined disables editor login (not recommended). */
     editorUser?: (username: string) => Promise<EditorUser | null>;
@@ -43,7 +42,7 @@ export function buildSettings(input: SettingsInput): Record<string, unknown> {
             input.editorUser && input.authenticateEditorUser
                 ? { type: 'credentials', users: input.editorUser, authenticate: input.authenticateEditorUser }
                 : undefined,
-        logging: nodeRedLogging(input.logger),
+        logging: input.logging,
         // A regulator's runtime never reaches outside hosts on its own: no update checks, no
         // palette installs from the registry.
         telemetry: { enabled: false },

@@ -22,7 +22,7 @@ import { ensureDemoUsers, loadUsers, type StoredUser } from './auth/users';
 import { deviceRegistryFile, provisionDemo } from './demo';
 import { startNodeRed, type NodeRedHost } from './host';
 import { createIngestHandler } from './ingest';
-import type { Logger } from './logging';
+import { nodeRedLogging, type Logger } from './logging';
 import type { RuntimeOptions } from './options';
 import { credentialSecret } from './secrets';
 
@@ -89,7 +89,7 @@ export async function startCloud(options: RuntimeOptions, logger: Logger): Promi
             projectRoot: PROJECT_ROOT,
             dataDir: options.dataDir,
             credentialSecret: credentialSecret(options.dataDir),
-            logger,
+            logging: nodeRedLogging(logger),
             context,
             editorUser: auth.editorUser,
             authenticateEditorUser: auth.authenticateEditorUser,
@@ -140,7 +140,7 @@ export async function startEdge(options: RuntimeOptions, logger: Logger): Promis
             projectRoot: PROJECT_ROOT,
             dataDir: options.dataDir,
             credentialSecret: credentialSecret(options.dataDir),
-            logger,
+            logging: nodeRedLogging(logger),
             context: { dataDir: options.dataDir },
             editorUser: auth.editorUser,
             authenticateEditorUser: auth.authenticateEditorUser,
