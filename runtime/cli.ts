@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { PROJECT_ROOT } from '../lib/paths';
 import { loadIssuer } from './auth/issuer';
 import { loadUsers } from './auth/users';
+import { runFlowsCommand } from './flows-command';
 import { createLogger } from './logging';
 import { helpText, parseOptions, UsageError } from './options';
 import { runRole } from './process';
@@ -38,6 +39,8 @@ export async function main(argv: string[]): Promise<number | undefined> {
             }
             case 'token':
                 return await printToken(args);
+            case 'flows':
+                return runFlowsCommand(args);
             case 'version':
             case '--version':
                 process.stdout.write(version() + '\n');

@@ -125,6 +125,7 @@ export function helpText(): string {
         'Commands:',
         '  start        run a runtime; profile all starts the MQTT broker, cloud and edge runtimes',
         '  token        print a bearer token for a demo user: upstream-live token USER [--data-dir DIR]',
+        '  flows        format, check, diff and show flow files: upstream-live flows help',
         '  help         show this text',
         '',
         'Options for start:',

@@ -1,0 +1,73 @@
+// Node types and environment variables that a flow file of this project may name.
+
+/**
+ * Node types registered by the core nodes of Node-RED 4.1 (`registerType` calls in
+ * @node-red/nodes/core/*), plus the editor's structural types tab, subflow and group. The
+ * placeholder type `unknown` is left out on purpose: Node-RED uses it for nodes whose module is
+ * missing. Subflow instances (`subflow:<id>`) are checked against the subflows of the file.
+ */
+export const CORE_NODE_TYPES: readonly string[] = [
+    'tab', 'subflow', 'group', 'junction',
+    'inject', 'debug', 'complete', 'catch', 'status', 'link in', 'link out', 'link call', 'comment', 'global-config',
+    'function', 'switch', 'change', 'range', 'template', 'delay', 'trigger', 'exec', 'rbe',
+    'tls-config', 'http proxy', 'mqtt in', 'mqtt out', 'mqtt-broker', 'http in', 'http response', 'http request',
+    'websocket in', 'websocket out', 'websocket-listener', 'websocket-client',
+    'tcp in', 'tcp out', 'tcp request', 'udp in', 'udp out',
+    'csv', 'html', 'json', 'xml', 'yaml',
+    'split', 'join', 'sort', 'batch',
+    'file', 'file in', 'watch',
+];
+
+/**
+ * Environment variables the runtime defines for the flows: the variable of every command
+ * option (OPTION_SPECS in runtime/options.ts) and the flow defaults that `flowEnvironment` in
+ * runtime/process.ts sets for the cloud and edge roles. known.test.ts fails when either
+ * source gains or loses a name that is missing here.
+ */
+export const RUNTIME_ENV_NAMES: readonly string[] = [
+    // runtime/options.ts OPTION_SPECS
+    'UL_PROFILE',
+    'UL_DATA_DIR',
+    'UL_HOST',
+    'UL_HTTP_PORT',
+    'UL_EDGE_HTTP_PORT',
+    'UL_MQTT_PORT',
+    'UL_MQTT_URL',
+    'UL_REPLAY_SPEED',
+    'UL_REPLAY_LOOP',
+    'UL_DATABASE_URL',
+    'UL_IMPORT_DEMO_REPORT',
+    // runtime/process.ts flowEnvironment
+    'UL_STORE_ENGINE',
+    'UL_BUS_TRANSPORT',
+    'UL_SMTP_HOST',
+    'UL_SMTP_PORT',
+    'UL_REPLAY_FILE_A',
+    'UL_REPLAY_FILE_B',
+    'UL_REPLAY_FILE_C',
+];
+
+/**
+ * Variables Node-RED 4.1 itself provides to every node (`getSetting` in @node-red/util and the
+ * Flow, Group and Subflow classes of @node-red/runtime).
+ */
+export const NODE_RED_ENV_NAMES: readonly string[] = [
+    'NR_NODE_ID',
+    'NR_NODE_NAME',
+    'NR_NODE_PATH',
+    'NR_GROUP_ID',
+    'NR_GROUP_NAME',
+    'NR_FLOW_ID',
+    'NR_FLOW_NAME',
+    'NR_SUBFLOW_ID',
+    'NR_SUBFLOW_NAME',
+    'NR_SUBFLOW_PATH',
+];
+
+/** Returns the node types a package.json registers under `node-red.nodes`; none when the key is absent. */
+export function nodeTypesFromPackage(packageJson: unknown): string[] {
+    const nodeRed = (packageJson as { 'node-red'?: { nodes?: unknown } } | null)?.['node-red'];
+    const nodes = nodeRed?.nodes;
+    if (typeof nodes !== 'object' || nodes === null) return [];
+    return Object.keys(nodes);
+}
