@@ -41,6 +41,13 @@ export interface ReplaySummary {
     finished_at: string;
 }
 
+/** Where a pass stands: enough to continue the same timeline after a restart. */
+export interface ReplayCheckpoint {
+    clock: ReplayClock;
+    /** Lines of the pass already handled, valid or not. */
+    index: number;
+}
+
 export interface ReplayProgress {
     /** Data lines handled so far in this pass, valid or not. */
     index: number;
@@ -81,6 +88,8 @@ export class ReplayPlayer {
     private timer?: NodeJS.Timeout;
     private immediate?: NodeJS.Immediate;
     private pumping = false;
+    /** Lines still to pass over without emitting, when resuming from a checkpoint. */
+    private skipRemaining = 0;
     /** Incremented by stop(), so that work started before it ends without effect. */
     private generation = 0;
 
@@ -102,10 +111,20 @@ export class ReplayPlayer {
     }
 
     /**
-     * Scans the file and starts the first pass. Resolves when playback has begun; rejects with the
-     * file or header error. Has no effect while the player is scanning, playing or paused.
+     * Position of the current pass: its clock and the number of lines handled. A player started
+     * with it as `resume` continues the same timeline, so replayed rows get the same timestamps.
      */
-    async start(): Promise<void> {
+    get checkpoint(): ReplayCheckpoint | undefined {
+        if (!this.clock || (this.currentState !== 'playing' && this.currentState !== 'paused')) return undefined;
+        return { clock: { ...this.clock }, index: this.progress.index };
+    }
+
+    /**
+     * Scans the file and starts the first pass, or continues the pass of a checkpoint. Resolves when
+     * playback has begun; rejects with the file or header error. Has no effect while the player is
+     * scanning, playing or paused.
+     */
+    async start(resume?: ReplayCheckpoint): Promise<void> {
         if (this.currentState === 'scanning' || this.currentState === 'playing' || this.currentState === 'paused') return;
         const generation = ++this.generation;
         this.currentState = 'scanning';
@@ -118,7 +137,13 @@ export class ReplayPlayer {
         }
         if (generation !== this.generation) return;
         this.scan = scan;
-        this.beginPass(this.now(), this.options.speed);
+        if (resume && resume.index < scan.total) {
+            // Lines before the checkpoint were emitted before; rows that fell due while the player
+            // was stopped are emitted at once with the timestamps they would have had.
+            this.beginPass(resume.clock.startWall, resume.clock.speed, resume.index);
+        } else {
+            this.beginPass(this.now(), this.options.speed);
+        }
     }
 
     /** Holds emission; the next row is kept. Only while playing. */
@@ -151,12 +176,13 @@ export class ReplayPlayer {
         if (lines) await lines.return(undefined);
     }
 
-    private beginPass(startWall: number, speed: number): void {
+    private beginPass(startWall: number, speed: number, skip = 0): void {
         const scan = this.scan as ReplayScan;
         const firstSource = scan.firstMs ?? 0;
         this.clock = { startWall, firstSource, lastSource: scan.maxMs ?? firstSource, speed };
         this.lines = readReplayFile(this.options.path, this.options);
         this.pending = undefined;
+        this.skipRemaining = skip;
         this.progress = { index: 0, total: scan.total };
         this.emitted = 0;
         this.rejected = 0;
@@ -219,6 +245,13 @@ export class ReplayPlayer {
                 if (next.done) {
                     this.finishPass();
                     return;
+                }
+                if (this.skipRemaining > 0) {
+                    this.skipRemaining--;
+                    this.progress.index++;
+                    if (next.value.ok) this.emitted++;
+                    else this.rejected++;
+                    continue;
                 }
                 this.pending = next.value;
             }

@@ -1,7 +1,7 @@
 // Turns rule transitions into alert events: an open event per opening, and the same event marked
 // resolved when its rule clears. Keeps the open events so that a clear carries the event_id.
-import { randomUUID } from 'node:crypto';
 
+import { alertEventId } from '../alerts/event-id';
 import type { AlertEvent, Reading } from '../types';
 import { formatDuration } from './duration';
 import { RuleEvaluator, type OpenKey } from './evaluator';
@@ -11,7 +11,7 @@ import type { AssetLookup, EvaluatorStats, Rule, RuleSet, Transition } from './t
 export interface RulesEngineOptions {
     /** Registry facts for scopes by asset type or operator. */
     assets?: AssetLookup;
-    /** Event id generator; random UUIDs by default. */
+    /** Event id generator for tests; by default the id is derived from rule, asset, metric and time (lib/alerts/event-id). */
     newId?: () => string;
 }
 
@@ -51,12 +51,12 @@ export class RulesEngine {
     private evaluator: RuleEvaluator;
     private ruleSet: RuleSet;
     private readonly openEvents = new Map<string, AlertEvent>();
-    private readonly newId: () => string;
+    private readonly newId?: () => string;
 
     constructor(ruleSet: RuleSet, options: RulesEngineOptions = {}) {
         this.ruleSet = ruleSet;
         this.evaluator = new RuleEvaluator(ruleSet.rules, options.assets);
-        this.newId = options.newId ?? randomUUID;
+        this.newId = options.newId;
     }
 
     get rules(): RuleSet {
@@ -116,7 +116,7 @@ export class RulesEngine {
     private openEvent(transition: Transition): AlertEvent {
         const rule: Rule = transition.rule;
         return {
-            event_id: this.newId(),
+            event_id: this.newId ? this.newId() : alertEventId(rule.id, transition.asset_id, transition.metric, transition.ts),
             rule_id: rule.id,
             asset_id: transition.asset_id,
             metric: transition.metric,

@@ -197,3 +197,56 @@ describe('ul-replay configuration', () => {
         expect(String(errors[0].msg)).toContain('Speed "fast" is invalid');
     });
 });
+
+describe('ul-replay restart', () => {
+    const collect = (into: RowPayload[]) => helper.getNode('rows').on('input', (msg: { payload: RowPayload }) => into.push(msg.payload));
+    const waitFor = async (rows: RowPayload[], count: number) => {
+        for (let attempt = 0; attempt < 200 && rows.length < count; attempt++) await new Promise((resolve) => setTimeout(resolve, 25));
+    };
+
+    it('should continue the same timeline after a restart', async () => {
+        const dataDir = mkdtempSync(join(tempDir, 'resume-'));
+        helper.settings({ upstreamLive: { dataDir } });
+        const config = { speed: '20', autostart: true, endRow: '60' };
+        const before: RowPayload[] = [];
+        await helper.load(replayNode, flow(config));
+        collect(before);
+        await waitFor(before, 15);
+        await helper.unload();
+
+        const after: RowPayload[] = [];
+        await helper.load(replayNode, flow(config));
+        collect(after);
+        await waitFor(after, 60 - before.length);
+        await helper.unload();
+        helper.settings({});
+
+        const rows = [...before, ...after];
+        const offsets = new Set(rows.map((row) => Date.parse(row.ts) - Date.parse(row.source_ts)));
+        expect(before.length).toBeGreaterThanOrEqual(15);
+        expect(after[0].row).toBe(before[before.length - 1].row + 1);
+        expect(rows.map((row) => row.row)).toEqual(Array.from({ length: 60 }, (_, index) => index + 1));
+        expect(offsets.size).toBe(1);
+    });
+
+    it('should not replay a finished file after a restart', async () => {
+        const dataDir = mkdtempSync(join(tempDir, 'finished-'));
+        helper.settings({ upstreamLive: { dataDir } });
+        const config = { autostart: true, endRow: '5' };
+        const first: RowPayload[] = [];
+        await helper.load(replayNode, flow(config));
+        collect(first);
+        await waitFor(first, 5);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        await helper.unload();
+
+        const second: RowPayload[] = [];
+        await helper.load(replayNode, flow(config));
+        collect(second);
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        helper.settings({});
+
+        expect(first).toHaveLength(5);
+        expect(second).toHaveLength(0);
+    });
+});

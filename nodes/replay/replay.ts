@@ -1,6 +1,6 @@
 // Plays a sensor CSV file in the 3W layout as a stream of row messages, in source time scaled by a
 // speed factor. Commands on the input start, stop, pause and resume playback.
-import { basename } from 'node:path';
+import { basename, join } from 'node:path';
 
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
 
@@ -9,11 +9,15 @@ import { DATA_DIR } from '../../lib/paths';
 import { parseReplayConfig, type RawReplayConfig, type ReplayNodeSettings } from '../../lib/replay/config';
 import { ReplayPlayer, type ReplayProgress } from '../../lib/replay/player';
 import { rowErrorToRejection } from '../../lib/replay/reader';
+import { readSavedReplay, removeSavedReplay, writeSavedReplay, type SavedReplay } from '../../lib/replay/checkpoint-file';
+import { runtimeContext } from '../../lib/runtime-context';
 import { setStatus, throttledStatus } from '../shared/status';
 
 type ReplayConfig = NodeDef & RawReplayConfig;
 
 const COMMANDS = ['start', 'stop', 'pause', 'resume'] as const;
+/** Interval between two saves of the replay position, in milliseconds. */
+const CHECKPOINT_INTERVAL_MS = 1000;
 type Command = (typeof COMMANDS)[number];
 
 export default function register(RED: NodeAPI): void {
@@ -36,6 +40,23 @@ export default function register(RED: NodeAPI): void {
         const progressText = (progress: ReplayProgress) =>
             RED._('ul-replay.status.row', { index: progress.index, total: progress.total });
 
+        // The position is saved under the runtime's data folder; a plain Node-RED has none, and
+        // there every start plays the file from the top.
+        const dataDir = runtimeContext(RED.settings).dataDir;
+        const checkpointPath = dataDir ? join(dataDir, 'replay', `${node.id}.json`) : undefined;
+        const identity = { file: settings.path, speed: settings.speed, timestamps: settings.timestamps };
+        let finished = false;
+        const saveCheckpoint = () => {
+            if (!checkpointPath) return;
+            const saved: SavedReplay = { ...identity, finished, checkpoint: player.checkpoint };
+            try {
+                writeSavedReplay(checkpointPath, saved);
+            } catch (err) {
+                node.warn(RED._('ul-replay.errors.checkpoint-failed', { path: checkpointPath, error: toError(err).message }));
+            }
+        };
+        const checkpointTimer = setInterval(saveCheckpoint, CHECKPOINT_INTERVAL_MS);
+
         const player = new ReplayPlayer(settings, {
             row(row, ts, progress) {
                 const payload = { ts: new Date(ts).toISOString(), values: row.values, label: row.label, row: row.row, source_ts: row.source_ts };
@@ -47,6 +68,10 @@ export default function register(RED: NodeAPI): void {
                 status('ok', progressText(progress));
             },
             end(summary) {
+                if (!settings.loop) {
+                    finished = true;
+                    saveCheckpoint();
+                }
                 node.send([null, { topic: file, payload: summary } as NodeMessage, null]);
                 status('ok', RED._('ul-replay.status.finished', { rows: summary.rows }));
             },
@@ -56,13 +81,22 @@ export default function register(RED: NodeAPI): void {
             },
         });
 
-        const start = (): Promise<void> => {
+        const start = (resume = false): Promise<void> => {
+            const saved = resume && checkpointPath ? readSavedReplay(checkpointPath, identity) : undefined;
+            if (saved?.finished) {
+                // The file was played to its end before the restart; playing it again would
+                // write a second timeline over the stored one.
+                finished = true;
+                status('ok', RED._('ul-replay.status.already-finished'));
+                return Promise.resolve();
+            }
+            finished = false;
             status('busy', RED._('ul-replay.status.starting'));
-            return player.start();
+            return player.start(saved?.checkpoint);
         };
 
         if (settings.autostart) {
-            start().catch((err: unknown) => {
+            start(true).catch((err: unknown) => {
                 node.error(RED._('ul-replay.errors.start-failed', { file: settings.path, error: toError(err).message }));
                 status('failed', RED._('ul-replay.status.failed'));
             });
@@ -90,6 +124,8 @@ export default function register(RED: NodeAPI): void {
                 case 'stop':
                     player.stop().then(
                         () => {
+                            // An explicit stop ends this timeline; the next start begins a new one.
+                            if (checkpointPath) removeSavedReplay(checkpointPath);
                             status('disabled', RED._('ul-replay.status.stopped'));
                             done();
                         },
@@ -108,7 +144,10 @@ export default function register(RED: NodeAPI): void {
             }
         });
 
-        node.on('close', (_removed: boolean, done: () => void) => {
+        node.on('close', (removed: boolean, done: () => void) => {
+            clearInterval(checkpointTimer);
+            if (checkpointPath && removed) removeSavedReplay(checkpointPath);
+            else saveCheckpoint();
             player.stop().then(done, done);
         });
     }
