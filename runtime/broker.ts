@@ -4,6 +4,7 @@
 import { createServer, type Server } from 'node:net';
 import type { AddressInfo } from 'node:net';
 
+import { ConfigError } from '../lib/errors';
 import type { Logger } from './logging';
 
 export interface EmbeddedBroker {
@@ -21,12 +22,18 @@ export async function startBroker(host: string, port: number, logger: Logger): P
     broker.on('clientDisconnect', (client) => logger.info('mqtt client disconnected', { client_id: client.id }));
     broker.on('clientError', (client, err) => logger.warn('mqtt client error', { client_id: client.id, error: err.message }));
 
-    await new Promise<void>((resolve, reject) => {
-        server.once('error', (err: NodeJS.ErrnoException) => {
-            reject(err.code === 'EADDRINUSE' ? new Error(`MQTT port ${port} on ${host} is in use; stop the other broker or pass --mqtt-port.`) : err);
+    try {
+        await new Promise<void>((resolve, reject) => {
+            server.once('error', (err: NodeJS.ErrnoException) => {
+                reject(err.code === 'EADDRINUSE' ? new ConfigError(`MQTT port ${port} on ${host} is in use; stop the other broker or pass --mqtt-port with a free port.`, { cause: err }) : err);
+            });
+            server.listen(port, host, () => resolve());
         });
-        server.listen(port, host, () => resolve());
-    });
+    } catch (err) {
+        // The broker's timers would keep the process alive after a failed start.
+        await new Promise<void>((resolve) => broker.close(() => resolve()));
+        throw err;
+    }
     const actualPort = (server.address() as AddressInfo).port;
     logger.info('embedded MQTT broker listening', { url: `mqtt://${host}:${actualPort}` });
 

@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
+import { ConfigError } from '../lib/errors';
 import { PROJECT_ROOT } from '../lib/paths';
 import { loadIssuer } from './auth/issuer';
 import { loadUsers } from './auth/users';
@@ -32,6 +33,10 @@ export async function main(argv: string[]): Promise<number | undefined> {
     try {
         switch (command) {
             case 'start': {
+                if (args.includes('--help') || args.includes('-h')) {
+                    process.stdout.write(helpText() + '\n');
+                    return 0;
+                }
                 const options = parseOptions(args);
                 if (options.profile === 'all') return await runSupervisor(options, createLogger({ role: 'supervisor' }));
                 await runRole(options.profile, options);
@@ -54,7 +59,7 @@ export async function main(argv: string[]): Promise<number | undefined> {
                 throw new UsageError(`Unknown command "${command}"; run \`upstream-live --help\` for the list.`);
         }
     } catch (err) {
-        if (err instanceof UsageError) {
+        if (err instanceof UsageError || err instanceof ConfigError) {
             process.stderr.write(`upstream-live: ${err.message}\n`);
             return 2;
         }

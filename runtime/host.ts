@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 
 import express, { type Express } from 'express';
 
+import { ConfigError } from '../lib/errors';
 import { PROJECT_ROOT } from '../lib/paths';
 import type { Logger } from './logging';
 
@@ -23,6 +24,8 @@ export interface HostOptions {
     logger: Logger;
     /** Mounts routes that must take precedence over the flows' HTTP nodes (API, auth, health). */
     mountBefore?: (app: Express, server: Server) => void | Promise<void>;
+    /** Command-line option that sets `port`, named in the error when the port is in use. */
+    portOption?: string;
     /** Milliseconds to wait for the flows to start before giving up; default 60 s. */
     startTimeoutMs?: number;
 }
@@ -60,7 +63,15 @@ export async function startNodeRed(options: HostOptions): Promise<NodeRedHost> {
     app.use(settings.httpNodeRoot as string, RED.httpNode);
 
     await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
+        server.once('error', (err: NodeJS.ErrnoException) => {
+            if (err.code === 'EADDRINUSE') {
+                reject(new ConfigError(`HTTP port ${options.port} on ${options.host} is in use; stop the other program or pass ${options.portOption ?? '--port'} with a free port.`, { cause: err }));
+            } else if (err.code === 'EADDRNOTAVAIL') {
+                reject(new ConfigError(`Address ${options.host} is not an address of this machine; pass --host with one of its addresses, such as 127.0.0.1.`, { cause: err }));
+            } else {
+                reject(err);
+            }
+        });
         server.listen(options.port, options.host, () => {
             server.off('error', reject);
             resolve();

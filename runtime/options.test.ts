@@ -29,6 +29,9 @@ describe('parseOptions', () => {
         expect(() => parseOptions([], { UL_REPLAY_LOOP: 'yes' })).toThrow(/UL_REPLAY_LOOP: invalid value "yes"; use true or false/);
         expect(() => parseOptions(['--colour'], {})).toThrow(UsageError);
         expect(() => parseOptions(['--port'], {})).toThrow(/needs a value/);
+        expect(() => parseOptions(['--mqtt-url', 'not a url'], {})).toThrow(/invalid MQTT URL "not a url"; use a form like mqtt:/);
+        expect(() => parseOptions(['--database-url', 'nonsense'], {})).toThrow(/invalid PostgreSQL URL "nonsense"/);
+        expect(() => parseOptions(['--host', '999.1.1.1'], {})).toThrow(/invalid address "999.1.1.1"/);
     });
 
     it('should round-trip through child environment', () => {

@@ -1,5 +1,6 @@
 // Command-line options and their environment variables. A flag wins over its variable; the
 // variable wins over the default. Child runtimes receive the resolved values as variables.
+import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 
 export type Profile = 'all' | 'edge' | 'cloud';
@@ -32,7 +33,7 @@ interface OptionSpec {
     flag: string;
     env: string;
     key: keyof RuntimeOptions;
-    kind: 'string' | 'port' | 'number' | 'boolean' | 'profile';
+    kind: 'string' | 'port' | 'number' | 'boolean' | 'profile' | 'host' | 'mqtt-url' | 'database-url';
     help: string;
     fallback: string;
 }
@@ -40,18 +41,27 @@ interface OptionSpec {
 export const OPTION_SPECS: OptionSpec[] = [
     { flag: '--profile', env: 'UL_PROFILE', key: 'profile', kind: 'profile', fallback: 'all', help: 'all (broker, cloud and edge in one command), cloud or edge' },
     { flag: '--data-dir', env: 'UL_DATA_DIR', key: 'dataDir', kind: 'string', fallback: '.upstream-live', help: 'folder for the embedded database, keys, users, inbox and outbox' },
-    { flag: '--host', env: 'UL_HOST', key: 'host', kind: 'string', fallback: '127.0.0.1', help: 'address the servers listen on' },
+    { flag: '--host', env: 'UL_HOST', key: 'host', kind: 'host', fallback: '127.0.0.1', help: 'address the servers listen on' },
     { flag: '--port', env: 'UL_HTTP_PORT', key: 'port', kind: 'port', fallback: '1880', help: 'cloud HTTP port: API, dashboard, flow editor' },
     { flag: '--edge-port', env: 'UL_EDGE_HTTP_PORT', key: 'edgePort', kind: 'port', fallback: '1881', help: 'edge HTTP port: edge flow editor' },
     { flag: '--mqtt-port', env: 'UL_MQTT_PORT', key: 'mqttPort', kind: 'port', fallback: '1883', help: 'port of the embedded MQTT broker (profile all)' },
-    { flag: '--mqtt-url', env: 'UL_MQTT_URL', key: 'mqttUrl', kind: 'string', fallback: '', help: 'MQTT broker URL; default is the embedded broker' },
+    { flag: '--mqtt-url', env: 'UL_MQTT_URL', key: 'mqttUrl', kind: 'mqtt-url', fallback: '', help: 'MQTT broker URL; default is the embedded broker' },
     { flag: '--speed', env: 'UL_REPLAY_SPEED', key: 'replaySpeed', kind: 'number', fallback: '10', help: 'replay speed factor for the demo sensor files (1 = real time)' },
     { flag: '--loop', env: 'UL_REPLAY_LOOP', key: 'replayLoop', kind: 'boolean', fallback: 'true', help: 'replay the sensor files again when they end (true or false)' },
-    { flag: '--database-url', env: 'UL_DATABASE_URL', key: 'databaseUrl', kind: 'string', fallback: '', help: 'PostgreSQL connection string; default is embedded PGlite under the data folder' },
+    { flag: '--database-url', env: 'UL_DATABASE_URL', key: 'databaseUrl', kind: 'database-url', fallback: '', help: 'PostgreSQL connection string; default is embedded PGlite under the data folder' },
     { flag: '--import-demo-report', env: 'UL_IMPORT_DEMO_REPORT', key: 'importDemoReport', kind: 'boolean', fallback: 'true', help: 'import the Volve daily production report on first start (true or false)' },
 ];
 
 export class UsageError extends Error {}
+
+function hasProtocol(raw: string, protocols: string[]): boolean {
+    try {
+        const url = new URL(raw);
+        return protocols.includes(url.protocol) && url.hostname !== '';
+    } catch {
+        return false;
+    }
+}
 
 function convert(spec: OptionSpec, raw: string, origin: string): unknown {
     switch (spec.kind) {
@@ -72,6 +82,19 @@ function convert(spec: OptionSpec, raw: string, origin: string): unknown {
             if (!Number.isFinite(value) || value <= 0) throw new UsageError(`${origin}: invalid number "${raw}"; use a positive number such as 10.`);
             return value;
         }
+        case 'host':
+            if (raw !== 'localhost' && isIP(raw) === 0) throw new UsageError(`${origin}: invalid address "${raw}"; use an IP address of this machine such as 127.0.0.1, or localhost.`);
+            return raw;
+        case 'mqtt-url':
+            if (raw !== '' && !hasProtocol(raw, ['mqtt:', 'mqtts:', 'ws:', 'wss:', 'tcp:', 'tls:'])) {
+                throw new UsageError(`${origin}: invalid MQTT URL "${raw}"; use a form like mqtt://127.0.0.1:1883 or mqtts://broker.example:8883.`);
+            }
+            return raw;
+        case 'database-url':
+            if (raw !== '' && !hasProtocol(raw, ['postgres:', 'postgresql:'])) {
+                throw new UsageError(`${origin}: invalid PostgreSQL URL "${raw}"; use a form like postgres://user:password@127.0.0.1:5432/upstream.`);
+            }
+            return raw;
         case 'boolean':
             if (raw !== 'true' && raw !== 'false') throw new UsageError(`${origin}: invalid value "${raw}"; use true or false.`);
             return raw === 'true';

@@ -1,8 +1,13 @@
 // Runs one role (cloud or edge) in this process until SIGTERM. Under the supervisor the process
 // ignores SIGINT, so Ctrl-C in a terminal lets the supervisor stop the roles in order.
+import { ConfigError } from '../lib/errors';
+import { lockDataDir } from './lock';
 import { startCloud, startEdge, type RunningRole } from './roles';
 import { createLogger } from './logging';
 import { optionsToEnv, parseOptions, type RuntimeOptions } from './options';
+
+/** Exit code of a role process that cannot start because of its configuration. */
+export const EXIT_CONFIG = 2;
 
 /** Environment the flow files expect beyond the command options, unless the caller set it. */
 function flowEnvironment(role: 'cloud' | 'edge', databaseUrl: string): Record<string, string> {
@@ -34,9 +39,18 @@ export async function runRole(role: 'cloud' | 'edge', options: RuntimeOptions = 
     const started = Date.now();
 
     let running: RunningRole;
+    let unlock: () => void = () => undefined;
     try {
+        unlock = lockDataDir(options.dataDir, role);
         running = role === 'cloud' ? await startCloud(options, logger) : await startEdge(options, logger);
     } catch (err) {
+        unlock();
+        if (err instanceof ConfigError) {
+            // A configuration problem does not go away by restarting: exit code 2 tells the
+            // supervisor not to try again.
+            logger.error(err.message);
+            process.exit(EXIT_CONFIG);
+        }
         logger.error(`${role} runtime failed to start`, { error: err });
         process.exit(1);
     }
@@ -54,6 +68,7 @@ export async function runRole(role: 'cloud' | 'edge', options: RuntimeOptions = 
         }, 40_000);
         try {
             await running.stop();
+            unlock();
             clearTimeout(timer);
             logger.info(`${role} runtime stopped`);
             process.exit(0);

@@ -134,6 +134,7 @@ export async function startEdge(options: RuntimeOptions, logger: Logger): Promis
     const host = await startNodeRed({
         host: options.host,
         port: options.edgePort,
+        portOption: '--edge-port',
         logger,
         settings: buildSettings({
             role: 'edge',

@@ -4,7 +4,9 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { startBroker } from './broker';
+import { startBroker, type EmbeddedBroker } from './broker';
+import { lockDataDir } from './lock';
+import { EXIT_CONFIG } from './process';
 import { provisionDemo } from './demo';
 import { readDemoCredentials } from './auth/users';
 import type { Logger } from './logging';
@@ -26,14 +28,23 @@ function runDir(dataDir: string): string {
 
 export async function runSupervisor(options: RuntimeOptions, logger: Logger): Promise<number> {
     const started = Date.now();
-    await provisionDemo(options.dataDir, options.importDemoReport, logger);
-    const broker = await startBroker(options.host, options.mqttPort, logger);
+    const unlock = lockDataDir(options.dataDir, 'supervisor');
+    let broker: EmbeddedBroker;
+    try {
+        await provisionDemo(options.dataDir, options.importDemoReport, logger);
+        broker = await startBroker(options.host, options.mqttPort, logger);
+    } catch (err) {
+        unlock();
+        throw err;
+    }
     const resolved: RuntimeOptions = { ...options, mqttPort: broker.port, mqttUrl: options.mqttUrl.replace(/:\d+$/, `:${broker.port}`) };
     mkdirSync(runDir(options.dataDir), { recursive: true });
 
     const children: Record<Role, Child> = { cloud: { role: 'cloud', restarts: 0, ready: false }, edge: { role: 'edge', restarts: 0, ready: false } };
     let shuttingDown = false;
     let bannerShown = false;
+    let exitCode = 0;
+    let shutdown: (signal: string) => Promise<void> = async () => undefined;
 
     const showBanner = () => {
         if (bannerShown || !children.cloud.ready || !children.edge.ready) return;
@@ -72,6 +83,12 @@ export async function runSupervisor(options: RuntimeOptions, logger: Logger): Pr
         proc.on('exit', (code, signal) => {
             child.ready = false;
             if (shuttingDown) return;
+            if (code === EXIT_CONFIG) {
+                // The child logged what is wrong with its configuration; restarting cannot help.
+                exitCode = EXIT_CONFIG;
+                void shutdown(`${child.role} configuration error`);
+                return;
+            }
             child.restarts += 1;
             const delay = Math.min(30_000, 1000 * 2 ** Math.min(child.restarts - 1, 5));
             logger.warn(`${child.role} runtime exited; restarting`, { code, signal, restart: child.restarts, delay_ms: delay });
@@ -103,16 +120,16 @@ export async function runSupervisor(options: RuntimeOptions, logger: Logger): Pr
     start(children.cloud);
     await new Promise<void>((resolve) => {
         const check = setInterval(() => {
-            if (children.cloud.ready || shuttingDown) {
+            if (children.cloud.ready || shuttingDown || exitCode !== 0) {
                 clearInterval(check);
                 resolve();
             }
         }, 50);
     });
-    start(children.edge);
+    if (exitCode === 0) start(children.edge);
 
     return new Promise<number>((resolve) => {
-        const shutdown = async (signal: string) => {
+        shutdown = async (signal: string) => {
             if (shuttingDown) return;
             shuttingDown = true;
             logger.info('stopping', { signal });
@@ -122,10 +139,12 @@ export async function runSupervisor(options: RuntimeOptions, logger: Logger): Pr
             await new Promise((r) => setTimeout(r, 1000));
             await stopChild(children.cloud, 45_000);
             await broker.close();
-            rmSync(runDir(options.dataDir), { recursive: true, force: true });
+            for (const role of ['cloud', 'edge']) rmSync(join(runDir(options.dataDir), `${role}.pid`), { force: true });
+            unlock();
             logger.info('stopped');
-            resolve(0);
+            resolve(exitCode);
         };
+        if (exitCode !== 0) void shutdown('configuration error');
         process.on('SIGINT', () => void shutdown('SIGINT'));
         process.on('SIGTERM', () => void shutdown('SIGTERM'));
     });
