@@ -15,6 +15,7 @@ import type { Store, StoreSpec } from '../lib/store/types';
 import type { Asset } from '../lib/types';
 import { buildSettings, type EditorUser, type RuntimeRole } from '../settings';
 import { createAuthRouter } from './api/auth-routes';
+import { apiErrorHandler } from './api/errors';
 import { createApiRouter } from './api/routes';
 import { attachReadingStream } from './api/stream';
 import { loadIssuer } from './auth/issuer';
@@ -108,6 +109,7 @@ export async function startCloud(options: RuntimeOptions, logger: Logger): Promi
             app.use('/v1', (_req: express.Request, res: express.Response) => {
                 res.status(404).json({ error: { code: 'not_found', message: 'No such API endpoint; see GET /v1/assets, /v1/readings, /v1/events, /v1/quarantine.' } });
             });
+            app.use(['/v1', '/auth'], apiErrorHandler(logger));
             detachStream = attachReadingStream({ server, path: '/v1/stream/readings', verifyToken: issuer.verify, bus, store, logger });
         },
     });
