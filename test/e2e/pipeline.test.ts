@@ -225,6 +225,25 @@ describe('demo pipeline on real data', () => {
         expect(stored.quarantine.length).toBe(cases.length);
     });
 
+    it('should answer API errors as JSON with the fix', async () => {
+        const badJson = await fetch(`${demo.baseUrl}/auth/token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{bad' });
+        const noToken = await fetch(`${demo.baseUrl}/v1/assets`);
+        const publicToken = await login(demo.baseUrl, 'public', demoPassword(dataDir, 'public'));
+        const forPublic = await fetch(`${demo.baseUrl}/v1/assets`, { headers: { authorization: `Bearer ${publicToken}` } });
+        const operatorToken = await login(demo.baseUrl, 'equinor-ops', demoPassword(dataDir, 'equinor-ops'));
+        const otherOperator = await fetch(`${demo.baseUrl}/v1/readings?asset_id=3w-well-00004`, { headers: { authorization: `Bearer ${operatorToken}` } });
+        const ownAssets = await getJson<{ assets: { operator: string }[] }>(`${demo.baseUrl}/v1/assets`, operatorToken);
+
+        expect(badJson.status).toBe(400);
+        expect(((await badJson.json()) as { error: { code: string } }).error.code).toBe('invalid_json');
+        expect(noToken.status).toBe(401);
+        expect(((await noToken.json()) as { error: { message: string } }).error.message).toContain('/auth/token');
+        expect(forPublic.status).toBe(403);
+        expect(otherOperator.status).toBe(404);
+        expect(ownAssets.assets.length).toBeGreaterThan(0);
+        expect(ownAssets.assets.every((asset) => asset.operator === 'equinor')).toBe(true);
+    });
+
     it('should resume with the stored data after a full restart', async () => {
         const before = new Map<string, number>();
         for (const [asset, file] of files) for (const metric of file.series.keys()) before.set(`${asset}/${metric}`, (await series(asset, metric)).length);
