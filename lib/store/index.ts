@@ -5,10 +5,21 @@ import type { AlertEvent, Asset, Reading, Rejection } from '../types';
 import type { ReadingsWriteResult } from './readings';
 import { resolveStoreSpec } from './spec';
 import { type DetailedStore, openSqlStore, type SqlStore } from './sql-store';
-import type { EventsQuery, QuarantineRow, ReadingsQuery, RollupRow, StoreSpec } from './types';
+import type {
+    EventsQuery,
+    QuarantineRow,
+    ReadingsPage,
+    ReadingsPageQuery,
+    ReadingsQuery,
+    RetentionPolicy,
+    RetentionResult,
+    RollupRow,
+    StoreSpec,
+} from './types';
 
 export type { ReadingsWriteResult } from './readings';
 export type { DetailedStore } from './sql-store';
+export { DEFAULT_RETENTION } from './partitions';
 export { describeStoreSpec, resolveStoreSpec, storeSpecFromSettings, type StoreSettings } from './spec';
 export type * from './types';
 
@@ -123,6 +134,18 @@ export class StoreHandle implements DetailedStore {
 
     async queryReadings(query: ReadingsQuery): Promise<Reading[] | RollupRow[]> {
         return this.use().queryReadings(query);
+    }
+
+    async readingsPage(query: ReadingsPageQuery): Promise<ReadingsPage> {
+        return this.use().readingsPage(query);
+    }
+
+    async preparePartitions(now?: Date, months?: number): Promise<string[]> {
+        return this.use().preparePartitions(now, months);
+    }
+
+    async applyRetention(now: Date, policy?: RetentionPolicy): Promise<RetentionResult> {
+        return this.use().applyRetention(now, policy);
     }
 
     async latestReadings(filter?: { asset_ids?: string[] }): Promise<Reading[]> {

@@ -1,7 +1,8 @@
 // Database schema as ordered, forward-only migrations. A released migration never changes:
 // change the schema by appending a migration with the next version.
 //
-// The same SQL runs on a PostgreSQL server and on the embedded engine (PGlite, PostgreSQL 17).
+// The same SQL runs on a PostgreSQL server (14 or newer, for date_bin) and on the embedded engine
+// (PGlite 0.5, PostgreSQL 18).
 
 export interface Migration {
     /** 1, 2, 3, ... without gaps. */
@@ -195,4 +196,132 @@ CREATE TABLE user_roles (
 );
 `;
 
-export const MIGRATIONS: readonly Migration[] = [{ version: 1, name: 'initial schema', sql: INITIAL_SCHEMA }];
+// Ranks quality flags so that max() finds the worst one: BAD > SUSPECT > GOOD.
+const WORST_QUALITY = (column: string): string => `CASE max(CASE ${column} WHEN 'GOOD' THEN 1 WHEN 'SUSPECT' THEN 2 WHEN 'BAD' THEN 3 END)
+        WHEN 1 THEN 'GOOD' WHEN 2 THEN 'SUSPECT' WHEN 3 THEN 'BAD' END`;
+
+// Rollups of 15 minutes and 1 hour, filled from the 1-minute rollups of the same buckets (see
+// ROLLUP_FROM_MINUTES in readings.ts, which keeps them up to date with the same aggregation).
+const rollupTable = (name: string): string => `
+CREATE TABLE ${name} (
+    asset_id text NOT NULL,
+    metric text NOT NULL,
+    bucket timestamptz NOT NULL,
+    count integer NOT NULL,
+    min double precision,
+    max double precision,
+    avg double precision,
+    sum double precision,
+    first double precision,
+    last double precision,
+    first_ts timestamptz,
+    last_ts timestamptz,
+    unit text,
+    quality_flag text,
+    PRIMARY KEY (asset_id, metric, bucket)
+)`;
+
+const fillRollup = (name: string, width: string): string => `
+INSERT INTO ${name} (asset_id, metric, bucket, count, min, max, avg, sum, first, last, first_ts, last_ts, unit, quality_flag)
+SELECT asset_id, metric, date_bin('${width}', bucket, '2000-01-01 00:00:00+00') AS coarse,
+    sum(count)::int, min(min), max(max), sum(sum) / nullif(sum(count), 0), sum(sum),
+    (array_agg(first ORDER BY first_ts) FILTER (WHERE first_ts IS NOT NULL))[1],
+    (array_agg(last ORDER BY last_ts DESC) FILTER (WHERE last_ts IS NOT NULL))[1],
+    min(first_ts), max(last_ts),
+    (array_agg(unit ORDER BY bucket DESC))[1],
+    ${WORST_QUALITY('quality_flag')}
+FROM readings_1m GROUP BY asset_id, metric, coarse`;
+
+// Readings become a table partitioned by month of ts, in UTC, and the rollups gain 15-minute and
+// hourly resolutions and the unit and worst quality flag of their readings.
+//
+// There is no DEFAULT partition for normal data. Attaching the partition of a month scans the
+// default partition and fails when it holds rows of that month, so those rows would first have to
+// be moved out under lock. Retention drops whole months, which a default partition holding many
+// months cannot give. A query scans the default partition unless other partitions cover its whole
+// range. Instead the store creates the partition of each month before it writes to it.
+const PARTITIONED_READINGS = `
+ALTER TABLE readings RENAME TO readings_unpartitioned;
+ALTER TABLE readings_unpartitioned RENAME CONSTRAINT readings_pkey TO readings_unpartitioned_pkey;
+
+CREATE TABLE readings (
+    asset_id text NOT NULL,
+    metric text NOT NULL,
+    ts timestamptz NOT NULL,
+    value double precision,
+    unit text NOT NULL,
+    quality_flag text CHECK (quality_flag IN ('GOOD', 'SUSPECT', 'BAD')),
+    received_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (asset_id, metric, ts)
+) PARTITION BY RANGE (ts);
+
+-- Creates the partition readings_YYYY_MM of the UTC month that contains month_start unless it
+-- exists, and returns its name, or NULL when it existed. The partition is created empty and then
+-- attached: ATTACH PARTITION locks the parent in SHARE UPDATE EXCLUSIVE mode, which lets writers
+-- and readers go on, while CREATE TABLE ... PARTITION OF would lock it ACCESS EXCLUSIVE. The
+-- advisory lock makes concurrent callers create each partition once.
+CREATE FUNCTION readings_create_partition(month_start timestamptz) RETURNS text
+LANGUAGE plpgsql AS $fn$
+DECLARE
+    month_utc timestamp := date_trunc('month', month_start AT TIME ZONE 'UTC');
+    partition_name text := 'readings_' || to_char(month_utc, 'YYYY_MM');
+BEGIN
+    -- The key differs from the migration lock's key in migrate.ts.
+    PERFORM pg_advisory_xact_lock(7517260742);
+    IF EXISTS (
+        SELECT 1 FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+        WHERE i.inhparent = 'readings'::regclass AND c.relname = partition_name
+    ) THEN
+        RETURN NULL;
+    END IF;
+    EXECUTE format('CREATE TABLE %I (LIKE readings INCLUDING DEFAULTS INCLUDING CONSTRAINTS)', partition_name);
+    EXECUTE format('ALTER TABLE readings ATTACH PARTITION %I FOR VALUES FROM (%L) TO (%L)', partition_name,
+        month_utc AT TIME ZONE 'UTC', (month_utc + interval '1 month') AT TIME ZONE 'UTC');
+    RETURN partition_name;
+END
+$fn$;
+
+DO $do$
+DECLARE
+    month_start timestamptz;
+BEGIN
+    FOR month_start IN
+        SELECT DISTINCT date_trunc('month', ts AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' FROM readings_unpartitioned
+    LOOP
+        PERFORM readings_create_partition(month_start);
+    END LOOP;
+END
+$do$;
+
+INSERT INTO readings (asset_id, metric, ts, value, unit, quality_flag, received_at)
+SELECT asset_id, metric, ts, value, unit, quality_flag, received_at FROM readings_unpartitioned;
+DROP TABLE readings_unpartitioned;
+
+ALTER TABLE readings_1m ADD COLUMN unit text, ADD COLUMN quality_flag text;
+UPDATE readings_1m r SET unit = s.unit, quality_flag = s.quality_flag
+FROM (
+    SELECT asset_id, metric, date_bin('1 minute', ts, '2000-01-01 00:00:00+00') AS bucket,
+        (array_agg(unit ORDER BY ts DESC))[1] AS unit,
+        ${WORST_QUALITY('quality_flag')} AS quality_flag
+    FROM readings GROUP BY 1, 2, 3
+) AS s
+WHERE r.asset_id = s.asset_id AND r.metric = s.metric AND r.bucket = s.bucket;
+
+${rollupTable('readings_15m')};
+${rollupTable('readings_1h')};
+${fillRollup('readings_15m', '15 minutes')};
+${fillRollup('readings_1h', '1 hour')};
+
+-- How far retention has dropped each resolution: rows before dropped_before are gone. Rollups of
+-- buckets before the raw horizon are never recomputed, because their raw readings are gone.
+CREATE TABLE retention_horizons (
+    resolution text PRIMARY KEY CHECK (resolution IN ('raw', '1m', '15m', '1h')),
+    dropped_before timestamptz NOT NULL,
+    applied_at timestamptz NOT NULL DEFAULT now()
+);
+`;
+
+export const MIGRATIONS: readonly Migration[] = [
+    { version: 1, name: 'initial schema', sql: INITIAL_SCHEMA },
+    { version: 2, name: 'partitioned readings, 15-minute and hourly rollups, retention', sql: PARTITIONED_READINGS },
+];

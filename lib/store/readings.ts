@@ -1,15 +1,23 @@
-// Readings and their 1-minute rollups: idempotent batch insert, rollup maintenance and queries.
+// Readings and their rollups of 1 minute, 15 minutes and 1 hour: idempotent batch insert, rollup
+// maintenance and queries.
 import { ValidationError } from '../errors';
 import type { Reading } from '../types';
 import type { Queryable } from './db';
-import type { ReadingsQuery, RollupRow, WriteResult } from './types';
+import type { ReadingsPage, ReadingsPageQuery, ReadingsQuery, Resolution, RollupRow, WriteResult } from './types';
 import { Conditions, isoTime, numberOrNull, resolveLimit, timeParam } from './sql-values';
 
 /** Rows per INSERT statement, which bounds each statement's parameters and each message to the worker. */
 export const INSERT_CHUNK_ROWS = 5_000;
 export const READINGS_LIMIT = { default: 10_000, max: 100_000 };
+/** Points a chart needs by default when the resolution is chosen automatically. */
+export const DEFAULT_MAX_POINTS = 2_000;
 
-const BUCKET_MS = 60_000;
+export const RESOLUTIONS: readonly Resolution[] = ['raw', '1m', '15m', '1h'];
+const ROLLUPS = [
+    { resolution: '1m', bucketMs: 60_000 },
+    { resolution: '15m', bucketMs: 900_000 },
+    { resolution: '1h', bucketMs: 3_600_000 },
+] as const;
 
 export interface ReadingsWriteResult extends WriteResult {
     /** One flag per input reading, in input order: true when this call stored it, false for a duplicate. */
@@ -28,12 +36,28 @@ WITH stored AS (
 SELECT asset_id, metric, array_agg((extract(epoch FROM ts) * 1000)::float8) AS times
 FROM stored GROUP BY asset_id, metric`;
 
+// Ranks quality flags so that max() finds the worst one: BAD > SUSPECT > GOOD.
+const WORST_QUALITY = (column: string): string => `CASE max(CASE ${column} WHEN 'GOOD' THEN 1 WHEN 'SUSPECT' THEN 2 WHEN 'BAD' THEN 3 END)
+            WHEN 1 THEN 'GOOD' WHEN 2 THEN 'SUSPECT' WHEN 3 THEN 'BAD' END`;
+
+const ROLLUP_COLUMNS = 'count, min, max, avg, sum, first, last, first_ts, last_ts, unit, quality_flag';
+
+// A bucket before the raw horizon lost its raw readings to retention, so a late reading there must
+// not replace the rollup computed from all of them. A bucket without a rollup row is still stored.
+const upsertTail = (table: string): string => `
+ON CONFLICT (asset_id, metric, bucket) DO UPDATE SET
+    count = EXCLUDED.count, min = EXCLUDED.min, max = EXCLUDED.max, avg = EXCLUDED.avg, sum = EXCLUDED.sum,
+    first = EXCLUDED.first, last = EXCLUDED.last, first_ts = EXCLUDED.first_ts, last_ts = EXCLUDED.last_ts,
+    unit = EXCLUDED.unit, quality_flag = EXCLUDED.quality_flag
+WHERE ${table}.bucket >= coalesce((SELECT dropped_before FROM retention_horizons WHERE resolution = 'raw'), '-infinity')`;
+
 // Recomputes whole buckets from the raw table rather than adding the new rows to the stored
 // aggregates, so a late or out-of-order reading leaves the same rollup as in-order delivery.
 // The LATERAL subquery reads each bucket through the primary key, whatever the table statistics.
-const UPSERT_ROLLUPS = `
-INSERT INTO readings_1m (asset_id, metric, bucket, count, min, max, avg, sum, first, last, first_ts, last_ts)
-SELECT g.asset_id, g.metric, g.bucket, b.count, b.min, b.max, b.avg, b.sum, b.first, b.last, b.first_ts, b.last_ts
+const UPSERT_MINUTE_ROLLUPS = `
+INSERT INTO readings_1m (asset_id, metric, bucket, ${ROLLUP_COLUMNS})
+SELECT g.asset_id, g.metric, g.bucket, b.count, b.min, b.max, b.avg, b.sum, b.first, b.last, b.first_ts, b.last_ts,
+    b.unit, b.quality_flag
 FROM unnest($1::text[], $2::text[], $3::timestamptz[]) AS g (asset_id, metric, bucket)
 CROSS JOIN LATERAL (
     SELECT count(x.value)::int AS count,
@@ -41,14 +65,44 @@ CROSS JOIN LATERAL (
         (array_agg(x.value ORDER BY x.ts) FILTER (WHERE x.value IS NOT NULL))[1] AS first,
         (array_agg(x.value ORDER BY x.ts DESC) FILTER (WHERE x.value IS NOT NULL))[1] AS last,
         min(x.ts) FILTER (WHERE x.value IS NOT NULL) AS first_ts,
-        max(x.ts) FILTER (WHERE x.value IS NOT NULL) AS last_ts
+        max(x.ts) FILTER (WHERE x.value IS NOT NULL) AS last_ts,
+        (array_agg(x.unit ORDER BY x.ts DESC))[1] AS unit,
+        ${WORST_QUALITY('x.quality_flag')} AS quality_flag
     FROM readings x
     WHERE x.asset_id = g.asset_id AND x.metric = g.metric
         AND x.ts >= g.bucket AND x.ts < g.bucket + interval '1 minute'
 ) AS b
-ON CONFLICT (asset_id, metric, bucket) DO UPDATE SET
-    count = EXCLUDED.count, min = EXCLUDED.min, max = EXCLUDED.max, avg = EXCLUDED.avg, sum = EXCLUDED.sum,
-    first = EXCLUDED.first, last = EXCLUDED.last, first_ts = EXCLUDED.first_ts, last_ts = EXCLUDED.last_ts`;
+${upsertTail('readings_1m')}`;
+
+// Recomputes 15-minute and hourly buckets from their 1-minute rollups, which the same transaction
+// has just recomputed from the raw readings. count, min, max, sum, first and last combine exactly,
+// so the result equals an aggregation of the raw readings, and avg differs only by floating-point
+// rounding. An hourly bucket reads at most 60 rollup rows instead of up to 3,600 raw readings of a
+// 1 Hz series.
+const upsertCoarseRollups = (table: string, interval: string): string => `
+INSERT INTO ${table} (asset_id, metric, bucket, ${ROLLUP_COLUMNS})
+SELECT g.asset_id, g.metric, g.bucket, coalesce(b.count, 0), b.min, b.max, b.avg, b.sum, b.first, b.last,
+    b.first_ts, b.last_ts, b.unit, b.quality_flag
+FROM unnest($1::text[], $2::text[], $3::timestamptz[]) AS g (asset_id, metric, bucket)
+CROSS JOIN LATERAL (
+    SELECT sum(m.count)::int AS count, min(m.min) AS min, max(m.max) AS max,
+        sum(m.sum) / nullif(sum(m.count), 0) AS avg, sum(m.sum) AS sum,
+        (array_agg(m.first ORDER BY m.first_ts) FILTER (WHERE m.first_ts IS NOT NULL))[1] AS first,
+        (array_agg(m.last ORDER BY m.last_ts DESC) FILTER (WHERE m.last_ts IS NOT NULL))[1] AS last,
+        min(m.first_ts) AS first_ts, max(m.last_ts) AS last_ts,
+        (array_agg(m.unit ORDER BY m.bucket DESC))[1] AS unit,
+        ${WORST_QUALITY('m.quality_flag')} AS quality_flag
+    FROM readings_1m m
+    WHERE m.asset_id = g.asset_id AND m.metric = g.metric
+        AND m.bucket >= g.bucket AND m.bucket < g.bucket + interval '${interval}'
+) AS b
+${upsertTail(table)}`;
+
+const UPSERT_ROLLUPS: Record<(typeof ROLLUPS)[number]['resolution'], string> = {
+    '1m': UPSERT_MINUTE_ROLLUPS,
+    '15m': upsertCoarseRollups('readings_15m', '15 minutes'),
+    '1h': upsertCoarseRollups('readings_1h', '1 hour'),
+};
 
 function readingKey(assetId: string, metric: string, ms: number): string {
     return `${assetId}\u0000${metric}\u0000${ms}`;
@@ -85,15 +139,19 @@ function columns(readings: Reading[], times: number[]): unknown[][] {
     ];
 }
 
+/** Affected buckets of one resolution, keyed by asset, metric and bucket start. */
+type BucketSet = Map<string, { assetId: string; metric: string; bucketMs: number }>;
+
 /**
  * Inserts readings, skipping those already stored with the same asset_id, metric and ts, and
- * recomputes the 1-minute rollup of every minute that received a new reading. Call it inside
- * a transaction so that readings and rollups commit together, and so that a reading with an
- * unreadable time (a ValidationError) rolls back the chunks already inserted.
+ * recomputes the 1-minute, 15-minute and hourly rollups of every bucket that received a new
+ * reading. Call it inside a transaction so that readings and rollups commit together, and so
+ * that a reading with an unreadable time (a ValidationError) rolls back the chunks already
+ * inserted. The partitions of the readings' months must exist (see PartitionCache).
  */
 export async function insertReadings(tx: Queryable, readings: Reading[]): Promise<ReadingsWriteResult> {
     const storedFlags = new Array<boolean>(readings.length).fill(false);
-    const buckets = new Map<string, { assetId: string; metric: string; bucketMs: number }>();
+    const buckets: BucketSet[] = ROLLUPS.map(() => new Map());
     let inserted = 0;
 
     for (let start = 0; start < readings.length; start += INSERT_CHUNK_ROWS) {
@@ -110,8 +168,10 @@ export async function insertReadings(tx: Queryable, readings: Reading[]): Promis
             for (const time of row.times) {
                 const ms = Number(time);
                 stored.add(readingKey(row.asset_id, row.metric, ms));
-                const bucketMs = Math.floor(ms / BUCKET_MS) * BUCKET_MS;
-                buckets.set(readingKey(row.asset_id, row.metric, bucketMs), { assetId: row.asset_id, metric: row.metric, bucketMs });
+                ROLLUPS.forEach((rollup, index) => {
+                    const bucketMs = Math.floor(ms / rollup.bucketMs) * rollup.bucketMs;
+                    buckets[index].set(readingKey(row.asset_id, row.metric, bucketMs), { assetId: row.asset_id, metric: row.metric, bucketMs });
+                });
             }
         }
         inserted += stored.size;
@@ -122,9 +182,11 @@ export async function insertReadings(tx: Queryable, readings: Reading[]): Promis
         });
     }
 
-    if (buckets.size > 0) {
-        const groups = [...buckets.values()];
-        await tx.query(UPSERT_ROLLUPS, [
+    // In order: the 15-minute and hourly rollups are built from the 1-minute ones.
+    for (const [index, rollup] of ROLLUPS.entries()) {
+        const groups = [...buckets[index].values()];
+        if (groups.length === 0) continue;
+        await tx.query(UPSERT_ROLLUPS[rollup.resolution], [
             groups.map((g) => g.assetId),
             groups.map((g) => g.metric),
             groups.map((g) => new Date(g.bucketMs).toISOString()),
@@ -156,26 +218,127 @@ function toRollup(row: Record<string, unknown>): RollupRow {
         avg: numberOrNull(row.avg),
         first: numberOrNull(row.first),
         last: numberOrNull(row.last),
+        unit: row.unit === null || row.unit === undefined ? null : String(row.unit),
+        quality_flag: (row.quality_flag ?? null) as RollupRow['quality_flag'],
     };
 }
 
-/** Returns raw readings or 1-minute rollups of one asset in time order, up to the limit. */
-export async function selectReadings(db: Queryable, query: ReadingsQuery): Promise<Reading[] | RollupRow[]> {
-    const limit = resolveLimit(query.limit, READINGS_LIMIT.default, READINGS_LIMIT.max);
-    const rollup = query.resolution === '1m';
-    const time = rollup ? 'bucket' : 'ts';
+function checkResolution(resolution: unknown): Resolution {
+    if (!RESOLUTIONS.includes(resolution as Resolution)) {
+        throw new ValidationError('invalid_resolution', `Invalid resolution "${String(resolution)}": use raw, 1m, 15m or 1h.`, {
+            field: 'resolution',
+            value: resolution,
+        });
+    }
+    return resolution as Resolution;
+}
+
+const TABLES: Record<Resolution, string> = { raw: 'readings', '1m': 'readings_1m', '15m': 'readings_15m', '1h': 'readings_1h' };
+
+/** Returns the table, time column and selected columns of one resolution. */
+function source(resolution: Resolution): { table: string; time: string; select: string } {
+    if (resolution === 'raw') {
+        return { table: TABLES.raw, time: 'ts', select: 'asset_id, metric, ts, value, unit, quality_flag' };
+    }
+    return {
+        table: TABLES[resolution],
+        time: 'bucket',
+        select: 'asset_id, metric, bucket, count, min, max, avg, first, last, unit, quality_flag',
+    };
+}
+
+/** WHERE conditions on asset, metric and the time range [from, to) of one resolution. */
+function rangeConditions(query: ReadingsQuery, time: string): Conditions {
     const conditions = new Conditions();
     conditions.add('asset_id = $', query.asset_id);
     if (query.metric !== undefined) conditions.add('metric = $', query.metric);
     if (query.from !== undefined) conditions.add(`${time} >= $::timestamptz`, timeParam(query.from, 'from'));
     if (query.to !== undefined) conditions.add(`${time} < $::timestamptz`, timeParam(query.to, 'to'));
+    return conditions;
+}
 
-    const select = rollup
-        ? 'SELECT asset_id, metric, bucket, count, min, max, avg, first, last FROM readings_1m'
-        : 'SELECT asset_id, metric, ts, value, unit, quality_flag FROM readings';
-    const sql = `${select} ${conditions.where()} ORDER BY ${time}, metric LIMIT ${conditions.param(limit)}`;
+/** Returns raw readings or rollups of one asset in time order, up to the limit. */
+export async function selectReadings(db: Queryable, query: ReadingsQuery): Promise<Reading[] | RollupRow[]> {
+    const limit = resolveLimit(query.limit, READINGS_LIMIT.default, READINGS_LIMIT.max);
+    const resolution = checkResolution(query.resolution ?? 'raw');
+    const { table, time, select } = source(resolution);
+    const conditions = rangeConditions(query, time);
+    const sql = `SELECT ${select} FROM ${table} ${conditions.where()} ORDER BY ${time}, metric LIMIT ${conditions.param(limit)}`;
     const { rows } = await db.query(sql, conditions.params);
-    return rollup ? rows.map(toRollup) : rows.map(toReading);
+    return resolution === 'raw' ? rows.map(toReading) : rows.map(toRollup);
+}
+
+/** Counts the rows of one resolution in the query's range, stopping at `cap`. */
+async function countUpTo(db: Queryable, query: ReadingsQuery, resolution: Resolution, cap: number): Promise<number> {
+    const { table, time } = source(resolution);
+    const conditions = rangeConditions(query, time);
+    const sql = `SELECT count(*) AS count FROM (SELECT 1 FROM ${table} ${conditions.where()} LIMIT ${conditions.param(cap)}) AS capped`;
+    const { rows } = await db.query<{ count: unknown }>(sql, conditions.params);
+    return Number(rows[0]?.count ?? 0);
+}
+
+/**
+ * Returns the finest resolution whose rows in the query's range number at most `maxPoints`, or
+ * hourly rollups when even those are more. Rows are counted, not estimated from the length of the
+ * range, so that a sparse series (daily reports) stays raw over years, and each count reads at most
+ * maxPoints + 1 rows.
+ */
+export async function chooseResolution(db: Queryable, query: ReadingsQuery, maxPoints: number): Promise<Resolution> {
+    for (const resolution of RESOLUTIONS) {
+        if (resolution === '1h') break;
+        if ((await countUpTo(db, query, resolution, maxPoints + 1)) <= maxPoints) return resolution;
+    }
+    return '1h';
+}
+
+function resolveMaxPoints(query: ReadingsPageQuery): number {
+    if (query.max_points === undefined) return query.limit ?? DEFAULT_MAX_POINTS;
+    if (!Number.isInteger(query.max_points) || query.max_points < 1 || query.max_points > READINGS_LIMIT.max) {
+        throw new ValidationError('invalid_max_points', `Invalid max_points ${query.max_points}: use a whole number from 1 to ${READINGS_LIMIT.max}.`, {
+            field: 'max_points',
+            value: query.max_points,
+        });
+    }
+    return query.max_points;
+}
+
+function rowTime(row: Reading | RollupRow): string {
+    return 'bucket' in row ? row.bucket : row.ts;
+}
+
+/**
+ * Returns one page of raw readings or rollups in time order. Without a resolution in the query,
+ * chooses it with chooseResolution over the whole range [from, to), ignoring `after`, so that every
+ * page of one range gets the same resolution. A page never splits the rows of one time across two
+ * pages, so that `after` (rows later than the previous page's last time) loses none of them when
+ * several metrics share a time. A page contains more than `limit` rows only when the rows of one time
+ * alone exceed it.
+ */
+export async function selectReadingsPage(db: Queryable, query: ReadingsPageQuery): Promise<ReadingsPage> {
+    const limit = resolveLimit(query.limit, READINGS_LIMIT.default, READINGS_LIMIT.max);
+    const resolution = query.resolution === undefined
+        ? await chooseResolution(db, query, resolveMaxPoints(query))
+        : checkResolution(query.resolution);
+    const { table, time, select } = source(resolution);
+    const convert = (row: Record<string, unknown>): Reading | RollupRow => (resolution === 'raw' ? toReading(row) : toRollup(row));
+
+    const conditions = rangeConditions(query, time);
+    if (query.after !== undefined) conditions.add(`${time} > $::timestamptz`, timeParam(query.after, 'after'));
+    const sql = `SELECT ${select} FROM ${table} ${conditions.where()} ORDER BY ${time}, metric LIMIT ${conditions.param(limit + 1)}`;
+    const rows: (Reading | RollupRow)[] = (await db.query(sql, conditions.params)).rows.map(convert);
+    if (rows.length <= limit) return { resolution, rows: rows as Reading[] | RollupRow[], next: null };
+
+    // The row after the page shares its time with the page's trailing rows: hold those back.
+    const cutTime = rowTime(rows[limit]);
+    let page = rows.slice(0, limit);
+    while (page.length > 0 && rowTime(page[page.length - 1]) === cutTime) page.pop();
+    if (page.length === 0) {
+        const sameTime = rangeConditions(query, time);
+        sameTime.add(`${time} = $::timestamptz`, cutTime);
+        const all = await db.query(`SELECT ${select} FROM ${table} ${sameTime.where()} ORDER BY metric`, sameTime.params);
+        page = all.rows.map(convert);
+    }
+    return { resolution, rows: page as Reading[] | RollupRow[], next: rowTime(page[page.length - 1]) };
 }
 
 /** Returns the latest reading of every asset and metric, or of the listed assets only. */

@@ -4,7 +4,15 @@ import type { Db } from './db';
 import { migrate } from './migrate';
 import { openPgliteDb } from './pglite-db';
 import { openPostgresDb } from './postgres-db';
-import { countReadings, insertReadings, selectLatestReadings, selectReadings, type ReadingsWriteResult } from './readings';
+import { applyRetention, isMissingPartitionError, monthsAround, PartitionCache, readingMonths } from './partitions';
+import {
+    countReadings,
+    insertReadings,
+    selectLatestReadings,
+    selectReadings,
+    selectReadingsPage,
+    type ReadingsWriteResult,
+} from './readings';
 import {
     insertEvent,
     insertQuarantine,
@@ -14,7 +22,18 @@ import {
     updateEventState,
     upsertAssets,
 } from './records';
-import type { EventsQuery, QuarantineRow, ReadingsQuery, RollupRow, Store, StoreSpec } from './types';
+import type {
+    EventsQuery,
+    QuarantineRow,
+    ReadingsPage,
+    ReadingsPageQuery,
+    ReadingsQuery,
+    RetentionPolicy,
+    RetentionResult,
+    RollupRow,
+    Store,
+    StoreSpec,
+} from './types';
 
 export interface DetailedStore extends Store {
     /** As Store.writeReadings, and also reports which input readings were new. */
@@ -22,11 +41,37 @@ export interface DetailedStore extends Store {
 }
 
 export class SqlStore implements DetailedStore {
-    constructor(private readonly db: Db) {}
+    private readonly partitions: PartitionCache;
+
+    constructor(private readonly db: Db) {
+        this.partitions = new PartitionCache(db);
+    }
 
     async writeReadings(readings: Reading[]): Promise<ReadingsWriteResult> {
         if (readings.length === 0) return { inserted: 0, duplicates: 0, storedFlags: [] };
-        return this.db.transaction((tx) => insertReadings(tx, readings));
+        // Partitions are created before the write transaction and outside it, so that the write
+        // does not hold its locks while another process attaches a partition.
+        const months = readingMonths(readings);
+        await this.partitions.ensure(months);
+        try {
+            return await this.db.transaction((tx) => insertReadings(tx, readings));
+        } catch (error) {
+            if (!isMissingPartitionError(error)) throw error;
+            // Retention in another process dropped a month this process had seen: create it again.
+            this.partitions.forget(months);
+            await this.partitions.ensure(months);
+            return this.db.transaction((tx) => insertReadings(tx, readings));
+        }
+    }
+
+    preparePartitions(now: Date = new Date(), months = 2): Promise<string[]> {
+        return this.partitions.ensure(monthsAround(now, months));
+    }
+
+    async applyRetention(now: Date, policy?: RetentionPolicy): Promise<RetentionResult> {
+        const result = await applyRetention(this.db, now, policy);
+        this.partitions.forget(result.droppedPartitions.map((partition) => Date.parse(partition.from)));
+        return result;
     }
 
     writeQuarantine(rows: Rejection[]): Promise<number> {
@@ -54,6 +99,10 @@ export class SqlStore implements DetailedStore {
         return selectReadings(this.db, query);
     }
 
+    readingsPage(query: ReadingsPageQuery): Promise<ReadingsPage> {
+        return selectReadingsPage(this.db, query);
+    }
+
     latestReadings(filter?: { asset_ids?: string[] }): Promise<Reading[]> {
         return selectLatestReadings(this.db, filter?.asset_ids);
     }
@@ -79,14 +128,24 @@ export class SqlStore implements DetailedStore {
     }
 }
 
-/** Connects to the database of `spec`, applies pending migrations and returns the store. */
+/** Connects to the database of `spec` without migrating it. */
+export function openDb(spec: StoreSpec): Promise<Db> {
+    return spec.engine === 'pglite' ? openPgliteDb(spec.dataDir) : openPostgresDb(spec.connectionString);
+}
+
+/**
+ * Connects to the database of `spec`, applies pending migrations, creates the readings partitions
+ * of the months around now and returns the store.
+ */
 export async function openSqlStore(spec: StoreSpec): Promise<SqlStore> {
-    const db = spec.engine === 'pglite' ? await openPgliteDb(spec.dataDir) : await openPostgresDb(spec.connectionString);
+    const db = await openDb(spec);
     try {
         await migrate(db);
+        const store = new SqlStore(db);
+        await store.preparePartitions();
+        return store;
     } catch (error) {
         await db.close().catch(() => undefined);
         throw error;
     }
-    return new SqlStore(db);
 }

@@ -1,6 +1,6 @@
 // The store contract. PostgreSQL and the embedded PGlite engine implement the same interface with
 // the same SQL; nodes and the API use only this interface.
-import type { AlertEvent, Asset, Reading, Rejection, Severity } from '../types';
+import type { AlertEvent, Asset, QualityFlag, Reading, Rejection, Severity } from '../types';
 
 export type StoreSpec =
     | { engine: 'pglite'; /** Folder for the embedded database files. */ dataDir: string }
@@ -13,6 +13,9 @@ export interface WriteResult {
     duplicates: number;
 }
 
+/** Raw readings, or rollups of 1 minute, 15 minutes or 1 hour. */
+export type Resolution = 'raw' | '1m' | '15m' | '1h';
+
 export interface ReadingsQuery {
     asset_id: string;
     metric?: string;
@@ -20,20 +23,54 @@ export interface ReadingsQuery {
     from?: string;
     /** ISO 8601, exclusive. */
     to?: string;
-    resolution?: 'raw' | '1m';
+    resolution?: Resolution;
     limit?: number;
+}
+
+export interface ReadingsPageQuery extends ReadingsQuery {
+    // Without a resolution, the page has the finest resolution whose rows in [from, to) number at
+    // most max_points.
+    /** Maximum points for the automatic resolution; defaults to `limit` when set, else 2,000. */
+    max_points?: number;
+    /** Cursor from a previous page's `next`: returns rows after this time (ISO 8601). */
+    after?: string;
+}
+
+export interface ReadingsPage {
+    resolution: Resolution;
+    rows: Reading[] | RollupRow[];
+    /** Time of the last row when more rows follow; pass it as `after` for the next page. */
+    next: string | null;
 }
 
 export interface RollupRow {
     asset_id: string;
     metric: string;
+    /** Start of the bucket, ISO 8601 in UTC. */
     bucket: string;
+    /** Readings with a value; readings whose value is null are left out of every aggregate. */
     count: number;
     min: number | null;
     max: number | null;
     avg: number | null;
     first: number | null;
     last: number | null;
+    /** Unit of the bucket's latest reading; null when unknown. */
+    unit: string | null;
+    /** Worst quality flag of the bucket's readings (BAD, then SUSPECT, then GOOD); null when none has one. */
+    quality_flag: QualityFlag | null;
+}
+
+/** Days each resolution is kept; null keeps it forever. */
+export type RetentionPolicy = Record<Resolution, number | null>;
+
+export interface RetentionResult {
+    /** Raw partitions dropped, with the bounds of the month each contained. */
+    droppedPartitions: { name: string; from: string; to: string }[];
+    /** Rollup rows deleted per resolution. */
+    deletedRollups: Record<Exclude<Resolution, 'raw'>, number>;
+    /** Raw readings before this time are gone; null when nothing was ever dropped. */
+    rawHorizon: string | null;
 }
 
 export interface EventsQuery {
@@ -49,7 +86,10 @@ export interface QuarantineRow extends Rejection {
 }
 
 export interface Store {
-    /** Stores readings idempotently on (asset_id, metric, ts) and updates their 1-minute rollups. */
+    /**
+     * Stores readings idempotently on (asset_id, metric, ts), creating the monthly partitions they
+     * need, and updates their 1-minute, 15-minute and hourly rollups.
+     */
     writeReadings(readings: Reading[]): Promise<WriteResult>;
     /** Appends rejected input to the quarantine; the same source and ref stored twice is kept once. */
     writeQuarantine(rows: Rejection[]): Promise<number>;
@@ -60,6 +100,18 @@ export interface Store {
     upsertAssets(assets: Asset[]): Promise<void>;
     listAssets(filter?: { operator?: string }): Promise<Asset[]>;
     queryReadings(query: ReadingsQuery): Promise<Reading[] | RollupRow[]>;
+    /** Returns one page of readings or rollups, choosing the resolution when the query has none. */
+    readingsPage(query: ReadingsPageQuery): Promise<ReadingsPage>;
+    /**
+     * Creates the raw partitions of the months from `months` before to `months` after the month of
+     * `now` (default 2). Returns the names of the partitions created.
+     */
+    preparePartitions(now?: Date, months?: number): Promise<string[]>;
+    /**
+     * Drops raw partitions that end at or before now minus the raw retention, and deletes rollups
+     * older than their retention. Never runs by itself: see DEFAULT_RETENTION.
+     */
+    applyRetention(now: Date, policy?: RetentionPolicy): Promise<RetentionResult>;
     /** Latest reading per asset and metric, for the dashboard and the overview. */
     latestReadings(filter?: { asset_ids?: string[] }): Promise<Reading[]>;
     listEvents(query?: EventsQuery): Promise<AlertEvent[]>;

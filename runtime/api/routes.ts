@@ -3,8 +3,8 @@
 import express, { type Router } from 'express';
 
 import type { Principal } from '../../lib/auth/types';
-import type { Store } from '../../lib/store/types';
-import type { Severity } from '../../lib/types';
+import type { Resolution, RollupRow, Store } from '../../lib/store/types';
+import type { Reading, Severity } from '../../lib/types';
 import { ApiError, authenticate, intParam, isoParam, requireRole, route, type AuthedRequest } from './http';
 import type { TokenVerifier } from '../../lib/auth/types';
 
@@ -31,6 +31,15 @@ export interface ApiDependencies {
 }
 
 const SEVERITIES: Severity[] = ['P1', 'P2', 'P3'];
+const RESOLUTIONS: Resolution[] = ['raw', '1m', '15m', '1h'];
+
+/**
+ * Returns a row of GET /v1/readings. A rollup row also gets `ts` (the bucket start) and `value`
+ * (the average), so that a client plotting ts and value works at every resolution.
+ */
+function responseRow(row: Reading | RollupRow): Reading | (RollupRow & { ts: string; value: number | null }) {
+    return 'bucket' in row ? { ...row, ts: row.bucket, value: row.avg } : row;
+}
 
 /**
  * Returns the asset ids the principal may read, or undefined when it may read every asset.
@@ -70,20 +79,24 @@ export function createApiRouter(deps: ApiDependencies): Router {
             if (scope && !scope.has(assetId)) {
                 throw new ApiError(404, 'not_found', `Asset "${assetId}" does not exist or belongs to another operator.`);
             }
-            const resolution = req.query.resolution ?? 'raw';
-            if (resolution !== 'raw' && resolution !== '1m') {
-                throw new ApiError(400, 'invalid_parameter', `Query parameter resolution="${String(resolution)}" is not supported; use raw or 1m.`);
+            const resolution = req.query.resolution === '' ? undefined : req.query.resolution;
+            if (resolution !== undefined && !RESOLUTIONS.includes(resolution as Resolution)) {
+                throw new ApiError(400, 'invalid_parameter', `Query parameter resolution="${String(resolution)}" is not supported; `
+                    + 'use raw, 1m, 15m or 1h, or leave it out to choose one from max_points.');
             }
             const metric = typeof req.query.metric === 'string' && req.query.metric ? req.query.metric : undefined;
-            const rows = await store.queryReadings({
+            const page = await store.readingsPage({
                 asset_id: assetId,
                 metric,
                 from: isoParam(req.query.from, 'from'),
                 to: isoParam(req.query.to, 'to'),
-                resolution,
+                resolution: resolution as Resolution | undefined,
                 limit: intParam(req.query.limit, 'limit', 1, 100_000),
+                max_points: intParam(req.query.max_points, 'max_points', 1, 100_000),
+                after: isoParam(req.query.after, 'after'),
             });
-            res.json({ asset_id: assetId, metric: metric ?? null, resolution, count: rows.length, readings: rows });
+            const readings = (page.rows as (Reading | RollupRow)[]).map(responseRow);
+            res.json({ asset_id: assetId, metric: metric ?? null, resolution: page.resolution, count: readings.length, readings, next: page.next });
         }),
     );
 

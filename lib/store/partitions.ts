@@ -1,0 +1,198 @@
+// Monthly partitions of the raw readings table and retention by resolution.
+//
+// readings is partitioned by month of ts in UTC (migration 2), without a default partition, so a
+// month's partition must exist before a reading of that month is written. Partitions are created
+// ahead of time for the months around now, and on demand for the months a write needs: a
+// historical import such as the Volve daily reports (2007-2016) writes into months long past.
+import { ConfigError } from '../errors';
+import type { Reading } from '../types';
+import type { Db, Queryable } from './db';
+import type { Resolution, RetentionPolicy, RetentionResult } from './types';
+import { isoTime } from './sql-values';
+
+/**
+ * Default retention in days: raw readings 90 days, 1-minute rollups 2 years, 15-minute and hourly
+ * rollups forever. Retention never runs by itself: applyRetention runs only when called.
+ * NOTE: Historical imports need a retention policy of their own. The Volve readings (2007-2016)
+ * are years older than the raw retention, so applying the defaults drops all their raw readings
+ * and their 1-minute rollups, and keeps only the 15-minute and hourly rollups.
+ */
+export const DEFAULT_RETENTION: RetentionPolicy = { raw: 90, '1m': 730, '15m': null, '1h': null };
+
+const DAY_MS = 86_400_000;
+const ROLLUP_TABLES: Record<Exclude<Resolution, 'raw'>, string> = { '1m': 'readings_1m', '15m': 'readings_15m', '1h': 'readings_1h' };
+
+/** Returns the start of the UTC month of `ms` plus `offset` months, in epoch milliseconds. */
+export function monthStart(ms: number, offset = 0): number {
+    const date = new Date(ms);
+    return Date.UTC(date.getUTCFullYear(), date.getUTCMonth() + offset, 1);
+}
+
+/** Returns the distinct UTC months of the readings' times; unreadable times are left to the insert to reject. */
+export function readingMonths(readings: Reading[]): number[] {
+    const months = new Set<number>();
+    let lastMonth = Number.NaN;
+    let lastEnd = Number.NaN;
+    for (const reading of readings) {
+        const ms = Date.parse(reading.ts);
+        if (Number.isNaN(ms)) continue;
+        // Readings usually come in time order, so most fall in the month of the previous one.
+        if (ms >= lastMonth && ms < lastEnd) continue;
+        lastMonth = monthStart(ms);
+        lastEnd = monthStart(ms, 1);
+        months.add(lastMonth);
+    }
+    return [...months];
+}
+
+/** True for the error of an insert into a month that has no partition (SQLSTATE 23514). */
+export function isMissingPartitionError(error: unknown): boolean {
+    const context = (error as { context?: { code?: unknown } } | undefined)?.context;
+    return context?.code === '23514' && /no partition of relation/i.test(String((error as Error).message));
+}
+
+function quoteIdentifier(name: string): string {
+    return `"${name.replace(/"/g, '""')}"`;
+}
+
+/**
+ * Keeps track of the partitions known to exist, so that a write queries the database only for
+ * months it has not seen. A month dropped by another process is noticed when an insert fails
+ * with isMissingPartitionError, and the caller then calls forget() and ensure() again.
+ */
+export class PartitionCache {
+    private readonly known = new Set<number>();
+
+    constructor(private readonly db: Db) {}
+
+    /** Creates the partitions of the given months (epoch ms of month starts) that are missing. */
+    async ensure(months: number[]): Promise<string[]> {
+        const missing = months.filter((month) => !this.known.has(month));
+        if (missing.length === 0) return [];
+        // One statement outside the write transaction: the function takes a transaction-scoped
+        // advisory lock, which is released as soon as the partitions exist.
+        const { rows } = await this.db.query<{ created: string | null }>(
+            'SELECT readings_create_partition(month) AS created FROM unnest($1::timestamptz[]) AS month',
+            [missing.map((month) => new Date(month).toISOString())],
+        );
+        for (const month of missing) this.known.add(month);
+        return rows.map((row) => row.created).filter((name): name is string => name !== null);
+    }
+
+    forget(months?: number[]): void {
+        if (months === undefined) this.known.clear();
+        else for (const month of months) this.known.delete(month);
+    }
+}
+
+export interface PartitionInfo {
+    name: string;
+    /** Bounds as epoch milliseconds: from inclusive, to exclusive. */
+    from: number;
+    to: number;
+}
+
+/** Lists the range partitions of readings with their bounds, oldest first. */
+export async function listPartitions(db: Queryable): Promise<PartitionInfo[]> {
+    // pg_get_expr prints the bounds as timestamptz literals with their offset, for example
+    // FOR VALUES FROM ('2017-03-01 00:00:00+00') TO ('2017-04-01 00:00:00+00').
+    const { rows } = await db.query<{ name: string; from: unknown; to: unknown }>(
+        `SELECT c.relname AS name,
+            substring(pg_get_expr(c.relpartbound, c.oid) FROM 'FROM \\(''([^'']+)''\\)')::timestamptz AS "from",
+            substring(pg_get_expr(c.relpartbound, c.oid) FROM 'TO \\(''([^'']+)''\\)')::timestamptz AS "to"
+        FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+        WHERE i.inhparent = 'readings'::regclass AND c.relkind = 'r'
+        ORDER BY 2`,
+    );
+    return rows
+        .filter((row) => row.from !== null && row.to !== null)
+        .map((row) => ({ name: row.name, from: Date.parse(isoTime(row.from)), to: Date.parse(isoTime(row.to)) }));
+}
+
+/** Returns the month starts from `months` before to `months` after the month of `now`. */
+export function monthsAround(now: Date, months: number): number[] {
+    if (!Number.isInteger(months) || months < 0 || months > 120) {
+        throw new ConfigError(`Invalid number of months ${months} to prepare partitions for: use a whole number from 0 to 120.`);
+    }
+    const result: number[] = [];
+    for (let offset = -months; offset <= months; offset += 1) result.push(monthStart(now.getTime(), offset));
+    return result;
+}
+
+function checkPolicy(policy: RetentionPolicy): void {
+    const order: Resolution[] = ['raw', '1m', '15m', '1h'];
+    let previous = 0;
+    for (const resolution of order) {
+        const days = policy[resolution];
+        if (days !== null && (typeof days !== 'number' || !Number.isFinite(days) || days <= 0)) {
+            throw new ConfigError(`Invalid retention of ${String(days)} days for ${resolution}: use a positive number of days, or null to keep forever.`);
+        }
+        const keptDays = days ?? Number.POSITIVE_INFINITY;
+        // A rollup recomputed after its raw readings were dropped would lose data, and rollups of
+        // a coarse resolution are built from the 1-minute rollups.
+        if (keptDays < previous) {
+            throw new ConfigError(`Invalid retention: ${resolution} is kept ${days} days, shorter than a finer resolution; `
+                + 'keep each resolution at least as long as the finer ones (raw ≤ 1m ≤ 15m ≤ 1h).');
+        }
+        previous = keptDays;
+    }
+}
+
+/**
+ * Drops every raw partition whose month ends at or before `now` minus the raw retention, deletes
+ * rollup rows older than their retention, and records the new raw horizon, in one transaction.
+ * Partitions are dropped whole, so raw readings of the month that contains the cutoff stay until
+ * that month has passed the cutoff completely.
+ */
+export async function applyRetention(db: Db, now: Date, policy: RetentionPolicy = DEFAULT_RETENTION): Promise<RetentionResult> {
+    checkPolicy(policy);
+    const nowMs = now.getTime();
+    if (Number.isNaN(nowMs)) throw new ConfigError('Invalid time for applyRetention: pass a valid Date.');
+
+    return db.transaction(async (tx) => {
+        const dropped: RetentionResult['droppedPartitions'] = [];
+        if (policy.raw !== null) {
+            const cutoff = nowMs - policy.raw * DAY_MS;
+            for (const partition of await listPartitions(tx)) {
+                if (partition.to > cutoff) continue;
+                // Takes an ACCESS EXCLUSIVE lock on readings until commit, so writes wait that long.
+                await tx.exec(`DROP TABLE ${quoteIdentifier(partition.name)}`);
+                dropped.push({ name: partition.name, from: new Date(partition.from).toISOString(), to: new Date(partition.to).toISOString() });
+            }
+            if (dropped.length > 0) {
+                const horizon = new Date(Math.max(...dropped.map((partition) => Date.parse(partition.to)))).toISOString();
+                await tx.query(
+                    `INSERT INTO retention_horizons (resolution, dropped_before) VALUES ('raw', $1)
+                    ON CONFLICT (resolution) DO UPDATE SET applied_at = now(),
+                        dropped_before = greatest(retention_horizons.dropped_before, EXCLUDED.dropped_before)`,
+                    [horizon],
+                );
+            }
+        }
+
+        const deletedRollups = { '1m': 0, '15m': 0, '1h': 0 };
+        for (const resolution of ['1m', '15m', '1h'] as const) {
+            const days = policy[resolution];
+            if (days === null) continue;
+            const cutoff = new Date(nowMs - days * DAY_MS).toISOString();
+            const { rows } = await tx.query<{ count: unknown }>(
+                `WITH deleted AS (DELETE FROM ${ROLLUP_TABLES[resolution]} WHERE bucket < $1 RETURNING 1)
+                SELECT count(*) AS count FROM deleted`,
+                [cutoff],
+            );
+            deletedRollups[resolution] = Number(rows[0]?.count ?? 0);
+            if (deletedRollups[resolution] > 0) {
+                await tx.query(
+                    `INSERT INTO retention_horizons (resolution, dropped_before) VALUES ($1, $2)
+                    ON CONFLICT (resolution) DO UPDATE SET applied_at = now(),
+                        dropped_before = greatest(retention_horizons.dropped_before, EXCLUDED.dropped_before)`,
+                    [resolution, cutoff],
+                );
+            }
+        }
+
+        const { rows } = await tx.query<{ dropped_before: unknown }>("SELECT dropped_before FROM retention_horizons WHERE resolution = 'raw'");
+        const rawHorizon = rows[0] ? isoTime(rows[0].dropped_before) : null;
+        return { droppedPartitions: dropped, deletedRollups, rawHorizon };
+    });
+}

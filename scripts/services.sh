@@ -1,0 +1,198 @@
+#!/usr/bin/env bash
+# Starts, stops and reports the services that the services test suite (npm run test:services)
+# needs, on loopback only. Installs them from Debian's packages when they are missing.
+#
+#   scripts/services.sh start    install if needed, start, create the test role and database,
+#                                wait until ready and print the environment variables to export
+#   scripts/services.sh stop     stop every service this script starts
+#   scripts/services.sh status   print whether each service is installed and running
+#
+# Runs as root, non-interactively (CI and development containers). Each service has its own
+# <service>_start, <service>_stop and <service>_status functions; add a service by writing
+# those three and listing it in SERVICES.
+set -euo pipefail
+
+export DEBIAN_FRONTEND=noninteractive
+
+SERVICES=(postgres)
+
+# PostgreSQL role, password and database of the tests. The password only guards a server that
+# listens on 127.0.0.1 of a test machine; set UL_PG_PASSWORD to use another one.
+PG_ROLE="${UL_PG_ROLE:-upstream}"
+PG_PASSWORD="${UL_PG_PASSWORD:-upstream-test}"
+PG_DATABASE="${UL_PG_DATABASE:-upstream_test}"
+PG_CLUSTER="main"
+PG_READY_TIMEOUT_S=60
+
+APT_UPDATED=0
+
+log() {
+    echo "services: $*" >&2
+}
+
+die() {
+    echo "services: $*" >&2
+    exit 1
+}
+
+apt_install() {
+    if [ "$(id -u)" -ne 0 ]; then
+        die "installing $* needs root; run this script as root or install the packages first."
+    fi
+    if [ "$APT_UPDATED" -eq 0 ]; then
+        log "apt-get update"
+        apt-get update -qq
+        APT_UPDATED=1
+    fi
+    log "apt-get install -y $*"
+    apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+
+# --- PostgreSQL -------------------------------------------------------------------------------
+
+# Prints the newest installed PostgreSQL major version, or nothing.
+postgres_version() {
+    if [ -d /usr/lib/postgresql ]; then
+        find /usr/lib/postgresql -mindepth 3 -maxdepth 3 -path '*/bin/postgres' 2>/dev/null \
+            | sed -E 's|/usr/lib/postgresql/([^/]+)/bin/postgres|\1|' | sort -V | tail -n 1
+    fi
+}
+
+postgres_installed() {
+    [ -n "$(postgres_version)" ] && command -v pg_ctlcluster >/dev/null 2>&1
+}
+
+# Prints the port of the cluster from pg_lsclusters.
+postgres_port() {
+    pg_lsclusters --no-header | awk -v v="$1" -v c="$PG_CLUSTER" '$1 == v && $2 == c { print $3 }'
+}
+
+postgres_running() {
+    pg_lsclusters --no-header | awk -v v="$1" -v c="$PG_CLUSTER" '$1 == v && $2 == c { print $4 }' | grep -q '^online'
+}
+
+# Runs psql as the postgres superuser over the Unix socket (peer authentication).
+postgres_psql() {
+    local port="$1"
+    shift
+    runuser -u postgres -- psql --no-psqlrc -X -q -v ON_ERROR_STOP=1 -p "$port" -d postgres "$@"
+}
+
+postgres_configure() {
+    local version="$1"
+    local conf_dir="/etc/postgresql/$version/$PG_CLUSTER"
+    # Loopback only: the tests never need the server on another address.
+    local conf="$conf_dir/conf.d/upstream-live.conf"
+    if [ ! -f "$conf" ]; then
+        mkdir -p "$conf_dir/conf.d"
+        printf "# Written by scripts/services.sh: tests reach the server on 127.0.0.1 only.\nlisten_addresses = '127.0.0.1'\n" >"$conf"
+    fi
+    # Password authentication for TCP connections from 127.0.0.1, which Debian's default
+    # pg_hba.conf already has; added only when a changed file lacks it.
+    local hba="$conf_dir/pg_hba.conf"
+    if ! grep -Eq '^host[[:space:]]+all[[:space:]]+all[[:space:]]+127\.0\.0\.1/32[[:space:]]+(scram-sha-256|md5)' "$hba"; then
+        printf 'host all all 127.0.0.1/32 scram-sha-256\n' >>"$hba"
+    fi
+}
+
+postgres_wait_ready() {
+    local port="$1"
+    local waited=0
+    until pg_isready -q -h 127.0.0.1 -p "$port"; do
+        if [ "$waited" -ge "$PG_READY_TIMEOUT_S" ]; then
+            die "PostgreSQL did not accept connections on 127.0.0.1:$port within ${PG_READY_TIMEOUT_S} s; see /var/log/postgresql/."
+        fi
+        sleep 1
+        waited=$((waited + 1))
+    done
+}
+
+postgres_create_role_and_database() {
+    local port="$1"
+    # Idempotent: creates the role or resets its password, then creates the database if missing.
+    # CREATEDB lets each test run create and drop a database of its own.
+    postgres_psql "$port" -v role="$PG_ROLE" -v password="$PG_PASSWORD" <<'SQL'
+SELECT format('CREATE ROLE %I LOGIN CREATEDB PASSWORD %L', :'role', :'password')
+    WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = :'role') \gexec
+SELECT format('ALTER ROLE %I LOGIN CREATEDB PASSWORD %L', :'role', :'password') \gexec
+SQL
+    postgres_psql "$port" -v role="$PG_ROLE" -v db="$PG_DATABASE" <<'SQL'
+SELECT format('CREATE DATABASE %I OWNER %I', :'db', :'role')
+    WHERE NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = :'db') \gexec
+SQL
+}
+
+postgres_url() {
+    local port="$1"
+    echo "postgres://$PG_ROLE:$PG_PASSWORD@127.0.0.1:$port/$PG_DATABASE"
+}
+
+postgres_start() {
+    if ! postgres_installed; then
+        apt_install postgresql
+    fi
+    local version
+    version="$(postgres_version)"
+    [ -n "$version" ] || die "PostgreSQL is not installed after apt-get install postgresql; check the apt output above."
+    if [ -z "$(postgres_port "$version")" ]; then
+        log "creating cluster $version/$PG_CLUSTER"
+        pg_createcluster "$version" "$PG_CLUSTER" >/dev/null
+    fi
+    postgres_configure "$version"
+    local port
+    port="$(postgres_port "$version")"
+    if postgres_running "$version"; then
+        log "PostgreSQL $version/$PG_CLUSTER already running on port $port"
+    else
+        log "starting PostgreSQL $version/$PG_CLUSTER on 127.0.0.1:$port"
+        pg_ctlcluster "$version" "$PG_CLUSTER" start
+    fi
+    postgres_wait_ready "$port"
+    postgres_create_role_and_database "$port"
+    echo "UL_TEST_DATABASE_URL=$(postgres_url "$port")"
+}
+
+postgres_stop() {
+    postgres_installed || return 0
+    local version
+    version="$(postgres_version)"
+    if postgres_running "$version"; then
+        log "stopping PostgreSQL $version/$PG_CLUSTER"
+        pg_ctlcluster "$version" "$PG_CLUSTER" stop
+    else
+        log "PostgreSQL $version/$PG_CLUSTER is not running"
+    fi
+}
+
+postgres_status() {
+    if ! postgres_installed; then
+        echo "postgres: not installed"
+        return 0
+    fi
+    local version port
+    version="$(postgres_version)"
+    port="$(postgres_port "$version")"
+    if [ -n "$port" ] && postgres_running "$version"; then
+        echo "postgres: $version/$PG_CLUSTER running on 127.0.0.1:$port"
+        echo "UL_TEST_DATABASE_URL=$(postgres_url "$port")"
+    else
+        echo "postgres: $version/$PG_CLUSTER installed, not running"
+    fi
+}
+
+# --- main -------------------------------------------------------------------------------------
+
+usage() {
+    echo "usage: $0 start|stop|status" >&2
+    exit 2
+}
+
+[ $# -eq 1 ] || usage
+case "$1" in
+    start | stop | status)
+        for service in "${SERVICES[@]}"; do
+            "${service}_$1"
+        done
+        ;;
+    *) usage ;;
+esac
