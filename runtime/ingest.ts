@@ -85,7 +85,17 @@ export function createIngestHandler(deps: IngestDependencies): IngestHandler {
                 results.push({ line, status: 'rejected', code: problems[0].code, reason: problems[0].reason, rejected_readings: problems.length, problems });
                 return;
             }
-            results.push({ line, status: 'accepted', readings: result.clean.length, rejected_readings: problems.length, ...(problems.length ? { problems } : {}) });
+            // Readings outside their plausible range are stored but flagged BAD; the caller hears why.
+            const flagged = result.flagged.map((note) => ({ code: note.code, field: `${note.asset_id}/${note.metric}`, reason: note.reason }));
+            results.push({
+                line,
+                status: 'accepted',
+                readings: result.clean.length,
+                rejected_readings: problems.length,
+                flagged_readings: flagged.length,
+                ...(problems.length ? { problems } : {}),
+                ...(flagged.length ? { flagged } : {}),
+            });
         });
 
         // Durable first: the caller's 200 means the readings are stored.

@@ -88,6 +88,7 @@ export async function selectEvents(db: Queryable, query: EventsQuery = {}): Prom
     if (query.state !== undefined) conditions.add('state = $', query.state);
     if (query.since !== undefined) conditions.add('opened_at >= $::timestamptz', timeParam(query.since, 'since'));
     if (query.asset_ids !== undefined) conditions.add('asset_id = ANY($::text[])', query.asset_ids);
+    if (query.event_ids !== undefined) conditions.add('event_id = ANY($::uuid[])', query.event_ids);
     const sql = `SELECT ${EVENT_COLUMNS} FROM events ${conditions.where()}
         ORDER BY opened_at DESC, event_id LIMIT ${conditions.param(limit)}`;
     const { rows } = await db.query(sql, conditions.params);

@@ -78,6 +78,8 @@ export interface EventsQuery {
     state?: AlertEvent['state'];
     since?: string;
     asset_ids?: string[];
+    /** Only the events with these ids. */
+    event_ids?: string[];
     limit?: number;
 }
 

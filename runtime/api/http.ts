@@ -75,17 +75,25 @@ export function route(handler: (req: AuthedRequest, res: Response) => Promise<vo
 }
 
 /** Parses an optional ISO 8601 query parameter, naming it in the error. */
+const ISO_TIME = /^(\d{4})-(\d{2})-(\d{2})(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2}))?$/;
+
 export function isoParam(value: unknown, name: string): string | undefined {
     if (value === undefined || value === '') return undefined;
-    if (typeof value !== 'string' || Number.isNaN(Date.parse(value))) {
-        throw new ApiError(400, 'invalid_parameter', `Query parameter ${name}="${String(value)}" is not an ISO 8601 time; use a form like 2017-10-31T19:30:00Z.`);
-    }
-    return new Date(value).toISOString();
+    const invalid = new ApiError(400, 'invalid_parameter', `Query parameter ${name}="${String(value)}" is not an ISO 8601 time; use a form like 2017-10-31T19:30:00Z or 2017-10-31.`);
+    const match = typeof value === 'string' ? ISO_TIME.exec(value) : null;
+    if (!match) throw invalid;
+
+    // Date rolls 2026-02-30 over to March, so the calendar day is checked on its own.
+    const [year, month, day] = [Number(match[1]), Number(match[2]), Number(match[3])];
+    const daysInMonth = new Date(Date.UTC(year, month, 0)).getUTCDate();
+    const parsed = new Date(value as string);
+    if (month < 1 || month > 12 || day < 1 || day > daysInMonth || Number.isNaN(parsed.getTime())) throw invalid;
+    return parsed.toISOString();
 }
 
 export function intParam(value: unknown, name: string, min: number, max: number): number | undefined {
     if (value === undefined || value === '') return undefined;
-    const number = Number(value);
+    const number = typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : NaN;
     if (!Number.isInteger(number) || number < min || number > max) {
         throw new ApiError(400, 'invalid_parameter', `Query parameter ${name}="${String(value)}" must be a whole number from ${min} to ${max}.`);
     }

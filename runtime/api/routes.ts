@@ -20,6 +20,9 @@ export interface IngestLineResult {
     reason?: string;
     /** Each rejected reading of the line, with its code and reason. */
     problems?: { code: string; field?: string; reason: string }[];
+    /** Readings of an accepted line stored with quality BAD, for example outside the plausible range. */
+    flagged_readings?: number;
+    flagged?: { code: string; field?: string; reason: string }[];
 }
 
 export type IngestHandler = (lines: string[], principal: Principal) => Promise<IngestLineResult[]>;
@@ -76,8 +79,17 @@ export function createApiRouter(deps: ApiDependencies): Router {
                 throw new ApiError(400, 'missing_parameter', 'Query parameter asset_id is required, for example ?asset_id=3w-well-00004&metric=pressure_tpt.');
             }
             const scope = await assetScope(store, req.principal);
-            if (scope && !scope.has(assetId)) {
-                throw new ApiError(404, 'not_found', `Asset "${assetId}" does not exist or belongs to another operator.`);
+            const known = (await store.listAssets()).some((asset) => asset.asset_id === assetId);
+            if (!known || (scope && !scope.has(assetId))) {
+                throw new ApiError(404, 'not_found', `Asset "${assetId}" does not exist or belongs to another operator; GET /v1/assets lists the assets you may read.`);
+            }
+            if (Array.isArray(req.query.metric)) {
+                throw new ApiError(400, 'invalid_parameter', 'Query parameter metric is given more than once; request one metric, or leave it out for all metrics.');
+            }
+            const from = isoParam(req.query.from, 'from');
+            const to = isoParam(req.query.to, 'to');
+            if (from && to && from >= to) {
+                throw new ApiError(400, 'invalid_parameter', `Query parameter from=${from} is not before to=${to}; swap them or widen the range.`);
             }
             const resolution = req.query.resolution === '' ? undefined : req.query.resolution;
             if (resolution !== undefined && !RESOLUTIONS.includes(resolution as Resolution)) {
@@ -88,8 +100,8 @@ export function createApiRouter(deps: ApiDependencies): Router {
             const page = await store.readingsPage({
                 asset_id: assetId,
                 metric,
-                from: isoParam(req.query.from, 'from'),
-                to: isoParam(req.query.to, 'to'),
+                from,
+                to,
                 resolution: resolution as Resolution | undefined,
                 limit: intParam(req.query.limit, 'limit', 1, 100_000),
                 max_points: intParam(req.query.max_points, 'max_points', 1, 100_000),
@@ -126,9 +138,9 @@ export function createApiRouter(deps: ApiDependencies): Router {
     const alertAction = (state: 'acknowledged' | 'resolved') =>
         route(async (req, res) => {
             const scope = await assetScope(store, req.principal);
-            const [event] = (await store.listEvents({ limit: 10_000, asset_ids: scope ? [...scope] : undefined })).filter(
-                (candidate) => candidate.event_id === req.params.id,
-            );
+            const id = req.params.id;
+            const isUuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id);
+            const [event] = isUuid ? await store.listEvents({ event_ids: [id], asset_ids: scope ? [...scope] : undefined, limit: 1 }) : [];
             if (!event) throw new ApiError(404, 'not_found', `Alert "${req.params.id}" does not exist or belongs to another operator.`);
             if (event.state === 'resolved') throw new ApiError(409, 'already_resolved', `Alert "${event.event_id}" is already resolved.`);
             if (state === 'acknowledged' && event.state === 'acknowledged') {
@@ -147,7 +159,7 @@ export function createApiRouter(deps: ApiDependencies): Router {
             const rows = await store.listQuarantine({
                 source: typeof req.query.source === 'string' && req.query.source ? req.query.source : undefined,
                 since: isoParam(req.query.since, 'since'),
-                limit: intParam(req.query.limit, 'limit', 1, 100_000),
+                limit: intParam(req.query.limit, 'limit', 1, 10_000),
             });
             res.json({ count: rows.length, quarantine: rows });
         }),
@@ -170,9 +182,12 @@ export function createApiRouter(deps: ApiDependencies): Router {
             let status = 207;
             if (accepted === results.length) status = 200;
             else if (accepted === 0) status = 422;
+            const sum = (key: 'rejected_readings' | 'flagged_readings') => results.reduce((total, r) => total + (r[key] ?? 0), 0);
             res.status(status).json({
                 accepted,
                 rejected: results.length - accepted,
+                rejected_readings: sum('rejected_readings'),
+                flagged_readings: sum('flagged_readings'),
                 results,
             });
         }),

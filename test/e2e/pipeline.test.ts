@@ -196,6 +196,7 @@ describe('demo pipeline on real data', () => {
             return JSON.stringify(envelope);
         };
         const valid = line(base);
+        const implausible = line({ ...base, ts: new Date(now - 500).toISOString(), value: 1e12 });
         const { unit: _unit, ...withoutUnit } = base;
         const cases: { name: string; text: string; codes: string[]; mentions: string }[] = [
             { name: 'malformed JSON', text: '{"v":1,"device_id":', codes: ['malformed_json'], mentions: 'JSON' },
@@ -207,15 +208,23 @@ describe('demo pipeline on real data', () => {
             { name: 'unknown asset', text: line({ ...base, asset_id: '3w-well-99999' }), codes: ['unknown_asset', 'asset_not_allowed'], mentions: '3w-well-99999' },
             { name: 'bad signature', text: line(base, (envelope) => { (envelope.readings as Record<string, unknown>[])[0].value = 1; }), codes: ['bad_signature'], mentions: 'signature' },
         ];
-        const body = [valid, ...cases.map((c) => c.text)].join('\n');
+        const body = [valid, implausible, ...cases.map((c) => c.text)].join('\n');
         const response = await fetch(`${demo.baseUrl}/v1/ingest`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/x-ndjson' }, body });
-        const result = (await response.json()) as { accepted: number; rejected: number; results: { line: number; status: string; code?: string; reason?: string }[] };
+        const result = (await response.json()) as {
+            accepted: number;
+            rejected: number;
+            flagged_readings: number;
+            results: { line: number; status: string; code?: string; reason?: string; flagged_readings?: number }[];
+        };
 
         expect(response.status).toBe(207);
-        expect(result.accepted).toBe(1);
+        expect(result.accepted).toBe(2);
         expect(result.results[0].status).toBe('accepted');
+        expect(result.results[1].status).toBe('accepted');
+        expect(result.results[1].flagged_readings).toBe(1);
+        expect(result.flagged_readings).toBe(1);
         cases.forEach((c, index) => {
-            const outcome = result.results[index + 1];
+            const outcome = result.results[index + 2];
             expect(outcome.status, c.name).toBe('rejected');
             expect(c.codes, `${c.name}: got ${outcome.code}`).toContain(outcome.code);
             expect(outcome.reason, c.name).toContain(c.mentions);

@@ -1,0 +1,28 @@
+import { describe, expect, it } from 'vitest';
+
+import { intParam, isoParam } from './http';
+
+describe('isoParam', () => {
+    it('should accept ISO times and dates', () => {
+        expect(isoParam('2017-10-31T19:30:00Z', 'from')).toBe('2017-10-31T19:30:00.000Z');
+        expect(isoParam('2017-10-31T21:30:00+02:00', 'from')).toBe('2017-10-31T19:30:00.000Z');
+        expect(isoParam('2017-10-31', 'from')).toBe('2017-10-31T00:00:00.000Z');
+        expect(isoParam('2024-02-29', 'from')).toBe('2024-02-29T00:00:00.000Z');
+        expect(isoParam(undefined, 'from')).toBeUndefined();
+    });
+
+    it.each(['yesterday', '12', '2026-02-30T00:00:00Z', '2026-02-30', '2025-02-29', '2026-13-01', '2017-10-31 19:30:00'])('should reject %s', (value) => {
+        expect(() => isoParam(value, 'from')).toThrow(`Query parameter from="${value}" is not an ISO 8601 time`);
+    });
+});
+
+describe('intParam', () => {
+    it('should accept plain whole numbers in range', () => {
+        expect(intParam('10', 'limit', 1, 100)).toBe(10);
+        expect(intParam(undefined, 'limit', 1, 100)).toBeUndefined();
+    });
+
+    it.each(['0x10', '1e3', '  5', '-1', '0', '101', '2.5'])('should reject %s', (value) => {
+        expect(() => intParam(value, 'limit', 1, 100)).toThrow(`Query parameter limit="${value}" must be a whole number from 1 to 100`);
+    });
+});
