@@ -1,6 +1,6 @@
 // Loads an asset registry file of the form `{ "assets": [Asset, ...] }` (see data/assets.json),
 // validates every asset against schemas/asset.json and indexes the assets by asset_id.
-import { readFileSync, unwatchFile, watchFile, type Stats } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 
 import { ConfigError } from '../errors';
@@ -82,14 +82,28 @@ export function loadAssetRegistry(path: string): Map<string, Asset> {
 }
 
 /**
- * Calls `listener` whenever the file's modification time or size changes, checking every
- * `intervalMs`. Polling (fs.watchFile) keeps working when an editor replaces the file rather than
- * writing it in place. Returns a function that stops watching.
+ * Calls `listener` whenever the file's modification time, size or inode changes, checking every
+ * `intervalMs`. Polling keeps working when an editor replaces the file rather than writing it in
+ * place. The first state is read now, synchronously: a change made right after this call is seen
+ * even when the process is too busy to take a first sample soon. Returns a function that stops watching.
  */
 export function watchRegistryFile(path: string, intervalMs: number, listener: () => void): () => void {
-    const onStat = (current: Stats, previous: Stats): void => {
-        if (current.mtimeMs !== previous.mtimeMs || current.size !== previous.size) listener();
+    const version = (): string => {
+        try {
+            const stat = statSync(path);
+            return `${stat.mtimeMs}:${stat.size}:${stat.ino}`;
+        } catch {
+            // A missing file is a state of its own; the listener reports it when it is read.
+            return 'missing';
+        }
     };
-    watchFile(path, { interval: intervalMs, persistent: false }, onStat);
-    return () => unwatchFile(path, onStat);
+    let last = version();
+    const timer = setInterval(() => {
+        const current = version();
+        if (current === last) return;
+        last = current;
+        listener();
+    }, intervalMs);
+    timer.unref();
+    return () => clearInterval(timer);
 }

@@ -246,3 +246,24 @@ describe('groupByAsset', () => {
         ]);
     });
 });
+
+describe('normalize maximum age', () => {
+    it('should reject a reading older than the maximum age', () => {
+        const now = Date.parse('2026-12-04T12:00:00Z');
+        const old = { asset_id: '3w-well-00004', metric: 'pressure_tpt', value: 2000, unit: 'psi', ts: '1970-01-01T00:00:00.000Z', quality_flag: 'GOOD' };
+        const recent = { ...old, ts: '2026-12-03T12:00:00.000Z' };
+        const result = normalize([old, recent], { source: 'test', now, maxAgeMs: 30 * 86_400_000 });
+
+        expect(result.clean.map((reading) => reading.ts)).toEqual(['2026-12-03T12:00:00.000Z']);
+        expect(result.rejected).toHaveLength(1);
+        expect(result.rejected[0].code).toBe('stale_timestamp');
+        expect(result.rejected[0].field).toBe('ts');
+        expect(result.rejected[0].reason).toContain('1970-01-01T00:00:00.000Z');
+    });
+
+    it('should accept any age without a maximum', () => {
+        const old = { asset_id: '3w-well-00004', metric: 'pressure_tpt', value: 2000, unit: 'psi', ts: '2008-02-01T00:00:00.000Z' };
+
+        expect(normalize([old], { source: 'test' }).clean).toHaveLength(1);
+    });
+});

@@ -35,6 +35,8 @@ export interface NormalizeOptions {
     now?: number;
     /** Maximum time in milliseconds a reading's ts may lie ahead of `now`. Default 5 minutes. */
     maxFutureMs?: number;
+    /** Maximum age in milliseconds of a reading's ts behind `now`; undefined accepts any age (historical imports). */
+    maxAgeMs?: number;
     /** Asset registry. When given, readings of assets not listed are rejected with `unknown_asset`. */
     assets?: AssetIndex;
     device?: DeviceScope;
@@ -150,6 +152,7 @@ function checkReading(item: unknown, context: CheckContext): { reading: Reading;
         return new ValidationError('invalid_timestamp', message, { field: 'ts', value: input.ts });
     }
     if (tsMs - context.now > context.maxFutureMs) return futureTimestamp(input.ts, tsMs, context);
+    if (context.maxAgeMs !== undefined && context.now - tsMs > context.maxAgeMs) return staleTimestamp(input.ts, tsMs, context, context.maxAgeMs);
 
     const scopeError = checkAssetScope(input.asset_id, context);
     if (scopeError) return scopeError;
@@ -204,6 +207,16 @@ function futureTimestamp(ts: string, tsMs: number, context: CheckContext): Valid
         'future_timestamp',
         `Timestamp ${ts} is ${formatDuration(tsMs - context.now)} ahead of the server time ${server}; at most ` +
             `${formatDuration(context.maxFutureMs)} is accepted. Check the device clock and its NTP synchronisation.`,
+        { field: 'ts', value: ts },
+    );
+}
+
+function staleTimestamp(ts: string, tsMs: number, context: CheckContext, maxAgeMs: number): ValidationError {
+    const server = new Date(context.now).toISOString();
+    return new ValidationError(
+        'stale_timestamp',
+        `Timestamp ${ts} is ${formatDuration(context.now - tsMs)} behind the server time ${server}; at most ` +
+            `${formatDuration(maxAgeMs)} is accepted on this path. Check the device clock, or send historical data as a report import.`,
         { field: 'ts', value: ts },
     );
 }

@@ -8,6 +8,8 @@ export interface NormalizeNodeConfig {
     assetsFile?: string;
     /** Maximum seconds a reading's ts may lie ahead of the server clock. Default 300. */
     maxFutureSeconds?: string | number;
+    /** Maximum age in days of a reading's ts; empty or 0 accepts any age. */
+    maxAgeDays?: string | number;
     /** Number of keys remembered for duplicate suppression. Default 100000, and 0 turns suppression off. */
     dedupSize?: string | number;
 }
@@ -16,6 +18,7 @@ export interface NormalizeSettings {
     /** Absolute path of the asset registry, or undefined when assets are not checked. */
     assetsPath?: string;
     maxFutureMs: number;
+    maxAgeMs?: number;
     dedupSize: number;
 }
 
@@ -39,10 +42,16 @@ export function parseNormalizeSettings(config: NormalizeNodeConfig, root?: strin
         const message = `Duplicate cache size ${given} is invalid; enter a whole number of 0 or more, such as 100000.`;
         throw new ConfigError(message, { context: { field: 'dedupSize' } });
     }
+    const maxAgeDays = numberField(config.maxAgeDays, 0);
+    if (!Number.isFinite(maxAgeDays) || maxAgeDays < 0) {
+        const message = `Max age of ${String(config.maxAgeDays)} days is invalid; enter a number of days, or 0 to accept any age.`;
+        throw new ConfigError(message, { context: { field: 'maxAgeDays' } });
+    }
     const assetsFile = (config.assetsFile ?? '').trim();
     return {
         assetsPath: assetsFile ? resolveRegistryPath(assetsFile, root) : undefined,
         maxFutureMs: maxFutureSeconds * 1000,
+        maxAgeMs: maxAgeDays > 0 ? maxAgeDays * 86_400_000 : undefined,
         dedupSize,
     };
 }

@@ -66,6 +66,7 @@ export default function register(RED: NodeAPI): void {
                     source: typeof input.source === 'string' && input.source ? input.source : `node:${node.id}`,
                     ref: typeof input.ref === 'string' || typeof input.ref === 'number' ? String(input.ref) : undefined,
                     maxFutureMs: settings.maxFutureMs,
+                    maxAgeMs: settings.maxAgeMs,
                     assets,
                     device,
                     seen,
