@@ -32,13 +32,15 @@ class FakeStore implements EventStore {
     readonly calls: string[] = [];
     failNext = false;
 
-    async insertEvent(event: AlertEvent): Promise<void> {
+    async insertEvent(event: AlertEvent): Promise<boolean> {
         this.calls.push(`insert ${event.event_id} ${event.state}`);
         if (this.failNext) {
             this.failNext = false;
             throw new ServiceError('database is down', { retriable: true });
         }
-        if (!this.events.has(event.event_id)) this.events.set(event.event_id, { ...event });
+        if (this.events.has(event.event_id)) return false;
+        this.events.set(event.event_id, { ...event });
+        return true;
     }
 
     async updateEventState(eventId: string, state: 'acknowledged' | 'resolved', by: string, at?: string): Promise<AlertEvent | undefined> {
@@ -89,6 +91,19 @@ describe('AlertRouter', () => {
         const outcome = await result.email;
         expect(outcome).toMatchObject({ status: 'sent', destination: '/outbox/2014-06-07T00-35-40.000Z-P1-tpt-temperature-drop-3w-well-00011.eml', attempts: 1 });
         expect(mailer.sent[0].subject).toBe('[P1] tpt-temperature-drop on 3w-well-00011');
+    });
+
+    it('should email a repeated incident once', async () => {
+        const store = new FakeStore();
+        const mailer = new FakeMailer();
+        const routed = router(store, mailer);
+        const first = await (await routed.route(alertEvent())).email;
+        const again = await (await routed.route(alertEvent())).email;
+
+        expect(first.status).toBe('sent');
+        expect(again.status).toBe('skipped');
+        expect(mailer.sent).toHaveLength(1);
+        expect(store.events.size).toBe(1);
     });
 
     it('should resolve the stored event by id', async () => {

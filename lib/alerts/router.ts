@@ -54,18 +54,24 @@ export class AlertRouter {
      * event. A change of state for an event the store does not hold inserts the event as received.
      */
     async store(event: AlertEvent): Promise<AlertEvent> {
+        return (await this.storeEvent(event)).stored;
+    }
+
+    private async storeEvent(event: AlertEvent): Promise<{ stored: AlertEvent; repeated: boolean }> {
         const store = await this.options.store();
         if (event.state === 'open') {
-            await store.insertEvent(event);
-            return event;
+            // Alert ids derive from the incident, so false means this incident was already
+            // stored (a redelivered reading, a replay after a restart) and notified.
+            const inserted = await store.insertEvent(event);
+            return { stored: event, repeated: inserted === false };
         }
         const updated =
             event.state === 'resolved'
                 ? await store.updateEventState(event.event_id, 'resolved', event.resolved_by ?? 'rule', event.resolved_at ?? undefined)
                 : await store.updateEventState(event.event_id, 'acknowledged', event.acknowledged_by ?? 'unknown', event.acknowledged_at ?? undefined);
-        if (updated) return updated;
+        if (updated) return { stored: updated, repeated: false };
         await store.insertEvent(event);
-        return event;
+        return { stored: event, repeated: false };
     }
 
     /** Returns true for open and resolved events of the severities that send email. */
@@ -107,8 +113,9 @@ export class AlertRouter {
 
     /** Stores the event, then starts its email; resolves once the event is stored. */
     async route(event: AlertEvent): Promise<RouteResult> {
-        const stored = await this.store(event);
-        return { stored, email: this.email(event) };
+        const { stored, repeated } = await this.storeEvent(event);
+        const email: Promise<EmailOutcome> = repeated ? Promise.resolve({ status: 'skipped', event }) : this.email(event);
+        return { stored, email };
     }
 
     /** Emails still being sent or waiting for a retry. */

@@ -116,7 +116,7 @@ export class StoreHandle implements DetailedStore {
         return this.use().writeQuarantine(rows);
     }
 
-    async insertEvent(event: AlertEvent): Promise<void> {
+    async insertEvent(event: AlertEvent): Promise<boolean> {
         return this.use().insertEvent(event);
     }
 

@@ -29,11 +29,12 @@ function toEvent(row: Record<string, unknown>): AlertEvent {
     return event;
 }
 
-export async function insertEvent(db: Queryable, event: AlertEvent): Promise<void> {
-    await db.query(
+/** Stores a new alert event; returns false when an event with its id was stored before. */
+export async function insertEvent(db: Queryable, event: AlertEvent): Promise<boolean> {
+    const { rows } = await db.query(
         `INSERT INTO events (${EVENT_COLUMNS})
         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14::jsonb)
-        ON CONFLICT (event_id) DO NOTHING`,
+        ON CONFLICT (event_id) DO NOTHING RETURNING event_id`,
         [
             event.event_id,
             event.rule_id,
@@ -51,6 +52,7 @@ export async function insertEvent(db: Queryable, event: AlertEvent): Promise<voi
             jsonText(event.evidence ?? {}),
         ],
     );
+    return rows.length > 0;
 }
 
 /**

@@ -78,7 +78,7 @@ export class SqlStore implements DetailedStore {
         return insertQuarantine(this.db, rows);
     }
 
-    insertEvent(event: AlertEvent): Promise<void> {
+    insertEvent(event: AlertEvent): Promise<boolean> {
         return insertEvent(this.db, event);
     }
 

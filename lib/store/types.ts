@@ -95,8 +95,8 @@ export interface Store {
     writeReadings(readings: Reading[]): Promise<WriteResult>;
     /** Appends rejected input to the quarantine; the same source and ref stored twice is kept once. */
     writeQuarantine(rows: Rejection[]): Promise<number>;
-    /** Stores a new alert event; the same event_id stored twice is kept once. */
-    insertEvent(event: AlertEvent): Promise<void>;
+    /** Stores a new alert event; the same event_id stored twice is kept once, and the second call returns false. */
+    insertEvent(event: AlertEvent): Promise<boolean>;
     /** Changes the state of an alert and records who did it. Returns the updated event or undefined. */
     updateEventState(eventId: string, state: 'acknowledged' | 'resolved', by: string, at?: string): Promise<AlertEvent | undefined>;
     upsertAssets(assets: Asset[]): Promise<void>;
