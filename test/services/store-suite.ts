@@ -662,8 +662,8 @@ export function storeSuite(target: StoreTarget): void {
         };
 
         it('should store an event once', async () => {
-            await store.insertEvent(event);
-            await store.insertEvent({ ...event, message: 'changed' });
+            expect(await store.insertEvent(event)).toBe(true);
+            expect(await store.insertEvent({ ...event, message: "changed" })).toBe(false);
 
             const events = await store.listEvents({ asset_ids: ['event-well'] });
 
