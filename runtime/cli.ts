@@ -1,11 +1,11 @@
 // The `upstream-live` command.
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { ConfigError } from '../lib/errors';
 import { PROJECT_ROOT } from '../lib/paths';
 import { loadIssuer } from './auth/issuer';
-import { loadUsers } from './auth/users';
+import { loadUsers, usersFile } from './auth/users';
 import { runFlowsCommand } from './flows-command';
 import { createLogger } from './logging';
 import { helpText, parseOptions, UsageError } from './options';
@@ -21,6 +21,9 @@ async function printToken(args: string[]): Promise<number> {
     const rest = args.filter((arg) => arg !== username);
     if (!username) throw new UsageError('Name a user: upstream-live token USER [--data-dir DIR]; demo users are admin, analyst, petrobras-ops, equinor-ops, public.');
     const options = parseOptions(rest);
+    if (!existsSync(usersFile(options.dataDir))) {
+        throw new UsageError(`No demo accounts in ${options.dataDir}; start the demo once with \`npm start\`, or pass --data-dir with the data folder it printed.`);
+    }
     const user = loadUsers(options.dataDir).find(username);
     if (!user) throw new UsageError(`Unknown user "${username}" in ${join(options.dataDir, 'users.json')}; demo users are admin, analyst, petrobras-ops, equinor-ops, public.`);
     const issuer = await loadIssuer(options.dataDir);

@@ -56,7 +56,7 @@ export async function runSupervisor(options: RuntimeOptions, logger: Logger): Pr
             '',
             `Upstream Live is running (profile all), ready in ${((Date.now() - started) / 1000).toFixed(1)} s`,
             `  Dashboard     ${base}/dashboard/   ${login}`,
-            `  API           ${base}/v1/          token: POST ${base}/auth/token or \`upstream-live token analyst\``,
+            `  API           ${base}/v1/          token: POST ${base}/auth/token or \`node bin/upstream-live.js token analyst\``,
             `  Cloud editor  ${base}/editor/`,
             `  Edge editor   http://${options.host}:${options.edgePort}/`,
             `  MQTT broker   ${resolved.mqttUrl}`,
