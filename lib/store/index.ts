@@ -1,5 +1,6 @@
 // Entry point of the store: one database connection per process and data folder or connection
 // string, shared by the runtime API and every flow node through reference-counted handles.
+import type { MonthlyFieldProduction } from './public-aggregates';
 import { ServiceError } from '../errors';
 import type { AlertEvent, Asset, Reading, Rejection } from '../types';
 import type { ReadingsWriteResult } from './readings';
@@ -162,6 +163,10 @@ export class StoreHandle implements DetailedStore {
 
     async countReadings(filter?: { asset_id?: string; metric?: string }): Promise<number> {
         return this.use().countReadings(filter);
+    }
+
+    async monthlyFieldProduction(): Promise<MonthlyFieldProduction[]> {
+        return this.use().monthlyFieldProduction();
     }
 
     async query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<{ rows: T[] }> {

@@ -1,4 +1,5 @@
 // The Store implemented in SQL over a Db, the same on PostgreSQL and on the embedded engine.
+import { selectMonthlyFieldProduction, type MonthlyFieldProduction } from './public-aggregates';
 import type { AlertEvent, Asset, Reading, Rejection } from '../types';
 import type { Db } from './db';
 import { migrate } from './migrate';
@@ -117,6 +118,10 @@ export class SqlStore implements DetailedStore {
 
     countReadings(filter?: { asset_id?: string; metric?: string }): Promise<number> {
         return countReadings(this.db, filter);
+    }
+
+    monthlyFieldProduction(): Promise<MonthlyFieldProduction[]> {
+        return selectMonthlyFieldProduction(this.db);
     }
 
     query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<{ rows: T[] }> {

@@ -1,6 +1,7 @@
 // The store contract. PostgreSQL and the embedded PGlite engine implement the same interface with
 // the same SQL; nodes and the API use only this interface.
 import type { AlertEvent, Asset, QualityFlag, Reading, Rejection, Severity } from '../types';
+import type { MonthlyFieldProduction } from './public-aggregates';
 
 export type StoreSpec =
     | { engine: 'pglite'; /** Folder for the embedded database files. */ dataDir: string }
@@ -119,6 +120,8 @@ export interface Store {
     listEvents(query?: EventsQuery): Promise<AlertEvent[]>;
     listQuarantine(query?: { source?: string; since?: string; limit?: number }): Promise<QuarantineRow[]>;
     countReadings(filter?: { asset_id?: string; metric?: string }): Promise<number>;
+    /** Monthly oil, gas and water volumes per field, for the public view; no per-well figures. */
+    monthlyFieldProduction(): Promise<MonthlyFieldProduction[]>;
     /** Runs SQL directly; for migrations, tests and diagnostics. */
     query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<{ rows: T[] }>;
     close(): Promise<void>;

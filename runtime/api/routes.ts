@@ -54,13 +54,21 @@ async function assetScope(store: Store, principal: Principal): Promise<Set<strin
         const assets = await store.listAssets({ operator: principal.operator });
         return new Set(assets.map((asset) => asset.asset_id));
     }
-    throw new ApiError(403, 'forbidden', 'The public role sees aggregated figures only, not per-asset data.');
+    throw new ApiError(403, 'forbidden', 'The public role may read aggregated figures only, at GET /v1/public/production.');
 }
 
 export function createApiRouter(deps: ApiDependencies): Router {
     const { store } = deps;
     const router = express.Router();
     router.use(authenticate(deps.verifyToken));
+
+    // The one view for every role, public included: monthly volumes per field, no well figures.
+    router.get(
+        '/public/production',
+        route(async (_req, res) => {
+            res.json({ unit: { oil: 'bbl', gas: 'MMscf', water: 'bbl' }, months: await store.monthlyFieldProduction() });
+        }),
+    );
 
     router.get(
         '/assets',

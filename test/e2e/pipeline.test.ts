@@ -234,6 +234,36 @@ describe('demo pipeline on real data', () => {
         expect(stored.quarantine.length).toBe(cases.length);
     });
 
+    it('should publish monthly Volve volumes to the public role', async () => {
+        const [header, ...lines] = readFileSync(join(DATA, 'equinor-volve', VOLVE_FILE), 'utf8').split(/\r?\n/).filter(Boolean);
+        const columns = header.split(',');
+        const at = (name: string) => columns.indexOf(name);
+        const volumes = ['BORE_OIL_VOL', 'BORE_GAS_VOL', 'BORE_WAT_VOL', 'BORE_WI_VOL'].map(at);
+        const oilByMonth = new Map<string, number>();
+        const wellsByMonth = new Map<string, Set<string>>();
+        for (const line of lines) {
+            const cells = line.split(',');
+            if (volumes.some((i) => cells[i] !== '' && Number(cells[i]) < 0)) continue;
+            const month = cells[at('DATEPRD')].slice(0, 7);
+            if (['BORE_OIL_VOL', 'BORE_GAS_VOL', 'BORE_WAT_VOL'].some((name) => cells[at(name)] !== '')) {
+                wellsByMonth.set(month, (wellsByMonth.get(month) ?? new Set()).add(cells[at('NPD_WELL_BORE_NAME')]));
+            }
+            if (cells[at('BORE_OIL_VOL')] !== '') oilByMonth.set(month, (oilByMonth.get(month) ?? 0) + Number(cells[at('BORE_OIL_VOL')]));
+        }
+        const publicToken = await login(demo.baseUrl, 'public', demoPassword(dataDir, 'public'));
+        const body = await getJson<{ months: { field: string; month: string; oil_bbl: number | null; wells: number }[] }>(`${demo.baseUrl}/v1/public/production`, publicToken);
+        const volve = body.months.filter((row) => row.field === 'VOLVE');
+        const publishable = [...wellsByMonth].filter(([, wells]) => wells.size >= 3).map(([month]) => month).sort();
+
+        expect(volve.map((row) => row.month)).toEqual(publishable);
+        for (const row of volve) {
+            // Sm3 of oil to barrels: 1 bbl = 0.158987294928 m3.
+            const expected = (oilByMonth.get(row.month) ?? 0) / 0.158987294928;
+            expect(Math.abs((row.oil_bbl ?? 0) - expected), row.month).toBeLessThan(0.05);
+            expect(row.wells, row.month).toBe(wellsByMonth.get(row.month)!.size);
+        }
+    });
+
     it('should answer API errors as JSON with the fix', async () => {
         const badJson = await fetch(`${demo.baseUrl}/auth/token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{bad' });
         const noToken = await fetch(`${demo.baseUrl}/v1/assets`);
