@@ -28,7 +28,9 @@ function flowEnvironment(role: 'cloud' | 'edge', databaseUrl: string): Record<st
                   UL_REPLAY_FILE_B: 'petrobras-3w/2/WELL-00012_20170320143144.csv',
                   UL_REPLAY_FILE_C: 'petrobras-3w/0/WELL-00007_20170801180000.csv',
               };
-    return Object.fromEntries(Object.entries(defaults).filter(([name]) => process.env[name] === undefined));
+    // An external broker without accounts needs no credentials; the embedded one gets them from the supervisor.
+    const shared: Record<string, string> = { UL_MQTT_USERNAME: '', UL_MQTT_PASSWORD: '' };
+    return Object.fromEntries(Object.entries({ ...shared, ...defaults }).filter(([name]) => process.env[name] === undefined));
 }
 
 export async function runRole(role: 'cloud' | 'edge', options: RuntimeOptions = parseOptions([])): Promise<void> {

@@ -15,3 +15,25 @@ export function credentialSecret(dataDir: string): string {
     }
     return readFileSync(file, 'utf8').trim();
 }
+
+/** An account of the embedded MQTT broker. */
+export interface MqttAccount {
+    username: string;
+    password: string;
+    /** `edge` may publish under ops/; `cloud` may subscribe to ops/ topics. */
+    role: 'edge' | 'cloud';
+}
+
+/** Returns the embedded broker's accounts, creating them with random passwords on first use. */
+export function mqttAccounts(dataDir: string): MqttAccount[] {
+    const file = join(dataDir, 'mqtt-accounts.json');
+    if (!existsSync(file)) {
+        const accounts: MqttAccount[] = [
+            { username: 'ul-edge', password: randomBytes(18).toString('base64url'), role: 'edge' },
+            { username: 'ul-cloud', password: randomBytes(18).toString('base64url'), role: 'cloud' },
+        ];
+        mkdirSync(dirname(file), { recursive: true });
+        writeFileSync(file, JSON.stringify(accounts, null, 4) + '\n', { mode: 0o600 });
+    }
+    return JSON.parse(readFileSync(file, 'utf8')) as MqttAccount[];
+}

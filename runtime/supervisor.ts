@@ -6,6 +6,7 @@ import { join } from 'node:path';
 
 import { startBroker, type EmbeddedBroker } from './broker';
 import { lockDataDir } from './lock';
+import { mqttAccounts, type MqttAccount } from './secrets';
 import { EXIT_CONFIG } from './process';
 import { provisionDemo } from './demo';
 import { readDemoCredentials } from './auth/users';
@@ -30,9 +31,11 @@ export async function runSupervisor(options: RuntimeOptions, logger: Logger): Pr
     const started = Date.now();
     const unlock = lockDataDir(options.dataDir, 'supervisor');
     let broker: EmbeddedBroker;
+    let accounts: MqttAccount[] = [];
     try {
         await provisionDemo(options.dataDir, options.importDemoReport, logger);
-        broker = await startBroker(options.host, options.mqttPort, logger);
+        accounts = mqttAccounts(options.dataDir);
+        broker = await startBroker(options.host, options.mqttPort, logger, accounts);
     } catch (err) {
         unlock();
         throw err;
@@ -69,7 +72,9 @@ export async function runSupervisor(options: RuntimeOptions, logger: Logger): Pr
 
     const start = (child: Child) => {
         const entry = join(__dirname, 'child.js');
-        const proc = fork(entry, [child.role], { env: { ...process.env, ...optionsToEnv(resolved), UL_ROLE: child.role }, stdio: 'inherit' });
+        const account = accounts.find((candidate) => candidate.role === child.role);
+        const credentials = account ? { UL_MQTT_USERNAME: account.username, UL_MQTT_PASSWORD: account.password } : {};
+        const proc = fork(entry, [child.role], { env: { ...process.env, ...optionsToEnv(resolved), ...credentials, UL_ROLE: child.role }, stdio: 'inherit' });
         child.process = proc;
         child.ready = false;
         writeFileSync(join(runDir(options.dataDir), `${child.role}.pid`), `${proc.pid}\n`);

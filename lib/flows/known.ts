@@ -45,6 +45,8 @@ export const RUNTIME_ENV_NAMES: readonly string[] = [
     'UL_REPLAY_FILE_A',
     'UL_REPLAY_FILE_B',
     'UL_REPLAY_FILE_C',
+    'UL_MQTT_USERNAME',
+    'UL_MQTT_PASSWORD',
 ];
 
 /**

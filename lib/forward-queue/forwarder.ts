@@ -15,6 +15,9 @@ export interface ForwarderOptions {
     /** Broker URL, for example mqtt://127.0.0.1:1883 or mqtts://broker.example:8883. */
     brokerUrl: string;
     clientId: string;
+    /** Broker account; empty for a broker without accounts. */
+    username?: string;
+    password?: string;
     /** Wait between reconnection attempts, in milliseconds. Default 1000. */
     reconnectPeriodMs?: number;
     /** MQTT keepalive, in seconds. Default 30. */
@@ -51,6 +54,7 @@ export class MqttForwarder {
             reconnectPeriod: this.options.reconnectPeriodMs ?? 1000,
             connectTimeout: 10_000,
             keepalive: this.options.keepaliveS ?? 30,
+            ...(this.options.username ? { username: this.options.username, password: this.options.password ?? '' } : {}),
         };
         this.setState('connecting');
         const client = mqtt.connect(this.options.brokerUrl, clientOptions);

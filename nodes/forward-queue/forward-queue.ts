@@ -14,6 +14,9 @@ import { setStatus, type StatusState } from '../shared/status';
 interface ForwardQueueConfig extends NodeDef {
     broker: string;
     clientId: string;
+    /** Broker account; normally `${UL_MQTT_USERNAME}` and `${UL_MQTT_PASSWORD}`, empty for none. */
+    username?: string;
+    password?: string;
     folder: string;
     maxMb: string | number;
     whenFull: string;
@@ -100,6 +103,8 @@ export default function register(RED: NodeAPI): void {
             queue,
             brokerUrl: broker,
             clientId,
+            username: (config.username || '').trim(),
+            password: config.password ?? '',
             onDelivered: (record, message) => {
                 full = false;
                 node.send({ topic: message.topic, payload: message.payload, seq: record.seq, enqueued_at: new Date(record.enqueuedAt).toISOString() } as NodeMessage);

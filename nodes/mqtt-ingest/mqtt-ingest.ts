@@ -17,6 +17,9 @@ interface MqttIngestConfig extends NodeDef {
     topics: string;
     qos: string | number;
     group: string;
+    /** Broker account; normally `${UL_MQTT_USERNAME}` and `${UL_MQTT_PASSWORD}`, empty for none. */
+    username?: string;
+    password?: string;
 }
 
 /** Splits a comma-separated topic list and, with a group, turns each into a shared subscription. */
@@ -53,7 +56,15 @@ export default function register(RED: NodeAPI): void {
         const mqtt = require('mqtt') as typeof import('mqtt');
         let stopped = false;
         setStatus(node, 'connecting', RED._('ul-mqtt-ingest.status.connecting'));
-        const client: MqttClient = mqtt.connect(broker, { clientId, clean: false, reconnectPeriod: 1000, connectTimeout: 10_000, keepalive: 30 });
+        const username = (config.username || '').trim();
+        const client: MqttClient = mqtt.connect(broker, {
+            clientId,
+            clean: false,
+            reconnectPeriod: 1000,
+            connectTimeout: 10_000,
+            keepalive: 30,
+            ...(username ? { username, password: config.password ?? '' } : {}),
+        });
 
         client.on('message', (topic, payload, packet) => {
             if (stopped) return;
