@@ -67,6 +67,14 @@ describe('TrendStore', () => {
         expect(series?.points[0][1]).toBe(900);
     });
 
+    it('should draw BAD readings as gaps', () => {
+        const store = new TrendStore('t', '', { points: 100, metric: 'oil_rate' });
+        store.addReadings([reading('a1', 'oil_rate', 5, 0), { ...reading('a1', 'oil_rate', 1e12, 1), quality_flag: 'BAD' }, reading('a1', 'oil_rate', 6, 2)]);
+        const series = store.select({ scope: ALL, registry: registry() }, 'a1', 'oil_rate');
+
+        expect(series?.points.map((point) => point[1])).toEqual([5, null, 6]);
+    });
+
     it('should hide other operators series', () => {
         const store = new TrendStore('t', '', { points: 100, metric: 'oil_rate' });
         const assets = registry();

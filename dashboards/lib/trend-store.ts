@@ -72,7 +72,9 @@ export class TrendStore implements WidgetStore {
             }
             series.info.unit = reading.unit;
 
-            const point: TrendPoint = [Date.parse(reading.ts), reading.value];
+            // A reading flagged BAD (out of its plausible range) is drawn as a gap, so one
+            // implausible value cannot flatten the chart.
+            const point: TrendPoint = [Date.parse(reading.ts), reading.quality_flag === 'BAD' ? null : reading.value];
             insertPoint(series.points, point);
             // Trimming in steps keeps the cost per reading constant instead of shifting every time.
             if (series.points.length > this.options.points * 1.25) {

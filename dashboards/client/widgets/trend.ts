@@ -30,10 +30,11 @@ function readingsToPoints(body: unknown): TrendPoint[] {
     const list = Array.isArray(body) ? body : (body as { readings?: unknown } | undefined)?.readings;
     if (!Array.isArray(list)) return [];
     const points: TrendPoint[] = [];
-    for (const item of list as { ts?: unknown; value?: unknown }[]) {
+    for (const item of list as { ts?: unknown; value?: unknown; quality_flag?: unknown }[]) {
         const ts = typeof item.ts === 'string' ? Date.parse(item.ts) : Number.NaN;
         if (Number.isNaN(ts)) continue;
-        points.push([ts, typeof item.value === 'number' ? item.value : null]);
+        const usable = typeof item.value === 'number' && item.quality_flag !== 'BAD';
+        points.push([ts, usable ? (item.value as number) : null]);
     }
     return points;
 }
