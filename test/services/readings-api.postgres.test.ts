@@ -33,6 +33,10 @@ describe('GET /v1/readings on PostgreSQL', () => {
 
     beforeAll(async () => {
         store = await openStore(await target.createSpec());
+        // The API answers 404 for assets outside the registry, so the test asset is registered.
+        await store.upsertAssets([
+            { asset_id: ASSET, name: ASSET, type: 'well', operator: 'acme', field: 'TEST', license: 'L1', geometry: { type: 'Point', coordinates: [1, 58] } },
+        ]);
         // Two hours of one-second readings of two metrics; one minute is flagged SUSPECT.
         const readings: Reading[] = [];
         for (const metric of ['pressure_tpt', 'temp_tpt']) {
