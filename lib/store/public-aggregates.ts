@@ -24,8 +24,10 @@ const METRICS: Record<string, 'oil_bbl' | 'gas_mmscf' | 'water_bbl'> = { oil_rat
 
 /**
  * Sums each well's daily mean rate over the days of each month: a rate in barrels (or MMscf) per
- * day over one day is that day's volume. This holds for daily reports and high-rate telemetry
- * alike. Readings flagged BAD are left out. Days without readings count as no production.
+ * day held for one day is that day's volume. Readings flagged BAD are left out, and days without
+ * readings count as no production.
+ * NOTE: a day with readings for only part of it counts as a full day at its mean rate, which is
+ * exact for daily reports but overstates a high-rate series that stopped mid-day.
  */
 export async function selectMonthlyFieldProduction(db: Queryable, minWells = MIN_WELLS_PER_AGGREGATE): Promise<MonthlyFieldProduction[]> {
     const { rows } = await db.query<{ field: string; month: string; metric: string; volume: number; wells: number }>(
