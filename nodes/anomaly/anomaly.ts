@@ -3,7 +3,7 @@
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
 
 import { AnomalyEngine } from '../../lib/anomaly/engine';
-import { checkReadings } from '../../lib/anomaly/input';
+import { checkReadings } from '../../lib/reading-input';
 import { parseAnomalyConfig, type RawAnomalyConfig } from '../../lib/anomaly/settings';
 import { toError } from '../../lib/errors';
 import type { AlertEvent } from '../../lib/types';
@@ -45,7 +45,7 @@ export default function register(RED: NodeAPI): void {
 
         node.on('input', (msg, send, done) => {
             try {
-                const { readings, rejections } = checkReadings(msg.payload, source);
+                const { readings, rejections } = checkReadings(msg.payload, source, new Date(), 'anomaly');
                 const events = engine.process(readings);
                 const rejected = rejections.length > 0 ? ({ topic: msg.topic, payload: rejections } as NodeMessage) : null;
                 if (events.length > 0 || rejected) send([eventMessages(events), rejected]);

@@ -7,7 +7,7 @@ import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
 import { toError } from '../../lib/errors';
 import { DATA_DIR } from '../../lib/paths';
 import { RulesEngine } from '../../lib/rules/engine';
-import { checkReadings } from '../../lib/rules/input';
+import { checkReadings } from '../../lib/reading-input';
 import { RulesFileError, loadRulesFile, resolveRulesPath } from '../../lib/rules/load';
 import { createAssetRegistry, readAssetsFile } from '../../lib/rules/registry';
 import { watchRulesFile } from '../../lib/rules/watch';

@@ -1,19 +1,20 @@
-// Checks the readings a rules node receives; malformed ones become rejections for the quarantine.
-import type { Reading, Rejection } from '../types';
+// Checks the readings that a rules or anomaly node receives; malformed ones become rejections
+// for the quarantine.
+import type { Reading, Rejection } from './types';
 
 export interface CheckedReadings {
     readings: Reading[];
     rejections: Rejection[];
 }
 
-function problemOf(item: unknown): { field?: string; value?: unknown; reason: string } | undefined {
+function problemOf(item: unknown, step: string): { field?: string; value?: unknown; reason: string } | undefined {
     if (typeof item !== 'object' || item === null || Array.isArray(item)) {
         return { reason: 'The item is not a reading object; send readings shaped like schemas/telemetry.json.' };
     }
     const record = item as Record<string, unknown>;
     for (const field of ['asset_id', 'metric', 'unit', 'ts'] as const) {
         if (typeof record[field] !== 'string' || record[field] === '') {
-            return { field, value: record[field], reason: `The reading has no ${field} text; set ${field} before the rules step.` };
+            return { field, value: record[field], reason: `The reading has no ${field} text; wire the ${step} node after the normalizer.` };
         }
     }
     if (Number.isNaN(Date.parse(record.ts as string))) {
@@ -26,8 +27,11 @@ function problemOf(item: unknown): { field?: string; value?: unknown; reason: st
     return undefined;
 }
 
-/** Splits a message payload into valid readings and rejections; `source` names the node in rejections. */
-export function checkReadings(payload: unknown, source: string, now: Date = new Date()): CheckedReadings {
+/**
+ * Splits a message payload into valid readings and rejections. `source` names the node in
+ * rejections and `step` (such as `rules` or `anomaly`) names it in the reasons.
+ */
+export function checkReadings(payload: unknown, source: string, now: Date = new Date(), step = 'rules'): CheckedReadings {
     const receivedAt = now.toISOString();
     if (!Array.isArray(payload)) {
         return {
@@ -36,7 +40,7 @@ export function checkReadings(payload: unknown, source: string, now: Date = new 
                 {
                     source,
                     code: 'invalid_payload',
-                    reason: 'msg.payload is not an array of readings; wire the rules node after the normalizer.',
+                    reason: `msg.payload is not an array of readings; wire the ${step} node after the normalizer.`,
                     payload,
                     received_at: receivedAt,
                 },
@@ -46,7 +50,7 @@ export function checkReadings(payload: unknown, source: string, now: Date = new 
     const readings: Reading[] = [];
     const rejections: Rejection[] = [];
     payload.forEach((item: unknown, index) => {
-        const problem = problemOf(item);
+        const problem = problemOf(item, step);
         if (!problem) {
             readings.push(item as Reading);
             return;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { checkReadings } from './input';
+import { checkReadings } from './reading-input';
 
 const NOW = new Date('2024-05-01T00:00:00.000Z');
 const GOOD = { asset_id: 'well-1', metric: 'pressure_tpt', value: 1500, unit: 'psi', ts: '2024-04-30T23:59:59.000Z' };
