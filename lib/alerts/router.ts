@@ -1,13 +1,15 @@
-// Routes alert events: stores them first, then emails the severities that call for it. An email
-// that fails after its retries leaves the stored event in place.
+// Routes alert events: stores them first, then emails the severities that call for it and posts
+// them to the configured Teams, Slack and SMS channels. A message that fails after its retries
+// leaves the stored event in place; a failed channel message also leaves a dead-letter row.
 import { ServiceError } from '../errors';
 import type { Store } from '../store/types';
 import type { AlertEvent, Severity } from '../types';
+import { deliver, type ChannelOutcome, type ChannelSettings } from './channels';
 import { composeAlertEmail } from './email';
 import type { Mailer } from './mailer';
 import { retry, type RetryOptions } from './retry';
 
-export type EventStore = Pick<Store, 'insertEvent' | 'updateEventState'>;
+export type EventStore = Pick<Store, 'insertEvent' | 'updateEventState'> & Partial<Pick<Store, 'writeQuarantine'>>;
 
 export interface AlertRouterOptions {
     /** Returns the store; called for every event, so a store that opens later is picked up. */
@@ -19,7 +21,15 @@ export interface AlertRouterOptions {
     retry?: Partial<Pick<RetryOptions, 'attempts' | 'delayMs' | 'maxDelayMs'>>;
     /** Called before each email retry. */
     onEmailRetry?: (event: AlertEvent, err: unknown, attempt: number, waitMs: number) => void;
+    /** Teams, Slack and SMS channels; none by default. */
+    channels?: ChannelSettings[];
+    /** Public address of the API, for acknowledge and runbook links. */
+    baseUrl?: string;
+    /** Called before each channel retry. */
+    onChannelRetry?: (channel: ChannelSettings, event: AlertEvent, err: unknown, attempt: number, waitMs: number) => void;
 }
+
+export const DEFAULT_BASE_URL = 'http://127.0.0.1:1880';
 
 export type EmailOutcome =
     | { status: 'sent'; event: AlertEvent; destination: string; attempts: number }
@@ -31,6 +41,8 @@ export interface RouteResult {
     stored: AlertEvent;
     /** Settles when the email is sent, skipped or has failed; never rejects. */
     email: Promise<EmailOutcome>;
+    /** One outcome per configured channel, in configuration order; never rejects. */
+    channels: Promise<ChannelOutcome[]>;
 }
 
 /** SMTP replies and nodemailer codes that the same message will get again on a retry. */
@@ -41,7 +53,7 @@ function retriable(err: unknown): boolean {
 }
 
 export class AlertRouter {
-    private readonly pending = new Set<Promise<EmailOutcome>>();
+    private readonly pending = new Set<Promise<unknown>>();
     private readonly stop = new AbortController();
     private readonly retryOptions: Pick<RetryOptions, 'attempts' | 'delayMs' | 'maxDelayMs'>;
 
@@ -111,14 +123,39 @@ export class AlertRouter {
         return outcome;
     }
 
-    /** Stores the event, then starts its email; resolves once the event is stored. */
+    /** Posts the event to every channel with retries; failures end as dead-letter rows. Never rejects. */
+    notifyChannels(event: AlertEvent): Promise<ChannelOutcome[]> {
+        const channels = this.options.channels ?? [];
+        if (channels.length === 0) return Promise.resolve([]);
+        const outcome = Promise.all(
+            channels.map((channel) =>
+                deliver(channel, event, {
+                    quarantine: async () => {
+                        const store = await this.options.store();
+                        if (!store.writeQuarantine) throw new Error('the store has no quarantine');
+                        return { writeQuarantine: store.writeQuarantine.bind(store) };
+                    },
+                    baseUrl: this.options.baseUrl ?? DEFAULT_BASE_URL,
+                    retry: this.retryOptions,
+                    signal: this.stop.signal,
+                    onRetry: this.options.onChannelRetry,
+                }),
+            ),
+        );
+        this.pending.add(outcome);
+        void outcome.then(() => this.pending.delete(outcome));
+        return outcome;
+    }
+
+    /** Stores the event, then starts its email and channel messages; resolves once the event is stored. */
     async route(event: AlertEvent): Promise<RouteResult> {
         const { stored, repeated } = await this.storeEvent(event);
         const email: Promise<EmailOutcome> = repeated ? Promise.resolve({ status: 'skipped', event }) : this.email(event);
-        return { stored, email };
+        const channels = repeated ? Promise.resolve([]) : this.notifyChannels(stored);
+        return { stored, email, channels };
     }
 
-    /** Emails still being sent or waiting for a retry. */
+    /** Emails and channel messages still being sent or waiting for a retry. */
     get pendingEmails(): number {
         return this.pending.size;
     }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 
 import { ConfigError } from '../errors';
-import { parseRouterSettings } from './settings';
+import { parseChannelSettings, parseRouterSettings } from './settings';
 
 describe('parseRouterSettings', () => {
     it('should default to the outbox under the data folder and P1,P2', () => {
@@ -11,6 +11,8 @@ describe('parseRouterSettings', () => {
             mail: { to: [], from: 'upstream-live@localhost', outboxDir: '/var/lib/upstream-live/outbox' },
             emailSeverities: ['P1', 'P2'],
             retryDelayMs: 1000,
+            channels: [],
+            baseUrl: 'http://127.0.0.1:1880',
         });
     });
 
@@ -41,5 +43,40 @@ describe('parseRouterSettings', () => {
         [{ retryDelayMs: 'soon' }, "Retry delay 'soon' is not a number of milliseconds; enter a value such as 1000."],
     ])('should reject %j', (config, message) => {
         expect(() => parseRouterSettings(config, {}, '/data')).toThrow(new ConfigError(message));
+    });
+});
+
+describe('parseChannelSettings', () => {
+    const env = { TEAMS_URL: 'https://teams.example.com/hook/abc', SLACK_TOKEN: 'T0/B0/xyz', ONCALL: '+4790000000' };
+
+    it('should expand environment variables', () => {
+        const settings = parseChannelSettings(
+            {
+                teamsUrl: '${TEAMS_URL}',
+                slackUrl: 'https://hooks.slack.example.com/services/${SLACK_TOKEN}',
+                smsUrl: 'http://127.0.0.1:9000/sms',
+                smsTo: '${ONCALL}, +4791111111',
+                webhookSeverities: 'P1',
+                baseUrl: 'https://live.example.com/',
+            },
+            env,
+        );
+        expect(settings).toEqual({
+            channels: [
+                { kind: 'teams', name: 'teams', url: 'https://teams.example.com/hook/abc', severities: ['P1'] },
+                { kind: 'slack', name: 'slack', url: 'https://hooks.slack.example.com/services/T0/B0/xyz', severities: ['P1'] },
+                { kind: 'sms', name: 'sms', url: 'http://127.0.0.1:9000/sms', severities: ['P1'], to: ['+4790000000', '+4791111111'] },
+            ],
+            baseUrl: 'https://live.example.com',
+        });
+    });
+
+    it('should report invalid channel settings', () => {
+        expect(() => parseChannelSettings({ slackUrl: '${MISSING_HOOK}' }, env)).toThrow(
+            'Slack webhook URL uses ${MISSING_HOOK}, but the environment variable MISSING_HOOK is not set; set it before starting Node-RED or enter the value directly.',
+        );
+        expect(() => parseChannelSettings({ teamsUrl: 'ftp://example.com/x' }, env)).toThrow("Teams webhook URL 'ftp://example.com/x' is not an http(s) URL");
+        expect(() => parseChannelSettings({ smsUrl: 'http://127.0.0.1:9000/sms' }, env)).toThrow(ConfigError);
+        expect(() => parseChannelSettings({ smsSeverities: 'P4' }, env)).toThrow("SMS severities lists 'P4'");
     });
 });

@@ -1,10 +1,13 @@
-// Reads the alert router's node configuration into mail settings; invalid values raise a
-// ConfigError that names the field and the fix.
+// Reads the alert router's node configuration into mail and channel settings; invalid values raise
+// a ConfigError that names the field and the fix. Channel URLs and the base URL may reference
+// environment variables as ${NAME}, so that webhook secrets stay out of the flow file.
 import { isAbsolute, join } from 'node:path';
 
 import { ConfigError } from '../errors';
 import type { Severity } from '../types';
+import type { ChannelSettings } from './channels';
 import type { MailSettings } from './mailer';
+import { DEFAULT_BASE_URL } from './router';
 
 export interface RawRouterConfig {
     to?: unknown;
@@ -15,12 +18,22 @@ export interface RawRouterConfig {
     outboxDir?: unknown;
     severities?: unknown;
     retryDelayMs?: unknown;
+    teamsUrl?: unknown;
+    slackUrl?: unknown;
+    smsUrl?: unknown;
+    smsTo?: unknown;
+    /** Severities posted to Teams and Slack. */
+    webhookSeverities?: unknown;
+    smsSeverities?: unknown;
+    baseUrl?: unknown;
 }
 
 export interface RouterSettings {
     mail: MailSettings;
     emailSeverities: Severity[];
     retryDelayMs: number;
+    channels: ChannelSettings[];
+    baseUrl: string;
 }
 
 const SEVERITIES: Severity[] = ['P1', 'P2', 'P3'];
@@ -37,6 +50,63 @@ function list(value: unknown): string[] {
         .split(',')
         .map((item) => item.trim())
         .filter((item) => item !== '');
+}
+
+/** Replaces each ${NAME} in `value` with the environment variable NAME; `label` names the field in errors. */
+export function expandEnv(value: string, label: string, env: NodeJS.ProcessEnv = process.env): string {
+    return value.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_whole, name: string) => {
+        const found = env[name];
+        if (found === undefined || found === '') {
+            throw new ConfigError(`${label} uses \${${name}}, but the environment variable ${name} is not set; set it before starting Node-RED or enter the value directly.`);
+        }
+        return found;
+    });
+}
+
+/** Expands and checks an http(s) URL field; returns '' for an empty field. */
+function urlField(value: unknown, label: string, env: NodeJS.ProcessEnv): string {
+    const raw = text(value);
+    if (raw === '') return '';
+    const url = expandEnv(raw, label, env);
+    let parsed: URL;
+    try {
+        parsed = new URL(url);
+    } catch {
+        throw new ConfigError(`${label} '${raw}' is not a URL; enter an http(s) address or \${NAME} of an environment variable holding one.`);
+    }
+    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
+        throw new ConfigError(`${label} '${raw}' is not an http(s) URL; enter an address starting with https://.`);
+    }
+    return url;
+}
+
+function severityList(value: unknown, fallback: string, label: string): Severity[] {
+    const severities = value === undefined ? fallback.split(',') : list(value);
+    for (const severity of severities) {
+        if (!SEVERITIES.includes(severity as Severity)) {
+            throw new ConfigError(`${label} lists '${severity}', which is not P1, P2 or P3; enter a list such as P1,P2.`);
+        }
+    }
+    return severities as Severity[];
+}
+
+/** Parses the Teams, Slack and SMS settings and the base URL of acknowledge links. */
+export function parseChannelSettings(config: RawRouterConfig, env: NodeJS.ProcessEnv = process.env): { channels: ChannelSettings[]; baseUrl: string } {
+    const webhookSeverities = severityList(config.webhookSeverities, 'P1,P2', 'Teams and Slack severities');
+    const smsSeverities = severityList(config.smsSeverities, 'P1', 'SMS severities');
+    const channels: ChannelSettings[] = [];
+    const teams = urlField(config.teamsUrl, 'Teams webhook URL', env);
+    if (teams) channels.push({ kind: 'teams', name: 'teams', url: teams, severities: webhookSeverities });
+    const slack = urlField(config.slackUrl, 'Slack webhook URL', env);
+    if (slack) channels.push({ kind: 'slack', name: 'slack', url: slack, severities: webhookSeverities });
+    const sms = urlField(config.smsUrl, 'SMS gateway URL', env);
+    const to = list(text(config.smsTo) === '' ? '' : expandEnv(text(config.smsTo), 'SMS recipients', env));
+    if (sms) {
+        if (to.length === 0) throw new ConfigError('The SMS gateway URL is set but no recipients are; enter phone numbers in SMS to, separated by commas.');
+        channels.push({ kind: 'sms', name: 'sms', url: sms, severities: smsSeverities, to });
+    }
+    const baseUrl = (urlField(config.baseUrl, 'Base URL', env) || DEFAULT_BASE_URL).replace(/\/+$/, '');
+    return { channels, baseUrl };
 }
 
 /** Parses the configuration; `dataDir` is the folder that a relative outbox folder is taken from. */
@@ -77,5 +147,6 @@ export function parseRouterSettings(config: RawRouterConfig, credentials: { user
         mail: { to, from, ...(smtp ? { smtp } : {}), outboxDir: isAbsolute(outbox) ? outbox : join(dataDir, outbox) },
         emailSeverities: severities as Severity[],
         retryDelayMs,
+        ...parseChannelSettings(config),
     };
 }

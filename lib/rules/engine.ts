@@ -39,6 +39,10 @@ function messageValues(transition: Transition): MessageValues {
         values.change = evidence.change as number;
         values.reference = evidence.reference as number;
     }
+    if (rule.kind === 'missing_data') {
+        values.window = formatDuration(rule.afterMs);
+        values.since = evidence.last_reading_ts as string | undefined;
+    }
     if (rule.kind === 'stuck') {
         values.window = formatDuration(rule.windowMs);
         values.tolerance = rule.tolerance;

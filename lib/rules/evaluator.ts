@@ -1,14 +1,16 @@
 // Evaluates rules on readings in event time. State is kept per rule, asset and metric. A reading
 // that is not newer than the last one seen for its key does not change that key's state.
 import type { Reading } from '../types';
-import { createKindState, type KindState, type Sample } from './kinds';
-import type { AssetLookup, EvaluatorStats, Rule, Transition } from './types';
+import { createKindState, MissingDataState, type KindState, type Sample } from './kinds';
+import type { AssetLookup, CompositeRule, EvaluatorStats, Rule, Transition } from './types';
 
 interface KeyState {
     rule: Rule;
     asset_id: string;
     metric: string;
     lastTs: number;
+    /** Unit of the last reading of the key. */
+    unit: string;
     kind: KindState;
 }
 
@@ -31,6 +33,13 @@ export function ruleFingerprint(rule: Rule): string {
 
 export class RuleEvaluator {
     private byMetric = new Map<string, Rule[]>();
+    private missingRules: Rule[] = [];
+    /** Composite rules by the id of each rule they combine. */
+    private compositesOf = new Map<string, CompositeRule[]>();
+    /** Metric label of each composite rule: the metrics of the rules it combines. */
+    private compositeMetric = new Map<string, string>();
+    /** Open keys per rule and asset, for composite rules. */
+    private readonly openCounts = new Map<string, number>();
     private readonly states = new Map<string, KeyState>();
     readonly stats: EvaluatorStats = { evaluated: 0, outOfOrder: 0, duplicates: 0, invalidTimestamps: 0 };
 
@@ -44,6 +53,21 @@ export class RuleEvaluator {
 
     private index(rules: Rule[]): void {
         this.byMetric = new Map();
+        this.missingRules = rules.filter((rule) => rule.kind === 'missing_data');
+        this.compositesOf = new Map();
+        this.compositeMetric = new Map();
+        const byId = new Map(rules.map((rule) => [rule.id, rule]));
+        for (const rule of rules) {
+            if (rule.kind !== 'composite') continue;
+            const metrics = new Set<string>();
+            for (const id of rule.ruleIds) {
+                const list = this.compositesOf.get(id) ?? [];
+                list.push(rule);
+                this.compositesOf.set(id, list);
+                for (const metric of byId.get(id)?.scope.metrics ?? []) metrics.add(metric);
+            }
+            this.compositeMetric.set(rule.id, [...metrics].sort().join(','));
+        }
         for (const rule of rules) {
             for (const metric of rule.scope.metrics) {
                 const list = this.byMetric.get(metric) ?? [];
@@ -64,17 +88,71 @@ export class RuleEvaluator {
         return true;
     }
 
+    private stateFor(rule: Rule, assetId: string, metric: string, unit: string): KeyState {
+        const key = stateKey(rule.id, assetId, metric);
+        let state = this.states.get(key);
+        if (!state) {
+            state = { rule, asset_id: assetId, metric, lastTs: -Infinity, unit, kind: createKindState(rule) };
+            this.states.set(key, state);
+        }
+        return state;
+    }
+
+    /** Records a transition, then the composite transitions it causes on the same asset. */
+    private emit(transitions: Transition[], transition: Transition): void {
+        transitions.push(transition);
+        const countKey = stateKey(transition.rule.id, transition.asset_id, '');
+        const count = (this.openCounts.get(countKey) ?? 0) + (transition.type === 'open' ? 1 : -1);
+        if (count > 0) this.openCounts.set(countKey, count);
+        else this.openCounts.delete(countKey);
+        for (const composite of this.compositesOf.get(transition.rule.id) ?? []) {
+            const opened = composite.ruleIds.filter((id) => this.openCounts.has(stateKey(id, transition.asset_id, '')));
+            const satisfied = composite.mode === 'all' ? opened.length === composite.ruleIds.length : opened.length > 0;
+            const state = this.stateFor(composite, transition.asset_id, this.compositeMetric.get(composite.id) ?? '', transition.unit);
+            if (satisfied === state.kind.open) continue;
+            (state.kind as { open: boolean }).open = satisfied;
+            transitions.push({
+                type: satisfied ? 'open' : 'clear',
+                rule: composite,
+                asset_id: transition.asset_id,
+                metric: state.metric,
+                ts: transition.ts,
+                value: transition.value,
+                unit: transition.unit,
+                evidence: { mode: composite.mode, rules: composite.ruleIds, open_rules: opened, trigger: transition.rule.id, trigger_metric: transition.metric },
+            });
+        }
+    }
+
+    /** Moves the clock of the asset's missing_data keys for other metrics than the reading's own. */
+    private advanceClocks(transitions: Transition[], reading: Reading, ts: number): void {
+        for (const rule of this.missingRules) {
+            if (!this.inScope(rule, reading.asset_id)) continue;
+            for (const metric of rule.scope.metrics) {
+                if (metric === reading.metric) continue;
+                const state = this.states.get(stateKey(rule.id, reading.asset_id, metric));
+                if (!state) continue;
+                const change = (state.kind as MissingDataState).advance(rule, ts, reading.ts);
+                if (change) {
+                    this.emit(transitions, { type: change.type, rule, asset_id: reading.asset_id, metric, ts: reading.ts, value: null, unit: state.unit, evidence: change.evidence });
+                }
+            }
+        }
+    }
+
     /** Feeds readings in the order given; returns the opens and clears they cause, in that order. */
     evaluate(readings: Iterable<Reading>): Transition[] {
         const transitions: Transition[] = [];
         for (const reading of readings) {
             const rules = this.byMetric.get(reading.metric);
-            if (!rules) continue;
+            if (!rules && this.missingRules.length === 0) continue;
             const ts = Date.parse(reading.ts);
             if (Number.isNaN(ts)) {
-                this.stats.invalidTimestamps++;
+                if (rules) this.stats.invalidTimestamps++;
                 continue;
             }
+            if (this.missingRules.length > 0) this.advanceClocks(transitions, reading, ts);
+            if (!rules) continue;
             const sample: Sample = { ts, iso: reading.ts, value: reading.value, bad: reading.quality_flag === 'BAD' };
             let matched = false;
             let late = false;
@@ -83,12 +161,7 @@ export class RuleEvaluator {
             for (const rule of rules) {
                 if (!this.inScope(rule, reading.asset_id)) continue;
                 matched = true;
-                const key = stateKey(rule.id, reading.asset_id, reading.metric);
-                let state = this.states.get(key);
-                if (!state) {
-                    state = { rule, asset_id: reading.asset_id, metric: reading.metric, lastTs: -Infinity, kind: createKindState(rule) };
-                    this.states.set(key, state);
-                }
+                const state = this.stateFor(rule, reading.asset_id, reading.metric, reading.unit);
                 if (ts < state.lastTs) {
                     late = true;
                     continue;
@@ -98,9 +171,10 @@ export class RuleEvaluator {
                     continue;
                 }
                 state.lastTs = ts;
+                state.unit = reading.unit;
                 const change = state.kind.update(rule, sample);
                 if (change) {
-                    transitions.push({
+                    this.emit(transitions, {
                         type: change.type,
                         rule,
                         asset_id: reading.asset_id,
@@ -142,6 +216,24 @@ export class RuleEvaluator {
             if (state.kind.open) (successor ? changed : removed).push({ rule: state.rule, asset_id: state.asset_id, metric: state.metric });
         }
         this.index(rules);
+        this.openCounts.clear();
+        for (const state of this.states.values()) {
+            if (!state.kind.open || state.rule.kind === 'composite') continue;
+            const countKey = stateKey(state.rule.id, state.asset_id, '');
+            this.openCounts.set(countKey, (this.openCounts.get(countKey) ?? 0) + 1);
+        }
+        // A composite whose rules lost their open state is no longer satisfied, so it counts as changed.
+        // NOTE: a composite added by a reload while its rules are already open opens only at the next
+        // transition of one of its rules on that asset.
+        for (const [key, state] of this.states) {
+            if (state.rule.kind !== 'composite' || !state.kind.open) continue;
+            const composite = state.rule;
+            const opened = composite.ruleIds.filter((id) => this.openCounts.has(stateKey(id, state.asset_id, '')));
+            const satisfied = composite.mode === 'all' ? opened.length === composite.ruleIds.length : opened.length > 0;
+            if (satisfied) continue;
+            this.states.delete(key);
+            changed.push({ rule: composite, asset_id: state.asset_id, metric: state.metric });
+        }
         return { removed, changed };
     }
 }

@@ -2,7 +2,7 @@
 // readings of its key in timestamp order and reports when its alert opens or clears.
 import { formatDuration } from './duration';
 import { SlidingQueue } from './queue';
-import type { RateOfChangeRule, Rule, StuckRule, ThresholdRule } from './types';
+import type { MissingDataRule, RateOfChangeRule, Rule, StuckRule, ThresholdRule } from './types';
 
 /** One reading as the state machines see it: epoch milliseconds plus the original timestamp. */
 export interface Sample {
@@ -219,6 +219,78 @@ export class StuckState implements KindState {
     }
 }
 
+/**
+ * Silence of one metric of an asset, measured on the asset's clock: the latest timestamp of any of
+ * its readings. `update` takes readings of the watched metric, `advance` the timestamps of the
+ * asset's other readings. The alert opens when the clock is `after` or more past the last reading of
+ * the metric. It clears at the first reading of the metric that is less than `after` behind the
+ * clock, and `duration_ms` is the gap that this reading closes. Nothing opens until the metric has
+ * reported once, so assets without that sensor raise no alert.
+ */
+export class MissingDataState implements KindState {
+    open = false;
+    private lastSeen?: number;
+    private lastSeenIso?: string;
+    private clock = -Infinity;
+    private clockIso = '';
+
+    update(rule: Rule, sample: Sample): Change | undefined {
+        const missing = rule as MissingDataRule;
+        const previous = this.lastSeen;
+        const previousIso = this.lastSeenIso;
+        this.lastSeen = sample.ts;
+        this.lastSeenIso = sample.iso;
+        if (sample.ts > this.clock) {
+            this.clock = sample.ts;
+            this.clockIso = sample.iso;
+        }
+        if (this.open) {
+            if (this.clock - sample.ts >= missing.afterMs) return undefined;
+            this.open = false;
+            return {
+                type: 'clear',
+                evidence: {
+                    duration_ms: sample.ts - (previous as number),
+                    last_reading_ts: previousIso,
+                    returned_ts: sample.iso,
+                },
+            };
+        }
+        return this.check(missing);
+    }
+
+    /** Moves the asset's clock to `ts` when it is later; returns the opening it causes, if any. */
+    advance(rule: Rule, ts: number, iso: string): Change | undefined {
+        if (ts <= this.clock) return undefined;
+        this.clock = ts;
+        this.clockIso = iso;
+        return this.check(rule as MissingDataRule);
+    }
+
+    private check(rule: MissingDataRule): Change | undefined {
+        if (this.open || this.lastSeen === undefined || this.clock - this.lastSeen < rule.afterMs) return undefined;
+        this.open = true;
+        return {
+            type: 'open',
+            evidence: {
+                last_reading_ts: this.lastSeenIso,
+                clock_ts: this.clockIso,
+                silent_ms: this.clock - this.lastSeen,
+                after: formatDuration(rule.afterMs),
+            },
+        };
+    }
+}
+
+/** Open state of a composite rule; the evaluator sets it from the rules it combines. */
+export class CompositeState implements KindState {
+    open = false;
+
+    update(): Change | undefined {
+        return undefined;
+    }
+}
+
 export function createKindState(rule: Rule): KindState {
     switch (rule.kind) {
         case 'threshold':
@@ -227,5 +299,9 @@ export function createKindState(rule: Rule): KindState {
             return new RateOfChangeState();
         case 'stuck':
             return new StuckState();
+        case 'missing_data':
+            return new MissingDataState();
+        case 'composite':
+            return new CompositeState();
     }
 }

@@ -89,7 +89,7 @@ describe('parseRules', () => {
     it('should report an unknown kind', () => {
         const problems = problemsOf(`version: 1\nrules:\n${ruleYaml({ kind: 'spike' })}\n`);
 
-        expect(problems).toEqual(["flows/rules.yaml line 10, rule dhsv-closure: kind must be one of threshold, rate_of_change, stuck, got 'spike'."]);
+        expect(problems).toEqual(["flows/rules.yaml line 10, rule dhsv-closure: kind must be one of threshold, rate_of_change, stuck, missing_data, composite, got 'spike'."]);
     });
 
     it('should require exactly one of above and below', () => {

@@ -89,7 +89,13 @@ function compiledSchema(): { validate: ValidateFunction; schema: RulesSchema } {
     return { validate: validator, schema: schemaJson };
 }
 
-const KIND_DEFS: Record<string, string> = { threshold: 'thresholdRule', rate_of_change: 'rateOfChangeRule', stuck: 'stuckRule' };
+const KIND_DEFS: Record<string, string> = {
+    threshold: 'thresholdRule',
+    rate_of_change: 'rateOfChangeRule',
+    stuck: 'stuckRule',
+    missing_data: 'missingDataRule',
+    composite: 'compositeRule',
+};
 
 /** Fields a rule of a kind may have, from the schema. */
 function ruleFields(kind: unknown): string[] {
@@ -111,7 +117,10 @@ const FIELD_HINTS: Record<string, string> = {
     message: 'a text such as "{asset_id}: {metric} at {value} {unit}"',
     scope: 'a map with at least metrics: [<metric>]',
     metrics: 'a list of metric names such as [pressure_tpt]',
-    kind: 'threshold, rate_of_change or stuck',
+    kind: 'threshold, rate_of_change, stuck, missing_data or composite',
+    after: 'a duration like 30s or 5m',
+    all: 'a list of rule ids such as [rule-a, rule-b]',
+    any: 'a list of rule ids such as [rule-a, rule-b]',
     hold: 'a duration like 30s or 5m',
     window: 'a duration like 30s or 5m',
     max_gap: 'a duration like 30s or 5m',
@@ -305,6 +314,30 @@ function crossFieldProblems(rules: unknown[], source: string, locate: Locator): 
         if ((rule.kind === 'rate_of_change' || rule.kind === 'stuck') && typeof rule.window === 'string') {
             if (parseDuration(rule.window) === 0) add(`window must be longer than 0, got '${rule.window}'.`, at('window'));
         }
+        if (rule.kind === 'missing_data' && typeof rule.after === 'string' && parseDuration(rule.after) === 0) {
+            add(`after must be longer than 0, got '${rule.after}'.`, at('after'));
+        }
+        if (rule.kind === 'composite') {
+            if (rule.scope !== undefined) {
+                add('a composite rule takes no scope; it applies to each asset its rules watch. Remove scope.', locate.keyLine(['rules', index], 'scope'));
+            }
+            const hasAll = rule.all !== undefined;
+            const hasAny = rule.any !== undefined;
+            if (hasAll === hasAny) {
+                add(hasAll ? 'a composite rule takes either all or any, not both; write a second rule for the other.' : 'a composite rule needs all: [<rule id>, ...] or any: [<rule id>, ...].', at());
+            }
+            const field = hasAll ? 'all' : 'any';
+            const ids = rule[field];
+            if (Array.isArray(ids)) {
+                ids.forEach((id, entry) => {
+                    if (typeof id !== 'string') return;
+                    const target = rules.find((other) => typeof other === 'object' && other !== null && (other as Record<string, unknown>).id === id) as Record<string, unknown> | undefined;
+                    if (id === ruleId) add(`${field} lists the rule itself; list other rules of this file.`, at(field, entry));
+                    else if (!target) add(`${field} lists '${id}', which is not a rule of this file; use the id of a rule defined here.`, at(field, entry));
+                    else if (target.kind === 'composite') add(`${field} lists '${id}', which is a composite rule; list its rules directly instead.`, at(field, entry));
+                });
+            }
+        }
 
         if (typeof rule.message === 'string') {
             for (const name of unknownPlaceholders(rule.message)) {
@@ -326,7 +359,7 @@ function crossFieldProblems(rules: unknown[], source: string, locate: Locator): 
 }
 
 function toRule(raw: Record<string, unknown>, line: number | undefined): Rule {
-    const scope = raw.scope as RuleScope;
+    const scope = (raw.scope as RuleScope | undefined) ?? { metrics: [] };
     const base = {
         id: raw.id as string,
         description: raw.description as string,
@@ -365,6 +398,15 @@ function toRule(raw: Record<string, unknown>, line: number | undefined): Rule {
                 holdMs: typeof raw.hold === 'string' ? (parseDuration(raw.hold) ?? 0) : 0,
                 clearHysteresis: typeof raw.clear_hysteresis === 'number' ? raw.clear_hysteresis : 0,
                 ...(maxGapMs !== undefined ? { maxGapMs } : {}),
+            };
+        case 'missing_data':
+            return { ...base, kind: 'missing_data', afterMs: parseDuration(raw.after as string) ?? 0 };
+        case 'composite':
+            return {
+                ...base,
+                kind: 'composite',
+                mode: raw.all !== undefined ? 'all' : 'any',
+                ruleIds: [...((raw.all ?? raw.any) as string[])],
             };
         default:
             return {

@@ -51,7 +51,24 @@ export interface StuckRule extends RuleBase {
     tolerance: number;
 }
 
-export type Rule = ThresholdRule | RateOfChangeRule | StuckRule;
+/**
+ * No reading of a watched metric for `afterMs` of event time. The clock of an asset is the latest
+ * timestamp of any of its readings, so the rule opens when other metrics of the asset move on while
+ * this one stays silent, and never on wall-clock time alone.
+ */
+export interface MissingDataRule extends RuleBase {
+    kind: 'missing_data';
+    afterMs: number;
+}
+
+/** Combination of other rules on the same asset: every one open (`all`) or at least one (`any`). */
+export interface CompositeRule extends RuleBase {
+    kind: 'composite';
+    mode: 'all' | 'any';
+    ruleIds: string[];
+}
+
+export type Rule = ThresholdRule | RateOfChangeRule | StuckRule | MissingDataRule | CompositeRule;
 
 export interface RuleSet {
     version: 1;

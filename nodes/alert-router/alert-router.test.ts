@@ -1,6 +1,7 @@
 import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { createServer } from 'node:net';
+import { createServer as createHttpServer } from 'node:http';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -25,9 +26,14 @@ interface TestNode {
 
 /** Events table of the fake store, shared with the fake ul-store config node. */
 const events = new Map<string, AlertEvent>();
+const quarantine: Rejection[] = [];
 let storeFailure: Error | undefined;
 
 const fakeStore = {
+    async writeQuarantine(rows: Rejection[]): Promise<number> {
+        quarantine.push(...rows);
+        return rows.length;
+    },
     async insertEvent(event: AlertEvent): Promise<void> {
         if (storeFailure) throw storeFailure;
         if (!events.has(event.event_id)) events.set(event.event_id, { ...event });
@@ -56,6 +62,7 @@ beforeAll(() => {
 
 beforeEach(() => {
     events.clear();
+    quarantine.length = 0;
     storeFailure = undefined;
     helper.settings({});
 });
@@ -212,6 +219,49 @@ describe('ul-alert-router', () => {
         expect(rejections).toHaveLength(1);
         expect(rejections[0]).toMatchObject({ code: 'invalid_alert_event', field: 'severity', value: 'P0', source: 'alert-router:router-1' });
         expect(events.size).toBe(0);
+    });
+
+    it('should dead-letter a failing Slack URL from the environment', async () => {
+        const bodies: { text: string }[] = [];
+        const server = createHttpServer((request, response) => {
+            const chunks: Buffer[] = [];
+            request.on('data', (chunk: Buffer) => chunks.push(chunk));
+            request.on('end', () => {
+                bodies.push(JSON.parse(Buffer.concat(chunks).toString('utf8')) as { text: string });
+                response.writeHead(500).end();
+            });
+        });
+        await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+        process.env.UL_TEST_ROUTER_SLACK_URL = `http://127.0.0.1:${(server.address() as AddressInfo).port}/services/T0/B0/secret`;
+        try {
+            const { router } = await load({ severities: '', slackUrl: '${UL_TEST_ROUTER_SLACK_URL}', baseUrl: 'https://live.example.com' });
+            const warned = next<Call>(router, 'call:warn');
+            const yellow = next<Call>(router, 'call:status', (call) => (call.args[0] as { fill?: string }).fill === 'yellow');
+            router.receive({ payload: alertEvent() });
+
+            expect(String((await warned).args[0])).toContain('Slack message for alert 3b0a9a1e-8f0d-4a57-b2b1-8cfa41d2c7e5');
+            expect((await yellow).args[0]).toEqual({ fill: 'yellow', shape: 'ring', text: 'ul-alert-router.status.channel-failed' });
+            expect(bodies).toHaveLength(3);
+            expect(bodies[0].text).toContain('Acknowledge: https://live.example.com/v1/alerts/3b0a9a1e-8f0d-4a57-b2b1-8cfa41d2c7e5/ack');
+            expect(quarantine).toHaveLength(1);
+            expect(quarantine[0]).toMatchObject({ source: 'alert-channel:slack', code: 'delivery_failed', ref: '3b0a9a1e-8f0d-4a57-b2b1-8cfa41d2c7e5' });
+        } finally {
+            delete process.env.UL_TEST_ROUTER_SLACK_URL;
+            await new Promise((resolve) => server.close(resolve));
+        }
+    });
+
+    it('should report an unset URL variable', async () => {
+        await helper.load([fakeStoreNode, alertRouterNode], [
+            { id: 'store-1', type: 'ul-store' },
+            { id: 'router-3', type: 'ul-alert-router', store: 'store-1', teamsUrl: '${UL_TEST_UNSET_TEAMS_URL}' },
+        ]);
+        const errors = helper.log().args.filter((call: unknown[]) => (call[0] as { level: number }).level === 20);
+
+        expect(errors).toHaveLength(1);
+        expect(String((errors[0][0] as { msg: unknown }).msg)).toBe(
+            'Teams webhook URL uses ${UL_TEST_UNSET_TEAMS_URL}, but the environment variable UL_TEST_UNSET_TEAMS_URL is not set; set it before starting Node-RED or enter the value directly.',
+        );
     });
 
     it('should report a missing store at deploy', async () => {

@@ -1,9 +1,11 @@
 // Stores alert events and emails them: over SMTP when a mail server is set, otherwise as .eml files
-// in an outbox folder. The message is done once the event is stored; emails retry in the background.
+// in an outbox folder. Also posts them to Teams, Slack and an SMS gateway when their URLs are set.
+// The message is done once the event is stored; emails and channel messages retry in the background.
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
 
 import { incrementCounter } from '../../lib/observability/counters';
 import { createMailer } from '../../lib/alerts/mailer';
+import type { ChannelOutcome } from '../../lib/alerts/channels';
 import { AlertRouter, type EmailOutcome, type RouteResult } from '../../lib/alerts/router';
 import { parseRouterSettings, type RawRouterConfig } from '../../lib/alerts/settings';
 import { alertEventProblem } from '../../lib/alerts/validate';
@@ -48,7 +50,14 @@ export default function register(RED: NodeAPI): void {
                 retry: { delayMs: settings.retryDelayMs },
                 onEmailRetry: (event, err, attempt, waitMs) =>
                     node.debug(RED._('ul-alert-router.log.retry', { event: event.event_id, attempt, wait: waitMs, message: toError(err).message })),
+                channels: settings.channels,
+                baseUrl: settings.baseUrl,
+                onChannelRetry: (channel, event, err, attempt, waitMs) =>
+                    node.debug(RED._('ul-alert-router.log.channel-retry', { channel: channel.name, event: event.event_id, attempt, wait: waitMs, message: toError(err).message })),
             });
+            if (settings.channels.length > 0) {
+                node.log(RED._('ul-alert-router.log.channels', { channels: settings.channels.map((channel) => channel.name).join(', ') }));
+            }
             node.log(RED._(settings.mail.smtp ? 'ul-alert-router.log.smtp' : 'ul-alert-router.log.outbox', {
                 host: settings.mail.smtp?.host ?? '',
                 folder: settings.mail.outboxDir,
@@ -65,10 +74,12 @@ export default function register(RED: NodeAPI): void {
 
         let stored = 0;
         let emailFailures = 0;
+        let deadLetters = 0;
         let queue: Promise<void> = Promise.resolve();
 
         function showStatus(): void {
             if (emailFailures > 0) setStatus(node, 'degraded', RED._('ul-alert-router.status.email-failed', { count: emailFailures }));
+            else if (deadLetters > 0) setStatus(node, 'degraded', RED._('ul-alert-router.status.channel-failed', { count: deadLetters }));
             else setStatus(node, 'ok', RED._('ul-alert-router.status.stored', { count: stored }));
         }
 
@@ -88,6 +99,20 @@ export default function register(RED: NodeAPI): void {
             done();
             // The email is not awaited, so retries do not hold back the next event.
             void result.email.then(reportEmail);
+            void result.channels.then(reportChannels);
+        }
+
+        function reportChannels(outcomes: ChannelOutcome[]): void {
+            for (const outcome of outcomes) {
+                if (outcome.status === 'dead_letter') {
+                    deadLetters++;
+                    node.warn(outcome.quarantined ? outcome.reason : RED._('ul-alert-router.log.dead-letter-lost', { reason: outcome.reason }));
+                } else if (outcome.status === 'sent') {
+                    deadLetters = 0;
+                    node.debug(RED._('ul-alert-router.log.channel-sent', { channel: outcome.channel, event: outcome.event.event_id }));
+                }
+            }
+            if (outcomes.length > 0) showStatus();
         }
 
         function reportEmail(outcome: EmailOutcome): void {
