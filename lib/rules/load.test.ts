@@ -163,7 +163,7 @@ describe('loadRulesFile', () => {
         const set = loadRulesFile(join(FLOWS_DIR, 'rules.yaml'));
 
         expect(set.source).toBe('flows/rules.yaml');
-        expect(set.rules.map((rule) => rule.kind).sort()).toEqual(['rate_of_change', 'rate_of_change', 'rate_of_change', 'stuck', 'threshold']);
+        expect(set.rules.map((rule) => rule.kind).sort()).toEqual(['missing_data', 'rate_of_change', 'rate_of_change', 'rate_of_change', 'stuck', 'threshold']);
     });
 
     it('should name a file that does not exist', () => {
