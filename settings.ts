@@ -2,6 +2,7 @@
 // server, the identity hooks and the runtime context; everything else is decided here.
 import { join } from 'node:path';
 
+import { canonicalFlowStorage } from './lib/flows/storage';
 import type { RuntimeContext } from './lib/runtime-context';
 
 export type RuntimeRole = 'edge' | 'cloud';
@@ -32,6 +33,7 @@ export function buildSettings(input: SettingsInput): Record<string, unknown> {
         userDir: join(input.dataDir, 'node-red', role),
         flowFile: join(input.projectRoot, 'flows', `${role}.json`),
         flowFilePretty: true,
+        storageModule: canonicalFlowStorage,
         credentialSecret: input.credentialSecret,
         // The cloud runtime serves the API and the dashboard at the root, so its editor moves aside.
         httpAdminRoot: role === 'cloud' ? '/editor' : '/',

@@ -1,16 +1,20 @@
-// `upstream-live flows fmt|check|diff|show`: keeps the versioned flow files canonical and
-// reviewable. The work is done by the pure modules in lib/flows/; this file reads and writes
+// `upstream-live flows fmt|check|diff|show|new-site`: keeps the versioned flow files canonical and
+// reviewable, and generates the edge flow of a new site from a template. The work is done by the pure modules in lib/flows/; this file reads and writes
 // files, runs `git show` for `git:REV:PATH` arguments and sets the exit code.
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
+import { parse as parseYaml } from 'yaml';
+
+import { ConfigError } from '../lib/errors';
 import { formatFlowText } from '../lib/flows/canonical';
 import { checkFlowText, formatProblem } from '../lib/flows/check';
 import { diffFlows, formatFlowDiff } from '../lib/flows/diff';
 import { RUNTIME_ENV_NAMES, nodeTypesFromPackage } from '../lib/flows/known';
 import { FlowFileError, parseFlowText } from '../lib/flows/model';
 import { renderFlows } from '../lib/flows/show';
+import { SiteParameterError, generateSiteFlow, listTemplates } from '../lib/flows/templates';
 import { PROJECT_ROOT } from '../lib/paths';
 import { UsageError } from './options';
 
@@ -38,6 +42,10 @@ export const FLOWS_USAGE = [
     '                                 summarize the changes between two versions; OLD and NEW are files or',
     '                                 git:REV:PATH (read with `git show REV:PATH`, PATH from the repository root)',
     '  show FILE [--positions]        print a flow file as review text, one property per line (a git textconv filter)',
+    '  new-site TEMPLATE --params FILE [--out FILE] [--force]',
+    '                                 generate the edge flow of a new site from flows/templates/TEMPLATE.json and a',
+    '                                 YAML or JSON parameters file (schemas/site-template.json); prints the flow, or',
+    '                                 writes it to --out (an existing file only with --force)',
     '',
     'A DIR argument means every *.json file directly inside it, except *_cred.json credential files.',
 ].join('\n');
@@ -188,6 +196,73 @@ function runShow(args: string[], io: FlowsIo): number {
     return 0;
 }
 
+function parseNewSiteArguments(args: string[]): { template: string; params: string; out?: string; force: boolean } {
+    const positional: string[] = [];
+    let params: string | undefined;
+    let out: string | undefined;
+    let force = false;
+    for (let index = 0; index < args.length; index++) {
+        const arg = args[index];
+        if (arg === '--params' || arg === '--out') {
+            const value = args[index + 1];
+            if (value === undefined || value.startsWith('--')) throw new UsageError(`Option ${arg} needs a file name, for example ${arg} site.yaml.`);
+            if (arg === '--params') params = value;
+            else out = value;
+            index++;
+        } else if (arg === '--force') {
+            force = true;
+        } else if (arg.startsWith('--')) {
+            throw new UsageError(`Unknown option "${arg}" for flows new-site; use --params, --out or --force.`);
+        } else {
+            positional.push(arg);
+        }
+    }
+    if (positional.length !== 1) {
+        throw new UsageError(`Name one template: upstream-live flows new-site TEMPLATE --params FILE; templates: ${listTemplates().join(', ')}.`);
+    }
+    if (params === undefined) throw new UsageError('Name the parameters file: upstream-live flows new-site TEMPLATE --params site.yaml.');
+    return { template: positional[0], params, out, force };
+}
+
+function runNewSite(args: string[], io: FlowsIo): number {
+    const { template, params, out, force } = parseNewSiteArguments(args);
+    const paramsText = readText(params, io);
+    let parameters: unknown;
+    try {
+        parameters = parseYaml(paramsText);
+    } catch (err) {
+        io.stderr(`${params}: invalid YAML (${(err as Error).message}); fix the syntax.\n`);
+        return 1;
+    }
+    let text: string;
+    try {
+        text = generateSiteFlow(template, parameters);
+    } catch (err) {
+        if (!(err instanceof ConfigError)) throw err;
+        const fix = err instanceof SiteParameterError ? `\nFix the parameters in ${params}; schemas/site-template.json describes each one.` : '';
+        io.stderr(`${err.message}${fix}\n`);
+        return 1;
+    }
+    const label = out ?? `${template} flow`;
+    const problems = checkFlowText(text, label, { nodeTypes: projectNodeTypes(), envNames: RUNTIME_ENV_NAMES });
+    if (problems.length > 0) {
+        for (const problem of problems) io.stderr(formatProblem(problem) + '\n');
+        io.stderr(`flows new-site: the generated flow has ${problems.length} problem(s), so it was not written; fix the template ${template}.\n`);
+        return 1;
+    }
+    if (out === undefined) {
+        io.stdout(text);
+        return 0;
+    }
+    const target = resolve(io.cwd, out);
+    if (existsSync(target) && !force) {
+        throw new UsageError(`${out} already exists; choose another --out file or add --force to replace it.`);
+    }
+    writeFileSync(target, text);
+    io.stdout(`wrote ${out} from template ${template}\n`);
+    return 0;
+}
+
 /** Runs `upstream-live flows ...` and returns the exit code; throws UsageError for bad arguments. */
 export function runFlowsCommand(args: string[], io: FlowsIo = processIo): number {
     const [subcommand = 'help', ...rest] = args;
@@ -200,12 +275,14 @@ export function runFlowsCommand(args: string[], io: FlowsIo = processIo): number
             return runDiff(rest, io);
         case 'show':
             return runShow(rest, io);
+        case 'new-site':
+            return runNewSite(rest, io);
         case 'help':
         case '--help':
         case '-h':
             io.stdout(FLOWS_USAGE + '\n');
             return 0;
         default:
-            throw new UsageError(`Unknown flows command "${subcommand}"; use fmt, check, diff or show.`);
+            throw new UsageError(`Unknown flows command "${subcommand}"; use fmt, check, diff, show or new-site.`);
     }
 }

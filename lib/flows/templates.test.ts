@@ -1,0 +1,332 @@
+import { verify } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { afterAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+
+import replayNode from '../../nodes/replay/replay';
+import signNode from '../../nodes/sign/sign';
+import tagMapNode from '../../nodes/tag-map/tag-map';
+import { runFlowsCommand, type FlowsIo } from '../../runtime/flows-command';
+import { PROJECT_ROOT } from '../paths';
+import { signingInput } from '../signing/envelope';
+import { generateDeviceKey, loadPublicKey } from '../signing/keys';
+import type { SignedEnvelope } from '../types';
+import { checkFlowText } from './check';
+import { RUNTIME_ENV_NAMES, nodeTypesFromPackage } from './known';
+import type { FlowNode } from './model';
+import { SiteParameterError, TEMPLATES_DIR, generateSiteFlow, listTemplates, loadTemplate } from './templates';
+
+const checkOptions = {
+    nodeTypes: nodeTypesFromPackage(JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8'))),
+    envNames: RUNTIME_ENV_NAMES,
+};
+
+function exampleParameters(template: string): Record<string, unknown> {
+    return parse(readFileSync(join(TEMPLATES_DIR, `${template}.example.yaml`), 'utf8')) as Record<string, unknown>;
+}
+
+function problemsOf(template: string, parameters: unknown): SiteParameterError {
+    try {
+        generateSiteFlow(template, parameters);
+    } catch (err) {
+        if (err instanceof SiteParameterError) return err;
+        throw err;
+    }
+    throw new Error('expected a SiteParameterError');
+}
+
+const tempDir = mkdtempSync(join(tmpdir(), 'ul-site-template-'));
+afterAll(() => rmSync(tempDir, { recursive: true, force: true }));
+
+describe('site templates', () => {
+    it('should list both templates', () => {
+        expect(listTemplates()).toEqual(['opcua-well-pad', 'replay-site']);
+    });
+
+    for (const template of ['opcua-well-pad', 'replay-site']) {
+        it(`should generate a checked ${template} flow`, () => {
+            const text = generateSiteFlow(template, exampleParameters(template));
+
+            expect(checkFlowText(text, `${template}.json`, checkOptions)).toEqual([]);
+        });
+
+        it(`should generate ${template} the same twice`, () => {
+            const first = generateSiteFlow(template, exampleParameters(template));
+            const second = generateSiteFlow(template, exampleParameters(template));
+
+            expect(second).toBe(first);
+        });
+
+        it(`should declare every ${template} placeholder`, () => {
+            expect(loadTemplate(template).template).toBe(template);
+        });
+    }
+
+    it('should derive ids from site and asset', () => {
+        const nodes = JSON.parse(generateSiteFlow('replay-site', exampleParameters('replay-site'))) as FlowNode[];
+        const ids = nodes.map((node) => node.id).sort();
+
+        expect(ids).toEqual([
+            'petrobras-site-b-readings-out',
+            'petrobras-site-b-rejected-out',
+            'petrobras-site-b-rejected-topic',
+            'petrobras-site-b-replay-3w-well-00001',
+            'petrobras-site-b-replay-3w-well-00012',
+            'petrobras-site-b-sign',
+            'petrobras-site-b-site',
+            'petrobras-site-b-tag-map-3w-well-00001',
+            'petrobras-site-b-tag-map-3w-well-00012',
+        ]);
+    });
+
+    it('should wire each replay to its own tag map', () => {
+        const nodes = JSON.parse(generateSiteFlow('replay-site', exampleParameters('replay-site'))) as FlowNode[];
+        const replay = nodes.find((node) => node.id === 'petrobras-site-b-replay-3w-well-00012');
+        const tagMap = nodes.find((node) => node.id === 'petrobras-site-b-tag-map-3w-well-00012');
+
+        expect(replay?.wires).toEqual([['petrobras-site-b-tag-map-3w-well-00012'], [], ['petrobras-site-b-rejected-topic']]);
+        expect(replay?.file).toBe('petrobras-3w/2/WELL-00012_20170320143144.csv');
+        expect(replay?.y).toBe(180);
+        expect(tagMap?.assetId).toBe('3w-well-00012');
+        expect(tagMap?.wires).toEqual([['petrobras-site-b-sign'], ['petrobras-site-b-rejected-topic']]);
+    });
+
+    it('should fill defaults and typed values', () => {
+        const nodes = JSON.parse(generateSiteFlow('opcua-well-pad', exampleParameters('opcua-well-pad'))) as FlowNode[];
+        const sign = nodes.find((node) => node.type === 'ul-sign');
+        const reader = nodes.find((node) => node.id === 'petrobras-pad-7-reader-3w-well-00007');
+        const tagMap = nodes.find((node) => node.id === 'petrobras-pad-7-tag-map-3w-well-00007');
+
+        expect(sign?.certId).toBe('cert-edge-petrobras-07');
+        expect(sign?.keyFile).toBe('keys/edge-petrobras-07.key');
+        expect(reader?.samplingInterval).toBe(1000);
+        expect(JSON.parse(String(reader?.items))).toEqual([
+            { nodeId: 'ns=1;s=WELL-00007.WellheadPressure', tag: 'WellheadPressure' },
+            { nodeId: 'ns=1;s=WELL-00007.TubingTemperature', tag: 'TubingTemperature' },
+        ]);
+        expect(JSON.parse(String(tagMap?.map))).toEqual([
+            { tag: 'WellheadPressure', metric: 'pressure_wellhead', unit: 'Pa' },
+            { tag: 'TubingTemperature', metric: 'temp_wellhead', unit: 'degC' },
+        ]);
+    });
+});
+
+describe('site template parameters', () => {
+    it('should name a missing device id', () => {
+        const { deviceId: _deviceId, ...rest } = exampleParameters('replay-site');
+        const error = problemsOf('replay-site', rest);
+
+        expect(error.problems).toEqual([{ parameter: 'deviceId', value: undefined, message: "Field 'deviceId' is missing." }]);
+        expect(error.message).toContain('deviceId');
+    });
+
+    it('should name a missing replay file', () => {
+        const parameters = exampleParameters('replay-site');
+        delete (parameters.assets as Record<string, unknown>[])[1].file;
+        const error = problemsOf('replay-site', parameters);
+
+        expect(error.problems.map((problem) => problem.parameter)).toEqual(['assets[1].file']);
+    });
+
+    it('should reject a replay file not found', () => {
+        const parameters = exampleParameters('replay-site');
+        (parameters.assets as Record<string, unknown>[])[0].file = 'petrobras-3w/0/absent.csv';
+        const error = problemsOf('replay-site', parameters);
+
+        expect(error.problems[0].parameter).toBe('assets[0].file');
+        expect(error.problems[0].value).toBe('petrobras-3w/0/absent.csv');
+        expect(error.problems[0].message).toMatch(/was not found; give a CSV path relative to/);
+    });
+
+    it('should reject an invalid site id', () => {
+        const error = problemsOf('replay-site', { ...exampleParameters('replay-site'), siteId: 'Site B' });
+
+        expect(error.problems[0].parameter).toBe('siteId');
+        expect(error.problems[0].value).toBe('Site B');
+        expect(error.problems[0].message).toMatch(/must match the pattern/);
+    });
+
+    it('should require an endpoint for OPC UA', () => {
+        const { endpoint: _endpoint, ...rest } = exampleParameters('opcua-well-pad');
+        const error = problemsOf('opcua-well-pad', rest);
+
+        expect(error.problems.map((problem) => problem.parameter)).toEqual(['endpoint']);
+    });
+
+    it('should reject an invalid endpoint', () => {
+        const error = problemsOf('opcua-well-pad', { ...exampleParameters('opcua-well-pad'), endpoint: 'http://pad-7:4840' });
+
+        expect(error.problems[0].parameter).toBe('endpoint');
+        expect(error.problems[0].message).toContain('http://pad-7:4840');
+    });
+
+    it('should reject an invalid node id', () => {
+        const parameters = exampleParameters('opcua-well-pad');
+        const tags = (parameters.assets as { tags: Record<string, unknown>[] }[])[0].tags;
+        tags[0].nodeId = 'WellheadPressure';
+        const error = problemsOf('opcua-well-pad', parameters);
+
+        expect(error.problems[0].parameter).toBe('assets[0].tags[0].nodeId');
+        expect(error.problems[0].value).toBe('WellheadPressure');
+    });
+
+    it('should reject a repeated asset id', () => {
+        const parameters = exampleParameters('replay-site');
+        const assets = parameters.assets as Record<string, unknown>[];
+        assets[1].assetId = assets[0].assetId;
+        const error = problemsOf('replay-site', parameters);
+
+        expect(error.problems).toEqual([{ parameter: 'assets[1].assetId', value: '3w-well-00001', message: 'asset id "3w-well-00001" is listed twice; give each asset one entry.' }]);
+    });
+
+    it('should reject an unknown parameter', () => {
+        const error = problemsOf('replay-site', { ...exampleParameters('replay-site'), endpont: 'opc.tcp://x' });
+
+        expect(error.problems[0].parameter).toBe('endpont');
+        expect(error.problems[0].message).toMatch(/not allowed/);
+    });
+
+    it('should reject a template mismatch', () => {
+        const error = problemsOf('replay-site', { ...exampleParameters('replay-site'), template: 'opcua-well-pad' });
+
+        expect(error.problems[0].parameter).toBe('template');
+    });
+
+    it('should reject a tag listed twice', () => {
+        const parameters = exampleParameters('opcua-well-pad');
+        const tags = (parameters.assets as { tags: Record<string, unknown>[] }[])[1].tags;
+        tags[1].tag = tags[0].tag;
+        const error = problemsOf('opcua-well-pad', parameters);
+
+        const messages = error.problems.map((problem) => problem.message);
+
+        expect(error.problems.map((problem) => problem.parameter)).toEqual(['assets[1]', 'assets[1]']);
+        expect(messages).toContainEqual(expect.stringMatching(/^ul-opcua-reader of asset 3w-well-00007 .*tag WellheadPressure twice/));
+        expect(messages).toContainEqual(expect.stringMatching(/^ul-tag-map of asset 3w-well-00007 .*lists tag WellheadPressure twice/));
+    });
+
+    it('should report an unknown template', () => {
+        expect(() => generateSiteFlow('gas-plant', {})).toThrow(/Site template "gas-plant" was not found .* use one of opcua-well-pad, replay-site/);
+    });
+
+    it('should reject undeclared placeholders', () => {
+        const path = join(tempDir, 'broken.json');
+        writeFileSync(path, JSON.stringify({ template: 'broken', description: '', parameters: {}, nodes: [{ id: 'a', type: 'inject', name: '{{siteId}}' }] }));
+
+        expect(() => loadTemplate(path)).toThrow(/placeholder \{\{siteId\}\} in node a/);
+    });
+});
+
+function capture(cwd: string): FlowsIo & { out: string; err: string } {
+    const io = {
+        out: '',
+        err: '',
+        cwd,
+        stdout: (text: string) => {
+            io.out += text;
+        },
+        stderr: (text: string) => {
+            io.err += text;
+        },
+    };
+    return io;
+}
+
+describe('flows new-site command', () => {
+    it('should write a flow that passes check', () => {
+        const folder = mkdtempSync(join(tempDir, 'command-'));
+        const io = capture(folder);
+        const params = join(TEMPLATES_DIR, 'replay-site.example.yaml');
+        const code = runFlowsCommand(['new-site', 'replay-site', '--params', params, '--out', 'site-b.json'], io);
+
+        expect(code).toBe(0);
+        expect(io.out).toBe('wrote site-b.json from template replay-site\n');
+        expect(readFileSync(join(folder, 'site-b.json'), 'utf8')).toBe(generateSiteFlow('replay-site', exampleParameters('replay-site')));
+        const checkIo = capture(folder);
+        expect(runFlowsCommand(['check', 'site-b.json'], checkIo)).toBe(0);
+        expect(checkIo.err).toBe('');
+    });
+
+    it('should not replace a file without --force', () => {
+        const folder = mkdtempSync(join(tempDir, 'command-'));
+        writeFileSync(join(folder, 'site-b.json'), '[]\n');
+        const params = join(TEMPLATES_DIR, 'replay-site.example.yaml');
+
+        expect(() => runFlowsCommand(['new-site', 'replay-site', '--params', params, '--out', 'site-b.json'], capture(folder))).toThrow(/already exists; .* --force/);
+        expect(runFlowsCommand(['new-site', 'replay-site', '--params', params, '--out', 'site-b.json', '--force'], capture(folder))).toBe(0);
+    });
+
+    it('should print parameter problems', () => {
+        const folder = mkdtempSync(join(tempDir, 'command-'));
+        writeFileSync(join(folder, 'site.yaml'), 'operator: petrobras\nsiteId: site-c\nassets:\n  - assetId: 3w-well-00001\n');
+        const io = capture(folder);
+        const code = runFlowsCommand(['new-site', 'replay-site', '--params', 'site.yaml'], io);
+
+        expect(code).toBe(1);
+        expect(io.out).toBe('');
+        expect(io.err).toContain("deviceId: Field 'deviceId' is missing.");
+        expect(io.err).toContain("assets[0].file: Field 'assets[0].file' is missing.");
+        expect(io.err).toContain('Fix the parameters in site.yaml');
+    });
+
+    it('should report invalid YAML', () => {
+        const folder = mkdtempSync(join(tempDir, 'command-'));
+        writeFileSync(join(folder, 'site.yaml'), 'operator: [petrobras\n');
+        const io = capture(folder);
+
+        expect(runFlowsCommand(['new-site', 'replay-site', '--params', 'site.yaml'], io)).toBe(1);
+        expect(io.err).toMatch(/^site.yaml: invalid YAML/);
+    });
+});
+
+describe('replay-site flow in Node-RED', () => {
+    const require = createRequire(import.meta.url);
+    const helper = require('node-red-node-test-helper');
+    const changeNode = require('@node-red/nodes/core/function/15-change.js');
+
+    it('should emit signed envelopes', { timeout: 60_000 }, async () => {
+        const dataDir = mkdtempSync(join(tempDir, 'runtime-'));
+        generateDeviceKey(join(dataDir, 'keys'), 'edge-petrobras-02');
+        const nodes = JSON.parse(generateSiteFlow('replay-site', exampleParameters('replay-site'))) as FlowNode[];
+        // The forward queues need a broker, so helper nodes take their place.
+        const flow = nodes.map((node) => (node.type === 'ul-forward-queue' ? { id: node.id, z: node.z, type: 'helper' } : node));
+        const previous = { speed: process.env.UL_REPLAY_SPEED, loop: process.env.UL_REPLAY_LOOP };
+        process.env.UL_REPLAY_SPEED = '1e9';
+        process.env.UL_REPLAY_LOOP = 'false';
+        helper.init(require.resolve('node-red'), { upstreamLive: { dataDir } });
+        try {
+            await helper.load([replayNode, tagMapNode, signNode, changeNode], flow);
+            const envelopes: { topic: string; payload: SignedEnvelope }[] = [];
+            const bothAssets = new Promise<void>((resolve) => {
+                helper.getNode('petrobras-site-b-readings-out').on('input', (msg: { topic: string; payload: SignedEnvelope }) => {
+                    envelopes.push(msg);
+                    const assets = new Set(envelopes.map((envelope) => envelope.payload.readings[0].asset_id));
+                    if (assets.size === 2) resolve();
+                });
+            });
+            await bothAssets;
+            await helper.unload();
+
+            expect(envelopes.length).toBeGreaterThanOrEqual(2);
+            const publicKey = loadPublicKey(join(dataDir, 'keys/edge-petrobras-02.pub'));
+            const first = envelopes.find((envelope) => envelope.payload.readings[0].asset_id === '3w-well-00012');
+            expect(first?.topic).toBe('ops/petrobras/3w-well-00012/readings');
+            expect(first?.payload.device_id).toBe('edge-petrobras-02');
+            expect(first?.payload.cert_id).toBe('cert-edge-petrobras-02');
+            expect(first?.payload.operator).toBe('petrobras');
+            for (const envelope of envelopes) {
+                expect(verify(null, signingInput(envelope.payload), publicKey, Buffer.from(envelope.payload.sig, 'base64'))).toBe(true);
+            }
+        } finally {
+            await helper.unload();
+            process.env.UL_REPLAY_SPEED = previous.speed;
+            process.env.UL_REPLAY_LOOP = previous.loop;
+            if (previous.speed === undefined) delete process.env.UL_REPLAY_SPEED;
+            if (previous.loop === undefined) delete process.env.UL_REPLAY_LOOP;
+        }
+    });
+});
