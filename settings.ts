@@ -31,7 +31,9 @@ export function buildSettings(input: SettingsInput): Record<string, unknown> {
     const { role } = input;
     return {
         userDir: join(input.dataDir, 'node-red', role),
-        flowFile: join(input.projectRoot, 'flows', `${role}.json`),
+        // UL_FLOWS_DIR points a runtime at a copy of the flow files, so that deploys in tests or
+        // trials do not rewrite the versioned files.
+        flowFile: join(process.env.UL_FLOWS_DIR || join(input.projectRoot, 'flows'), `${role}.json`),
         flowFilePretty: true,
         storageModule: canonicalFlowStorage,
         credentialSecret: input.credentialSecret,

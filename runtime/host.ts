@@ -24,6 +24,8 @@ export interface HostOptions {
     logger: Logger;
     /** Mounts routes that must take precedence over the flows' HTTP nodes (API, auth, health). */
     mountBefore?: (app: Express, server: Server) => void | Promise<void>;
+    /** Called on every `flows:started` runtime event: the start, and each deploy after it. */
+    onFlowsStarted?: (event: { config?: { flows?: unknown[] }; type?: string }) => void;
     /** Command-line option that sets `port`, named in the error when the port is in use. */
     portOption?: string;
     /** Milliseconds to wait for the flows to start before giving up; default 60 s. */
@@ -90,6 +92,8 @@ export async function startNodeRed(options: HostOptions): Promise<NodeRedHost> {
             resolve();
         });
     });
+    const onFlowsStarted = options.onFlowsStarted;
+    if (onFlowsStarted) RED.events.on('flows:started', onFlowsStarted);
     await RED.start();
     await flowsStarted;
     logger.info('flows started', { port });
@@ -99,6 +103,7 @@ export async function startNodeRed(options: HostOptions): Promise<NodeRedHost> {
         server,
         port,
         async stop() {
+            if (onFlowsStarted) RED.events.off('flows:started', onFlowsStarted);
             await RED.stop();
             await new Promise<void>((resolve) => {
                 server.closeAllConnections();

@@ -68,9 +68,16 @@ export function createLogger(base: Record<string, unknown> = {}, options: Logger
     };
 }
 
-interface NodeRedLogMessage {
+/** Node-RED's level number of audit entries (@node-red/util log.AUDIT). */
+const NODE_RED_AUDIT_LEVEL = 98;
+
+export interface NodeRedLogMessage {
     level: number;
+    /** Audit entries: the event name, such as `flows.set`, and the user behind the request. */
+    event?: string;
+    user?: { username?: string };
     msg: unknown;
+    /** Node type for node log lines; deployment type for a `flows.set` audit entry. */
     type?: string;
     id?: string;
     name?: string;
@@ -79,15 +86,20 @@ interface NodeRedLogMessage {
 
 /**
  * Builds a Node-RED `settings.logging` entry that sends Node-RED's own log lines (start-up, node
- * errors, warnings) through the same logger.
+ * errors, warnings) through the same logger, and its audit entries (editor logins, deploys) to
+ * `onAudit` when given.
  */
-export function nodeRedLogging(logger: Logger, level: LogLevel = parseLevel(process.env.UL_LOG_LEVEL) ?? 'info') {
+export function nodeRedLogging(logger: Logger, onAudit?: (entry: NodeRedLogMessage) => void, level: LogLevel = parseLevel(process.env.UL_LOG_LEVEL) ?? 'info') {
     return {
         upstreamLive: {
             level,
             metrics: false,
-            audit: false,
+            audit: onAudit !== undefined,
             handler: () => (entry: NodeRedLogMessage) => {
+                if (entry.level === NODE_RED_AUDIT_LEVEL) {
+                    onAudit?.(entry);
+                    return;
+                }
                 const name = RANK_LEVEL.get(entry.level) ?? 'info';
                 let message: string;
                 if (entry.msg instanceof Error) message = entry.msg.message;

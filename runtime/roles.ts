@@ -21,6 +21,7 @@ import { attachReadingStream } from './api/stream';
 import { loadIssuer } from './auth/issuer';
 import { ensureDemoUsers, loadUsers, type StoredUser } from './auth/users';
 import { deviceRegistryFile, provisionDemo } from './demo';
+import { DeployAuditor } from './deploy-audit';
 import { startNodeRed, type NodeRedHost } from './host';
 import { createIngestHandler } from './ingest';
 import { nodeRedLogging, type Logger } from './logging';
@@ -81,16 +82,24 @@ export async function startCloud(options: RuntimeOptions, logger: Logger): Promi
     const ingest = createIngestHandler({ store, bus, registryFile: deviceRegistryFile(options.dataDir), assets: () => store.listAssets() });
 
     let detachStream: (() => Promise<void>) | undefined;
+    const auditor = new DeployAuditor({
+        role: 'cloud',
+        logger,
+        record: async (record) => {
+            await store.appendAudit({ actor: record.actor, action: 'flows.deploy', subject: 'flows/cloud.json', details: { ...record } });
+        },
+    });
     const host: NodeRedHost = await startNodeRed({
         host: options.host,
         port: options.port,
         logger,
+        onFlowsStarted: (event) => void auditor.flowsStarted(event as Parameters<DeployAuditor['flowsStarted']>[0]),
         settings: buildSettings({
             role: 'cloud',
             projectRoot: PROJECT_ROOT,
             dataDir: options.dataDir,
             credentialSecret: credentialSecret(options.dataDir),
-            logging: nodeRedLogging(logger),
+            logging: nodeRedLogging(logger, (entry) => auditor.noteAudit(entry)),
             context,
             editorUser: auth.editorUser,
             authenticateEditorUser: auth.authenticateEditorUser,
@@ -133,17 +142,20 @@ export async function startEdge(options: RuntimeOptions, logger: Logger): Promis
     mkdirSync(options.dataDir, { recursive: true });
     await provisionDemo(options.dataDir, false, logger);
     const auth = await editorAuth(options.dataDir);
+    // The edge has no database; its deploys are recorded in the log.
+    const auditor = new DeployAuditor({ role: 'edge', logger });
     const host = await startNodeRed({
         host: options.host,
         port: options.edgePort,
         portOption: '--edge-port',
         logger,
+        onFlowsStarted: (event) => void auditor.flowsStarted(event as Parameters<DeployAuditor['flowsStarted']>[0]),
         settings: buildSettings({
             role: 'edge',
             projectRoot: PROJECT_ROOT,
             dataDir: options.dataDir,
             credentialSecret: credentialSecret(options.dataDir),
-            logging: nodeRedLogging(logger),
+            logging: nodeRedLogging(logger, (entry) => auditor.noteAudit(entry)),
             context: { dataDir: options.dataDir },
             editorUser: auth.editorUser,
             authenticateEditorUser: auth.authenticateEditorUser,

@@ -1,5 +1,6 @@
 // Entry point of the store: one database connection per process and data folder or connection
 // string, shared by the runtime API and every flow node through reference-counted handles.
+import type { AuditEntry, AuditEntryInput } from './audit';
 import type { MonthlyFieldProduction } from './public-aggregates';
 import { ServiceError } from '../errors';
 import type { AlertEvent, Asset, Reading, Rejection } from '../types';
@@ -163,6 +164,18 @@ export class StoreHandle implements DetailedStore {
 
     async countReadings(filter?: { asset_id?: string; metric?: string }): Promise<number> {
         return this.use().countReadings(filter);
+    }
+
+    async appendAudit(entry: AuditEntryInput): Promise<AuditEntry> {
+        return this.use().appendAudit(entry);
+    }
+
+    async listAudit(limit?: number): Promise<AuditEntry[]> {
+        return this.use().listAudit(limit);
+    }
+
+    async verifyAudit(): Promise<number | undefined> {
+        return this.use().verifyAudit();
     }
 
     async monthlyFieldProduction(): Promise<MonthlyFieldProduction[]> {

@@ -1,4 +1,5 @@
 // The Store implemented in SQL over a Db, the same on PostgreSQL and on the embedded engine.
+import { appendAudit, selectAudit, verifyAuditChain, type AuditEntry, type AuditEntryInput } from './audit';
 import { selectMonthlyFieldProduction, type MonthlyFieldProduction } from './public-aggregates';
 import type { AlertEvent, Asset, Reading, Rejection } from '../types';
 import type { Db } from './db';
@@ -118,6 +119,18 @@ export class SqlStore implements DetailedStore {
 
     countReadings(filter?: { asset_id?: string; metric?: string }): Promise<number> {
         return countReadings(this.db, filter);
+    }
+
+    appendAudit(entry: AuditEntryInput): Promise<AuditEntry> {
+        return appendAudit(this.db, entry);
+    }
+
+    listAudit(limit?: number): Promise<AuditEntry[]> {
+        return selectAudit(this.db, limit);
+    }
+
+    verifyAudit(): Promise<number | undefined> {
+        return verifyAuditChain(this.db);
     }
 
     monthlyFieldProduction(): Promise<MonthlyFieldProduction[]> {

@@ -1,6 +1,7 @@
 // The store contract. PostgreSQL and the embedded PGlite engine implement the same interface with
 // the same SQL; nodes and the API use only this interface.
 import type { AlertEvent, Asset, QualityFlag, Reading, Rejection, Severity } from '../types';
+import type { AuditEntry, AuditEntryInput } from './audit';
 import type { MonthlyFieldProduction } from './public-aggregates';
 
 export type StoreSpec =
@@ -120,6 +121,12 @@ export interface Store {
     listEvents(query?: EventsQuery): Promise<AlertEvent[]>;
     listQuarantine(query?: { source?: string; since?: string; limit?: number }): Promise<QuarantineRow[]>;
     countReadings(filter?: { asset_id?: string; metric?: string }): Promise<number>;
+    /** Appends an entry to the hash-chained audit log. */
+    appendAudit(entry: AuditEntryInput): Promise<AuditEntry>;
+    /** Returns audit entries, newest first. */
+    listAudit(limit?: number): Promise<AuditEntry[]>;
+    /** Recomputes the audit hash chain; returns the id of the first broken entry, or undefined. */
+    verifyAudit(): Promise<number | undefined>;
     /** Monthly oil, gas and water volumes per field, for the public view; no per-well figures. */
     monthlyFieldProduction(): Promise<MonthlyFieldProduction[]>;
     /** Runs SQL directly; for migrations, tests and diagnostics. */

@@ -161,6 +161,16 @@ export function createApiRouter(deps: ApiDependencies): Router {
     router.post('/alerts/:id/resolve', requireRole('regulator-admin', 'operator'), alertAction('resolved'));
 
     router.get(
+        '/audit',
+        requireRole('regulator-admin', 'analyst'),
+        route(async (req, res) => {
+            const entries = await store.listAudit(intParam(req.query.limit, 'limit', 1, 10_000));
+            const brokenAt = req.query.verify === 'true' ? await store.verifyAudit() : undefined;
+            res.json({ count: entries.length, entries, ...(req.query.verify === 'true' ? { chain_valid: brokenAt === undefined, broken_at: brokenAt ?? null } : {}) });
+        }),
+    );
+
+    router.get(
         '/quarantine',
         requireRole('regulator-admin', 'analyst'),
         route(async (req, res) => {

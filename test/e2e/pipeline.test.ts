@@ -2,7 +2,7 @@
 // and alerts. Also the Volve report import, the API, the live stream, a cloud restart mid-replay,
 // and a restart of the whole demo on the same data folder.
 import { readFileSync } from 'node:fs';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -52,6 +52,7 @@ function expectedVolve(): { readings: number; negativeRows: number; oilDaysF12: 
 }
 
 let dataDir: string;
+let flowsDir: string;
 let demo: DemoProcess;
 let token: string;
 
@@ -72,7 +73,10 @@ async function replayComplete(): Promise<boolean> {
 
 beforeAll(async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'ul-e2e-'));
-    demo = await startDemo(dataDir, ['--speed', SPEED, '--loop', 'false']);
+    // Deploys in the test write to a copy of the flow files, never to the versioned ones.
+    flowsDir = join(dataDir, 'flows');
+    cpSync(join(ROOT, 'flows'), flowsDir, { recursive: true });
+    demo = await startDemo(dataDir, ['--speed', SPEED, '--loop', 'false'], { UL_FLOWS_DIR: flowsDir });
     await demo.waitFor('Upstream Live is running', 120_000);
     token = await login(demo.baseUrl, 'admin', demoPassword(dataDir, 'admin'));
 }, 150_000);
@@ -283,12 +287,54 @@ describe('demo pipeline on real data', () => {
         expect(ownAssets.assets.every((asset) => asset.operator === 'equinor')).toBe(true);
     });
 
+    it('should record a deploy and refuse it to other roles', async () => {
+        const editor = `${demo.baseUrl}/editor`;
+        const editorToken = async (username: string) => {
+            const response = await fetch(`${editor}/auth/token`, {
+                method: 'POST',
+                headers: { 'content-type': 'application/x-www-form-urlencoded' },
+                body: new URLSearchParams({ client_id: 'node-red-admin', grant_type: 'password', scope: '*', username, password: demoPassword(dataDir, username) }).toString(),
+            });
+            return { status: response.status, token: response.ok ? ((await response.json()) as { access_token: string }).access_token : '' };
+        };
+        const admin = await editorToken('admin');
+        const analyst = await editorToken('analyst');
+        const operator = await editorToken('petrobras-ops');
+        const current = (await (await fetch(`${editor}/flows`, { headers: { authorization: `Bearer ${admin.token}`, 'Node-RED-API-Version': 'v2' } })).json()) as { rev: string; flows: { id: string }[] };
+        const edited = current.flows.map((node) => (node.id === 'ingest-normalize' ? { ...node, maxFutureSeconds: 600 } : node));
+        const deploy = (token: string) =>
+            fetch(`${editor}/flows`, {
+                method: 'POST',
+                headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), 'content-type': 'application/json', 'Node-RED-API-Version': 'v2', 'Node-RED-Deployment-Type': 'nodes' },
+                body: JSON.stringify({ rev: current.rev, flows: edited }),
+            });
+
+        expect(admin.status).toBe(200);
+        expect(operator.status).not.toBe(200);
+        expect((await deploy('')).status).toBe(401);
+        expect((await deploy(analyst.token)).status).toBe(401);
+        expect((await deploy(admin.token)).status).toBe(200);
+
+        const audit = await until(
+            'the deploy in the audit log',
+            async () => {
+                const body = await getJson<{ entries: { actor: string; action: string; details: { nodes: { changed: string[] } } }[]; chain_valid: boolean }>(`${demo.baseUrl}/v1/audit?verify=true`, token);
+                return body.entries.some((entry) => entry.action === 'flows.deploy') ? body : undefined;
+            },
+            20_000,
+        );
+        const entry = audit.entries.find((candidate) => candidate.action === 'flows.deploy')!;
+        expect(entry.actor).toBe('admin');
+        expect(entry.details.nodes.changed).toEqual(['normalize (ul-normalize, ingest-normalize)']);
+        expect(audit.chain_valid).toBe(true);
+    });
+
     it('should resume with the stored data after a full restart', async () => {
         const before = new Map<string, number>();
         for (const [asset, file] of files) for (const metric of file.series.keys()) before.set(`${asset}/${metric}`, (await series(asset, metric)).length);
 
         expect(await demo.stop()).toBe(0);
-        demo = await startDemo(dataDir, ['--speed', SPEED, '--loop', 'false'], { UL_REPLAY_FILE_A: '', UL_REPLAY_FILE_B: '', UL_REPLAY_FILE_C: '' });
+        demo = await startDemo(dataDir, ['--speed', SPEED, '--loop', 'false'], { UL_FLOWS_DIR: flowsDir, UL_REPLAY_FILE_A: '', UL_REPLAY_FILE_B: '', UL_REPLAY_FILE_C: '' });
         await demo.waitFor('Upstream Live is running', 120_000);
         token = await login(demo.baseUrl, 'admin', demoPassword(dataDir, 'admin'));
 
