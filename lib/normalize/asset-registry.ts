@@ -1,11 +1,12 @@
 // Loads an asset registry file of the form `{ "assets": [Asset, ...] }` (see data/assets.json),
 // validates every asset against schemas/asset.json and indexes the assets by asset_id.
-import { readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 
 import { ConfigError } from '../errors';
 import { PROJECT_ROOT } from '../paths';
 import { compileSchema } from '../schemas';
+import { watchFile } from '../watch-file';
 import type { Asset } from '../types';
 
 /** Assets by asset_id. */
@@ -81,29 +82,7 @@ export function loadAssetRegistry(path: string): Map<string, Asset> {
     return parseAssetRegistry(text, path);
 }
 
-/**
- * Calls `listener` whenever the file's modification time, size or inode changes, checking every
- * `intervalMs`. Polling keeps working when an editor replaces the file rather than writing it in
- * place. The first state is read now, synchronously: a change made right after this call is seen
- * even when the process is too busy to take a first sample soon. Returns a function that stops watching.
- */
+/** Calls `listener` whenever the registry file changes (see lib/watch-file); returns the stop function. */
 export function watchRegistryFile(path: string, intervalMs: number, listener: () => void): () => void {
-    const version = (): string => {
-        try {
-            const stat = statSync(path);
-            return `${stat.mtimeMs}:${stat.size}:${stat.ino}`;
-        } catch {
-            // A missing file is a state of its own; the listener reports it when it is read.
-            return 'missing';
-        }
-    };
-    let last = version();
-    const timer = setInterval(() => {
-        const current = version();
-        if (current === last) return;
-        last = current;
-        listener();
-    }, intervalMs);
-    timer.unref();
-    return () => clearInterval(timer);
+    return watchFile(path, listener, intervalMs);
 }
