@@ -2,7 +2,8 @@
 // learning part, per metric. No floor on the deviation: a metric that was constant while learning
 // alarms at the first change.
 import { LearningClock } from './learning';
-import type { AssetDetector, LearnLimit, Verdict } from './types';
+import { PerMetricDetector } from './per-metric';
+import type { LearnLimit, Verdict } from './types';
 
 export interface BandOptions {
     /** Half-width of the band in learning standard deviations. */
@@ -60,26 +61,8 @@ class BandSeries {
 }
 
 /** Fixed ±kσ band per metric of the asset. */
-export class BandDetector implements AssetDetector {
-    private readonly series = new Map<string, BandSeries>();
-
-    constructor(
-        private readonly options: BandOptions,
-        private readonly start: number,
-    ) {}
-
-    get learning(): boolean {
-        if (this.series.size === 0) return true;
-        return [...this.series.values()].some((series) => series.learning);
-    }
-
-    observe(ts: number, metric: string, value: number): Verdict[] {
-        let series = this.series.get(metric);
-        if (!series) {
-            series = new BandSeries(metric, this.options, this.start);
-            this.series.set(metric, series);
-        }
-        const verdict = series.observe(ts, value);
-        return verdict ? [verdict] : [];
+export class BandDetector extends PerMetricDetector<BandSeries> {
+    constructor(options: BandOptions, start: number) {
+        super((metric) => new BandSeries(metric, options, start));
     }
 }

@@ -5,7 +5,8 @@
 import { scaleFloor, type ScaleFloor } from './floors';
 import { fitHolt, holtForecast, holtUpdate, type HoltParameters, type HoltState } from './holt';
 import { LearningClock } from './learning';
-import type { AssetDetector, LearnLimit, Verdict } from './types';
+import { PerMetricDetector } from './per-metric';
+import type { LearnLimit, Verdict } from './types';
 
 /** 1.4826 = 1 / 0.6745 turns a MAD into a standard deviation for normal noise. */
 const MAD_SCALE = 1.4826;
@@ -185,27 +186,9 @@ class ForecastSeries {
 }
 
 /** Forecast-versus-actual detector, one Holt model per metric of the asset. */
-export class ForecastDetector implements AssetDetector {
-    private readonly series = new Map<string, ForecastSeries>();
-
-    constructor(
-        private readonly options: ForecastOptions,
-        private readonly start: number,
-    ) {}
-
-    get learning(): boolean {
-        if (this.series.size === 0) return true;
-        return [...this.series.values()].some((series) => series.learning);
-    }
-
-    observe(ts: number, metric: string, value: number): Verdict[] {
-        let series = this.series.get(metric);
-        if (!series) {
-            series = new ForecastSeries(metric, this.options, this.start);
-            this.series.set(metric, series);
-        }
-        const verdict = series.observe(ts, value);
-        return verdict ? [verdict] : [];
+export class ForecastDetector extends PerMetricDetector<ForecastSeries> {
+    constructor(options: ForecastOptions, start: number) {
+        super((metric) => new ForecastSeries(metric, options, start));
     }
 
     /** Returns the fitted model of a metric, or undefined while it learns. */

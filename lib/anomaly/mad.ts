@@ -4,7 +4,8 @@
 import { scaleFloor, type ScaleFloor } from './floors';
 import { LearningClock } from './learning';
 import { RollingWindow } from './rolling';
-import type { AssetDetector, LearnLimit, Verdict } from './types';
+import { PerMetricDetector } from './per-metric';
+import type { LearnLimit, Verdict } from './types';
 
 /** Quantile of the standard normal distribution at 0.75; MAD = 0.6745·σ for normal noise. */
 export const MAD_TO_SIGMA = 0.6745;
@@ -84,26 +85,8 @@ class MadSeries {
 }
 
 /** Robust z-score detector, one trailing window per metric of the asset. */
-export class MadDetector implements AssetDetector {
-    private readonly series = new Map<string, MadSeries>();
-
-    constructor(
-        private readonly options: MadOptions,
-        private readonly start: number,
-    ) {}
-
-    get learning(): boolean {
-        if (this.series.size === 0) return true;
-        return [...this.series.values()].some((series) => series.learning);
-    }
-
-    observe(ts: number, metric: string, value: number): Verdict[] {
-        let series = this.series.get(metric);
-        if (!series) {
-            series = new MadSeries(metric, this.options, this.start);
-            this.series.set(metric, series);
-        }
-        const verdict = series.observe(ts, value);
-        return verdict ? [verdict] : [];
+export class MadDetector extends PerMetricDetector<MadSeries> {
+    constructor(options: MadOptions, start: number) {
+        super((metric) => new MadSeries(metric, options, start));
     }
 }
