@@ -1,4 +1,4 @@
-// One error hierarchy for the whole product. Each error says whether a retry can help,
+// One error hierarchy for the whole product. Each error records whether a retry can help,
 // keeps its cause, and carries a short badge text for the node status next to the log message.
 
 export interface UpstreamErrorOptions {

@@ -42,7 +42,7 @@ export interface SignedEnvelope {
  * Every node that rejects input emits these on its second output, never drops them.
  */
 export interface Rejection {
-    /** Where the input came from, for example `mqtt:ops/acme/well-1/readings`, `api:ingest`, `report:volve.csv`. */
+    /** Origin of the input, for example `mqtt:ops/acme/well-1/readings`, `api:ingest`, `report:volve.csv`. */
     source: string;
     /** A sentence that names the problem and the fix. */
     reason: string;

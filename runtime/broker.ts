@@ -29,9 +29,9 @@ export async function startBroker(host: string, port: number, logger: Logger, ac
     if (accounts.length > 0) {
         broker.authenticate = (client, username, password, done) => {
             const account = accounts.find((candidate) => candidate.username === username);
-            const given = Buffer.from(password ?? '');
+            const presented = Buffer.from(password ?? '');
             const expected = Buffer.from(account?.password ?? '');
-            const ok = account !== undefined && given.length === expected.length && timingSafeEqual(given, expected);
+            const ok = account !== undefined && presented.length === expected.length && timingSafeEqual(presented, expected);
             if (!ok) {
                 logger.warn('mqtt login rejected', { client_id: client.id, username: username ?? null });
                 const error = Object.assign(new Error('bad user name or password'), { returnCode: 4 });

@@ -46,16 +46,16 @@ export class DeployAuditor {
         const flows = event.config?.flows ?? [];
         const before = this.current;
         this.current = flows;
-        const who = this.pendingUser;
+        const request = this.pendingUser;
         this.pendingUser = undefined;
-        if (!before || !who) return undefined;
+        if (!before || !request) return undefined;
 
         const diff = diffFlows(before, flows);
         const nodes = diff.nodes;
         const record: DeployRecord = {
-            actor: who.username,
+            actor: request.username,
             role: this.options.role,
-            type: who.type,
+            type: request.type,
             at: new Date().toISOString(),
             summary: {
                 added: nodes.added.length + diff.tabs.added.length,

@@ -227,12 +227,14 @@ function parseNewSiteArguments(args: string[]): { template: string; params: stri
 function runNewSite(args: string[], io: FlowsIo): number {
     const { template, params, out, force } = parseNewSiteArguments(args);
     const paramsText = readText(params, io);
+
     let parameters: unknown;
     try {
         parameters = parseYaml(paramsText);
     } catch (err) {
         io.stderr(`${params}: invalid YAML (${(err as Error).message}); fix the syntax.\n`);
         return 1;
+
     }
     let text: string;
     try {
@@ -242,6 +244,7 @@ function runNewSite(args: string[], io: FlowsIo): number {
         const fix = err instanceof SiteParameterError ? `\nFix the parameters in ${params}; schemas/site-template.json describes each one.` : '';
         io.stderr(`${err.message}${fix}\n`);
         return 1;
+
     }
     const label = out ?? `${template} flow`;
     const problems = checkFlowText(text, label, { nodeTypes: projectNodeTypes(), envNames: RUNTIME_ENV_NAMES });
@@ -249,10 +252,12 @@ function runNewSite(args: string[], io: FlowsIo): number {
         for (const problem of problems) io.stderr(formatProblem(problem) + '\n');
         io.stderr(`flows new-site: the generated flow has ${problems.length} problem(s), so it was not written; fix the template ${template}.\n`);
         return 1;
+
     }
     if (out === undefined) {
         io.stdout(text);
         return 0;
+
     }
     const target = resolve(io.cwd, out);
     if (existsSync(target) && !force) {

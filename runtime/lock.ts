@@ -17,7 +17,7 @@ function isRunning(pid: number): boolean {
 
 /**
  * Takes the lock `<dataDir>/run/<name>.lock` for this process, replacing a lock whose process is
- * gone. Throws a ConfigError when a live process holds it. Returns a function that releases it.
+ * gone. Throws a ConfigError when a live process has it. Returns a function that releases it.
  */
 export function lockDataDir(dataDir: string, name: string): () => void {
     const folder = join(dataDir, 'run');

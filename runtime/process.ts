@@ -48,7 +48,7 @@ export async function runRole(role: 'cloud' | 'edge', options: RuntimeOptions = 
     } catch (err) {
         unlock();
         if (err instanceof ConfigError) {
-            // A configuration problem does not go away by restarting: exit code 2 tells the
+            // A configuration problem does not go away by restarting, so exit code 2 asks the
             // supervisor not to try again.
             logger.error(err.message);
             process.exit(EXIT_CONFIG);

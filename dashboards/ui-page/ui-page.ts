@@ -79,7 +79,7 @@ export default function register(RED: NodeAPI): void {
             return;
         }
 
-        // Failed attempts count too, so that a failing store is asked at most once a minute.
+        // Failed attempts count too, so that a failing store is queried at most once a minute.
         let lastAttempt = 0;
         let refreshing: Promise<void> | undefined;
         const refreshAssets = (): Promise<void> => {

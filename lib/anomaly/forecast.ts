@@ -113,7 +113,7 @@ class ForecastSeries {
 
     /**
      * Closes the interval `index` with its mean; `now` is the time of the reading that closed it,
-     * and `afterLearning` tells whether the interval has readings past the learning part.
+     * and `afterLearning` is true when the interval has readings past the learning part.
      */
     private close(index: number, mean: number, now: number, afterLearning: boolean): Verdict | undefined {
         const intervalTs = index * this.options.intervalMs;

@@ -41,7 +41,7 @@ export interface ReplaySummary {
     finished_at: string;
 }
 
-/** Where a pass stands: enough to continue the same timeline after a restart. */
+/** Position of a pass, enough to continue the same timeline after a restart. */
 export interface ReplayCheckpoint {
     clock: ReplayClock;
     /** Lines of the pass already handled, valid or not. */
@@ -138,8 +138,8 @@ export class ReplayPlayer {
         if (generation !== this.generation) return;
         this.scan = scan;
         if (resume && resume.index < scan.total) {
-            // Lines before the checkpoint were emitted before; rows that fell due while the player
-            // was stopped are emitted at once with the timestamps they would have had.
+            // Lines before the checkpoint were emitted before the restart. Rows that fell due while
+            // the player was stopped are emitted at once, with the timestamps they would have had.
             this.beginPass(resume.clock.startWall, resume.clock.speed, resume.index);
         } else {
             this.beginPass(this.now(), this.options.speed);
@@ -279,10 +279,10 @@ export class ReplayPlayer {
     }
 
     /**
-     * Speed of the passes after the first. With shifted timestamps the first pass backfills the
-     * file up to "now" at the configured speed, and later passes continue live at real time: data
-     * time cannot run faster than the wall clock for long without timestamps in the future, and
-     * real time keeps each pass's timestamps after those of the pass before.
+     * Returns the speed of the passes after the first. With shifted timestamps the first pass
+     * backfills the file up to "now" at the configured speed, and later passes continue at real
+     * time. Data time cannot run faster than the wall clock for long without timestamps in the
+     * future, and at real time each pass's timestamps follow those of the pass before.
      */
     private loopSpeed(): number {
         return this.options.timestamps === 'original' ? this.options.speed : 1;

@@ -47,7 +47,7 @@ export function excelSerialToIsoDay(serial: number): unknown {
 /**
  * Returns true when the day (YYYY-MM-DD) is the last Sunday of October. Norway leaves summer time
  * (CEST to CET) on that day, as the EU does, so the production day has 25 hours.
- * NOTE: this rule holds from 1996 on. Earlier change days are not modelled.
+ * NOTE: the rule is right from 1996 on. Earlier change days are not modelled.
  */
 export function isSummerTimeEndDay(isoDay: string): boolean {
     const [year, month, day] = isoDay.split('-').map(Number);

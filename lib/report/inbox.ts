@@ -32,7 +32,7 @@ export interface InboxJob<T> {
     path?: string;
     /** Content of an upload, for `upload` jobs. */
     buffer?: Buffer;
-    /** Where the job comes from: the watched folder (`watch`), a path (`file`) or uploaded bytes (`upload`). */
+    /** Origin of the job: the watched folder (`watch`), a path (`file`) or uploaded bytes (`upload`). */
     origin: 'watch' | 'file' | 'upload';
     /** Import even when the same content was imported before. */
     force?: boolean;

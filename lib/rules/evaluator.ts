@@ -213,8 +213,12 @@ export class RuleEvaluator {
                 continue;
             }
             this.states.delete(key);
-            if (state.kind.open) (successor ? changed : removed).push({ rule: state.rule, asset_id: state.asset_id, metric: state.metric });
+            if (!state.kind.open) continue;
+            const openKey = { rule: state.rule, asset_id: state.asset_id, metric: state.metric };
+            if (successor) changed.push(openKey);
+            else removed.push(openKey);
         }
+
         this.index(rules);
         this.openCounts.clear();
         for (const state of this.states.values()) {
@@ -222,6 +226,7 @@ export class RuleEvaluator {
             const countKey = stateKey(state.rule.id, state.asset_id, '');
             this.openCounts.set(countKey, (this.openCounts.get(countKey) ?? 0) + 1);
         }
+
         // A composite whose rules lost their open state is no longer satisfied, so it counts as changed.
         // NOTE: a composite added by a reload while its rules are already open opens only at the next
         // transition of one of its rules on that asset.
@@ -234,6 +239,7 @@ export class RuleEvaluator {
             this.states.delete(key);
             changed.push({ rule: composite, asset_id: state.asset_id, metric: state.metric });
         }
+
         return { removed, changed };
     }
 }

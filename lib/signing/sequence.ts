@@ -10,7 +10,7 @@ export const DEFAULT_REPLAY_WINDOW = 65_536;
 /**
  * Anti-replay state per device, in memory: the highest accepted sequence number and the numbers
  * accepted within a window below it. An MQTT broker that resumes a persistent session delivers
- * queued envelopes interleaved with live ones, so a late envelope inside the window is accepted
+ * queued envelopes interleaved with live ones. A late envelope inside the window is therefore accepted
  * once; a number seen before, or older than the window, is a replay.
  */
 export class SequenceState {
@@ -37,7 +37,7 @@ export class SequenceState {
         return state !== undefined && seq <= state.highest - this.window;
     }
 
-    /** Records an accepted sequence number and forgets the numbers that left the window. */
+    /** Records an accepted sequence number and drops the numbers that left the window. */
     accept(deviceId: string, seq: number): void {
         let state = this.devices.get(deviceId);
         if (!state) {

@@ -32,8 +32,8 @@ export function auditHash(prevHash: string | null, entry: { at: string; actor: s
 
 /**
  * Appends an entry after the newest one.
- * NOTE: two processes appending at the same moment can both read the same previous hash; the
- * unique index on hash then rejects the second, and the caller sees the error.
+ * NOTE: two processes appending at the same moment can both read the same previous hash. The
+ * unique index on hash then rejects the second append with an error.
  */
 export async function appendAudit(db: Queryable, input: AuditEntryInput): Promise<AuditEntry> {
     const at = new Date(input.at ?? Date.now()).toISOString();

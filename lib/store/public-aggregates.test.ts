@@ -16,7 +16,8 @@ function well(asset_id: string, field: string): Asset {
 }
 
 function reading(asset_id: string, metric: string, ts: string, value: number, quality_flag: Reading['quality_flag'] = 'GOOD'): Reading {
-    const unit = metric === 'gas_rate' ? 'mmscfd' : metric === 'oil_rate' ? 'bopd' : 'bwpd';
+    const units: Record<string, string> = { gas_rate: 'mmscfd', oil_rate: 'bopd', water_rate: 'bwpd' };
+    const unit = units[metric];
     return { asset_id, metric, value, unit, ts, quality_flag };
 }
 

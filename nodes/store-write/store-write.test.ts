@@ -66,7 +66,7 @@ function collect(id: string, count: number, log?: string[]): Promise<Record<stri
 }
 
 describe('ul-store-write batching', () => {
-    it('should store several messages in one batch and pass each on after the commit', async () => {
+    it('should batch messages and forward after commit', async () => {
         await helper.load([storeNode, storeWriteNode], flow());
         const log: string[] = [];
         const config = helper.getNode('store-1') as StoreConfigNode;

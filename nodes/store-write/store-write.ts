@@ -103,7 +103,7 @@ export default function register(RED: NodeAPI): void {
             );
         });
 
-        // A graceful runtime stop waits until this writer holds nothing more.
+        // A graceful runtime stop waits until this writer has committed everything it buffered.
         const unregisterPending = registerPending(() => writer.pendingReadings);
         const unregisterGauge = registerGauge('ul_store_write_pending_readings', 'Readings buffered by a store writer and not yet committed.', { node: node.id }, () => writer.pendingReadings);
 

@@ -48,8 +48,17 @@ function responseRow(row: Reading | RollupRow): Reading | (RollupRow & { ts: str
  * Returns the asset ids the principal may read, or undefined when it may read every asset.
  * The public role gets an error, because it may read aggregates only.
  */
+function isRegulator(principal: Principal): boolean {
+    return principal.roles.includes('regulator-admin') || principal.roles.includes('analyst');
+}
+
+/** Returns true for principals that may read per-asset data of at least their own operator. */
+function hasAssetRole(principal: Principal): boolean {
+    return isRegulator(principal) || (principal.roles.includes('operator') && principal.operator !== undefined);
+}
+
 async function assetScope(store: Store, principal: Principal): Promise<Set<string> | undefined> {
-    if (principal.roles.includes('regulator-admin') || principal.roles.includes('analyst')) return undefined;
+    if (isRegulator(principal)) return undefined;
     if (principal.roles.includes('operator') && principal.operator) {
         const assets = await store.listAssets({ operator: principal.operator });
         return new Set(assets.map((asset) => asset.asset_id));
@@ -86,9 +95,13 @@ export function createApiRouter(deps: ApiDependencies): Router {
             if (typeof assetId !== 'string' || !assetId) {
                 throw new ApiError(400, 'missing_parameter', 'Query parameter asset_id is required, for example ?asset_id=3w-well-00004&metric=pressure_tpt.');
             }
-            const scope = await assetScope(store, req.principal);
-            const known = (await store.listAssets()).some((asset) => asset.asset_id === assetId);
-            if (!known || (scope && !scope.has(assetId))) {
+            if (!hasAssetRole(req.principal)) {
+                throw new ApiError(403, 'forbidden', 'The public role may read aggregated figures only, at GET /v1/public/production.');
+            }
+            // One lookup answers both questions: does the asset exist, and may the caller read it?
+            const asset = (await store.listAssets()).find((candidate) => candidate.asset_id === assetId);
+            const readable = asset !== undefined && (isRegulator(req.principal) || asset.operator === req.principal.operator);
+            if (!readable) {
                 throw new ApiError(404, 'not_found', `Asset "${assetId}" does not exist or belongs to another operator; GET /v1/assets lists the assets you may read.`);
             }
             if (Array.isArray(req.query.metric)) {
