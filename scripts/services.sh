@@ -9,7 +9,7 @@
 #
 # Runs as root, non-interactively (CI and development containers). Each service has its own
 # <service>_start, <service>_stop and <service>_status functions; add a service by writing
-# those three and listing it in SERVICES.
+# those three, either here or in a file of scripts/services/, and listing it in SERVICES.
 set -euo pipefail
 
 export DEBIAN_FRONTEND=noninteractive
@@ -179,6 +179,17 @@ postgres_status() {
         echo "postgres: $version/$PG_CLUSTER installed, not running"
     fi
 }
+
+# --- further services -------------------------------------------------------------------------
+
+# Each file in scripts/services/ defines the three functions of one more service and appends its
+# name to SERVICES.
+SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+for service_file in "$SCRIPT_DIR"/services/*.sh; do
+    [ -e "$service_file" ] || continue
+    # shellcheck source=/dev/null
+    . "$service_file"
+done
 
 # --- main -------------------------------------------------------------------------------------
 
