@@ -321,7 +321,87 @@ CREATE TABLE retention_horizons (
 );
 `;
 
+// The rollups become partitioned too, so that retention drops them whole like the raw readings:
+// readings_1m by UTC month of bucket (readings_1m_YYYY_MM), readings_15m and readings_1h by UTC
+// year (readings_15m_YYYY, readings_1h_YYYY), since they hold 15 and 60 times fewer rows.
+// readings_create_partition now creates, for the month it is given, the raw partition and any
+// missing rollup partition that covers that month; it still returns the raw partition's name when
+// it created it. A bucket never crosses a month boundary, so a reading and its three rollup
+// buckets always land in partitions of the same month.
+const partitionedRollup = (name: string): string => `
+ALTER TABLE ${name} RENAME TO ${name}_unpartitioned;
+ALTER TABLE ${name}_unpartitioned RENAME CONSTRAINT ${name}_pkey TO ${name}_unpartitioned_pkey;
+CREATE TABLE ${name} (LIKE ${name}_unpartitioned INCLUDING DEFAULTS, PRIMARY KEY (asset_id, metric, bucket)) PARTITION BY RANGE (bucket)`;
+
+const PARTITIONED_ROLLUPS = `
+${partitionedRollup('readings_1m')};
+${partitionedRollup('readings_15m')};
+${partitionedRollup('readings_1h')};
+
+-- Creates the range partition partition_name of parent for [from_ts, to_ts) unless it exists, and
+-- returns true when it created it. The caller holds the partition advisory lock.
+CREATE FUNCTION readings_attach_partition(parent text, partition_name text, from_ts timestamptz, to_ts timestamptz)
+RETURNS boolean LANGUAGE plpgsql AS $fn$
+BEGIN
+    IF EXISTS (
+        SELECT 1 FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+        WHERE i.inhparent = parent::regclass AND c.relname = partition_name
+    ) THEN
+        RETURN false;
+    END IF;
+    EXECUTE format('CREATE TABLE %I (LIKE %I INCLUDING DEFAULTS INCLUDING CONSTRAINTS)', partition_name, parent);
+    EXECUTE format('ALTER TABLE %I ATTACH PARTITION %I FOR VALUES FROM (%L) TO (%L)', parent, partition_name, from_ts, to_ts);
+    RETURN true;
+END
+$fn$;
+
+CREATE OR REPLACE FUNCTION readings_create_partition(month_start timestamptz) RETURNS text
+LANGUAGE plpgsql AS $fn$
+DECLARE
+    month_utc timestamp := date_trunc('month', month_start AT TIME ZONE 'UTC');
+    year_utc timestamp := date_trunc('year', month_start AT TIME ZONE 'UTC');
+    month_from timestamptz := month_utc AT TIME ZONE 'UTC';
+    month_to timestamptz := (month_utc + interval '1 month') AT TIME ZONE 'UTC';
+    year_from timestamptz := year_utc AT TIME ZONE 'UTC';
+    year_to timestamptz := (year_utc + interval '1 year') AT TIME ZONE 'UTC';
+    raw_created boolean;
+BEGIN
+    -- The key differs from the migration lock's key in migrate.ts.
+    PERFORM pg_advisory_xact_lock(7517260742);
+    raw_created := readings_attach_partition('readings', 'readings_' || to_char(month_utc, 'YYYY_MM'), month_from, month_to);
+    PERFORM readings_attach_partition('readings_1m', 'readings_1m_' || to_char(month_utc, 'YYYY_MM'), month_from, month_to);
+    PERFORM readings_attach_partition('readings_15m', 'readings_15m_' || to_char(year_utc, 'YYYY'), year_from, year_to);
+    PERFORM readings_attach_partition('readings_1h', 'readings_1h_' || to_char(year_utc, 'YYYY'), year_from, year_to);
+    RETURN CASE WHEN raw_created THEN 'readings_' || to_char(month_utc, 'YYYY_MM') END;
+END
+$fn$;
+
+-- Every month that has raw readings or rollups gets its partitions, then the rows move over.
+DO $do$
+DECLARE
+    month_start timestamptz;
+BEGIN
+    FOR month_start IN
+        SELECT date_trunc('month', bucket AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' FROM readings_1m_unpartitioned
+        UNION SELECT date_trunc('month', bucket AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' FROM readings_15m_unpartitioned
+        UNION SELECT date_trunc('month', bucket AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' FROM readings_1h_unpartitioned
+        UNION SELECT date_trunc('month', ts AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' FROM readings
+    LOOP
+        PERFORM readings_create_partition(month_start);
+    END LOOP;
+END
+$do$;
+
+INSERT INTO readings_1m SELECT * FROM readings_1m_unpartitioned;
+INSERT INTO readings_15m SELECT * FROM readings_15m_unpartitioned;
+INSERT INTO readings_1h SELECT * FROM readings_1h_unpartitioned;
+DROP TABLE readings_1m_unpartitioned;
+DROP TABLE readings_15m_unpartitioned;
+DROP TABLE readings_1h_unpartitioned;
+`;
+
 export const MIGRATIONS: readonly Migration[] = [
     { version: 1, name: 'initial schema', sql: INITIAL_SCHEMA },
     { version: 2, name: 'partitioned readings, 15-minute and hourly rollups, retention', sql: PARTITIONED_READINGS },
+    { version: 3, name: 'partitioned rollups', sql: PARTITIONED_ROLLUPS },
 ];

@@ -12,7 +12,7 @@ import { isoTime } from './sql-values';
 
 /**
  * Default retention in days: raw readings 90 days, 1-minute rollups 2 years, 15-minute and hourly
- * rollups forever. Retention never runs by itself: applyRetention runs only when called.
+ * rollups forever. The cloud runtime applies it on a schedule (see runtime/retention.ts).
  * NOTE: Historical imports need a retention policy of their own. The Volve readings (2007-2016)
  * are years older than the raw retention, so applying the defaults drops all their raw readings
  * and their 1-minute rollups, and keeps only the 15-minute and hourly rollups.
@@ -20,7 +20,8 @@ import { isoTime } from './sql-values';
 export const DEFAULT_RETENTION: RetentionPolicy = { raw: 90, '1m': 730, '15m': null, '1h': null };
 
 const DAY_MS = 86_400_000;
-const ROLLUP_TABLES: Record<Exclude<Resolution, 'raw'>, string> = { '1m': 'readings_1m', '15m': 'readings_15m', '1h': 'readings_1h' };
+const RESOLUTION_ORDER: readonly Resolution[] = ['raw', '1m', '15m', '1h'];
+const TABLES: Record<Resolution, string> = { raw: 'readings', '1m': 'readings_1m', '15m': 'readings_15m', '1h': 'readings_1h' };
 
 /** Returns the start of the UTC month of `ms` plus `offset` months, in epoch milliseconds. */
 export function monthStart(ms: number, offset = 0): number {
@@ -92,8 +93,8 @@ export interface PartitionInfo {
     to: number;
 }
 
-/** Lists the range partitions of readings with their bounds, oldest first. */
-export async function listPartitions(db: Queryable): Promise<PartitionInfo[]> {
+/** Lists the range partitions of `parent` (readings or one of its rollup tables) with their bounds, oldest first. */
+export async function listPartitions(db: Queryable, parent = 'readings'): Promise<PartitionInfo[]> {
     // pg_get_expr prints the bounds as timestamptz literals with their offset, for example
     // FOR VALUES FROM ('2017-03-01 00:00:00+00') TO ('2017-04-01 00:00:00+00').
     const { rows } = await db.query<{ name: string; from: unknown; to: unknown }>(
@@ -101,8 +102,9 @@ export async function listPartitions(db: Queryable): Promise<PartitionInfo[]> {
             substring(pg_get_expr(c.relpartbound, c.oid) FROM 'FROM \\(''([^'']+)''\\)')::timestamptz AS "from",
             substring(pg_get_expr(c.relpartbound, c.oid) FROM 'TO \\(''([^'']+)''\\)')::timestamptz AS "to"
         FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
-        WHERE i.inhparent = 'readings'::regclass AND c.relkind = 'r'
+        WHERE i.inhparent = $1::regclass AND c.relkind = 'r'
         ORDER BY 2`,
+        [parent],
     );
     return rows
         .filter((row) => row.from !== null && row.to !== null)
@@ -120,9 +122,8 @@ export function monthsAround(now: Date, months: number): number[] {
 }
 
 function checkPolicy(policy: RetentionPolicy): void {
-    const order: Resolution[] = ['raw', '1m', '15m', '1h'];
     let previous = 0;
-    for (const resolution of order) {
+    for (const resolution of RESOLUTION_ORDER) {
         const days = policy[resolution];
         if (days !== null && (typeof days !== 'number' || !Number.isFinite(days) || days <= 0)) {
             throw new ConfigError(`Invalid retention of ${String(days)} days for ${resolution}: use a positive number of days, or null to keep forever.`);
@@ -139,10 +140,11 @@ function checkPolicy(policy: RetentionPolicy): void {
 }
 
 /**
- * Drops every raw partition whose month ends at or before `now` minus the raw retention, deletes
- * rollup rows older than their retention, and records the new raw horizon, in one transaction.
- * Partitions are dropped whole, so raw readings of the month that contains the cutoff stay until
- * that month has passed the cutoff completely.
+ * Drops, for each resolution with a retention, every partition whose range ends at or before `now`
+ * minus that retention, and records how far each resolution is gone, in one transaction.
+ * Partitions are dropped whole and never emptied row by row: raw readings and 1-minute rollups go
+ * by month, 15-minute and hourly rollups by year, so rows of the month (or year) that contains the
+ * cutoff stay until all of it has passed the cutoff.
  */
 export async function applyRetention(db: Db, now: Date, policy: RetentionPolicy = DEFAULT_RETENTION): Promise<RetentionResult> {
     checkPolicy(policy);
@@ -151,48 +153,32 @@ export async function applyRetention(db: Db, now: Date, policy: RetentionPolicy 
 
     return db.transaction(async (tx) => {
         const dropped: RetentionResult['droppedPartitions'] = [];
-        if (policy.raw !== null) {
-            const cutoff = nowMs - policy.raw * DAY_MS;
-            for (const partition of await listPartitions(tx)) {
-                if (partition.to > cutoff) continue;
-                // Takes an ACCESS EXCLUSIVE lock on readings until commit, so writes wait that long.
-                await tx.exec(`DROP TABLE ${quoteIdentifier(partition.name)}`);
-                dropped.push({ name: partition.name, from: new Date(partition.from).toISOString(), to: new Date(partition.to).toISOString() });
-            }
-            if (dropped.length > 0) {
-                const horizon = new Date(Math.max(...dropped.map((partition) => Date.parse(partition.to)))).toISOString();
-                await tx.query(
-                    `INSERT INTO retention_horizons (resolution, dropped_before) VALUES ('raw', $1)
-                    ON CONFLICT (resolution) DO UPDATE SET applied_at = now(),
-                        dropped_before = greatest(retention_horizons.dropped_before, EXCLUDED.dropped_before)`,
-                    [horizon],
-                );
-            }
-        }
-
-        const deletedRollups = { '1m': 0, '15m': 0, '1h': 0 };
-        for (const resolution of ['1m', '15m', '1h'] as const) {
+        for (const resolution of RESOLUTION_ORDER) {
             const days = policy[resolution];
             if (days === null) continue;
-            const cutoff = new Date(nowMs - days * DAY_MS).toISOString();
-            const { rows } = await tx.query<{ count: unknown }>(
-                `WITH deleted AS (DELETE FROM ${ROLLUP_TABLES[resolution]} WHERE bucket < $1 RETURNING 1)
-                SELECT count(*) AS count FROM deleted`,
-                [cutoff],
-            );
-            deletedRollups[resolution] = Number(rows[0]?.count ?? 0);
-            if (deletedRollups[resolution] > 0) {
-                await tx.query(
-                    `INSERT INTO retention_horizons (resolution, dropped_before) VALUES ($1, $2)
-                    ON CONFLICT (resolution) DO UPDATE SET applied_at = now(),
-                        dropped_before = greatest(retention_horizons.dropped_before, EXCLUDED.dropped_before)`,
-                    [resolution, cutoff],
-                );
+            const cutoff = nowMs - days * DAY_MS;
+            const droppedHere: number[] = [];
+            for (const partition of await listPartitions(tx, TABLES[resolution])) {
+                if (partition.to > cutoff) continue;
+                // Takes an ACCESS EXCLUSIVE lock on the parent table until commit, so writes wait that long.
+                await tx.exec(`DROP TABLE ${quoteIdentifier(partition.name)}`);
+                droppedHere.push(partition.to);
+                dropped.push({
+                    resolution, name: partition.name, from: new Date(partition.from).toISOString(), to: new Date(partition.to).toISOString(),
+                });
             }
+            if (droppedHere.length === 0) continue;
+            await tx.query(
+                `INSERT INTO retention_horizons (resolution, dropped_before) VALUES ($1, $2)
+                ON CONFLICT (resolution) DO UPDATE SET applied_at = now(),
+                    dropped_before = greatest(retention_horizons.dropped_before, EXCLUDED.dropped_before)`,
+                [resolution, new Date(Math.max(...droppedHere)).toISOString()],
+            );
         }
 
-        const { rows } = await tx.query<{ dropped_before: unknown }>("SELECT dropped_before FROM retention_horizons WHERE resolution = 'raw'");
-        const rawHorizon = rows[0] ? isoTime(rows[0].dropped_before) : null;
-        return { droppedPartitions: dropped, deletedRollups, rawHorizon };
+        const { rows } = await tx.query<{ resolution: Resolution; dropped_before: unknown }>('SELECT resolution, dropped_before FROM retention_horizons');
+        const horizons: RetentionResult['horizons'] = { raw: null, '1m': null, '15m': null, '1h': null };
+        for (const row of rows) horizons[row.resolution] = isoTime(row.dropped_before);
+        return { droppedPartitions: dropped, horizons, rawHorizon: horizons.raw };
     });
 }

@@ -72,7 +72,8 @@ export class SqlStore implements DetailedStore {
 
     async applyRetention(now: Date, policy?: RetentionPolicy): Promise<RetentionResult> {
         const result = await applyRetention(this.db, now, policy);
-        this.partitions.forget(result.droppedPartitions.map((partition) => Date.parse(partition.from)));
+        // A yearly rollup partition covers twelve months of the cache, so start it afresh.
+        if (result.droppedPartitions.length > 0) this.partitions.forget();
         return result;
     }
 

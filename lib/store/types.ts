@@ -67,10 +67,10 @@ export interface RollupRow {
 export type RetentionPolicy = Record<Resolution, number | null>;
 
 export interface RetentionResult {
-    /** Raw partitions dropped, with the bounds of the month each contained. */
-    droppedPartitions: { name: string; from: string; to: string }[];
-    /** Rollup rows deleted per resolution. */
-    deletedRollups: Record<Exclude<Resolution, 'raw'>, number>;
+    /** Partitions dropped, with their resolution and the bounds of the month or year each held. */
+    droppedPartitions: { resolution: Resolution; name: string; from: string; to: string }[];
+    /** Per resolution, the time before which its rows are gone; null when nothing was ever dropped. */
+    horizons: Record<Resolution, string | null>;
     /** Raw readings before this time are gone; null when nothing was ever dropped. */
     rawHorizon: string | null;
 }

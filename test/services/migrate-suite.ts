@@ -166,6 +166,25 @@ export function migrateSuite(target: StoreTarget): void {
             ]);
         });
 
+        it('should move existing rollups into their monthly and yearly partitions', async () => {
+            const { rows } = await database().query<{ parent: string; name: string; count: unknown }>(
+                `SELECT p.relname AS parent, c.relname AS name,
+                    (SELECT count(*) FROM readings_1m r WHERE r.tableoid = c.oid)
+                    + (SELECT count(*) FROM readings_15m r WHERE r.tableoid = c.oid)
+                    + (SELECT count(*) FROM readings_1h r WHERE r.tableoid = c.oid) AS count
+                FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_class p ON p.oid = i.inhparent
+                WHERE p.relname IN ('readings_1m', 'readings_15m', 'readings_1h') ORDER BY 1, 2`,
+            );
+
+            expect(rows.map((row) => [row.parent, row.name, Number(row.count)])).toEqual([
+                ['readings_15m', 'readings_15m_2016', 3],
+                ['readings_1h', 'readings_1h_2016', 2],
+                ['readings_1m', 'readings_1m_2016_08', 1],
+                ['readings_1m', 'readings_1m_2016_09', 2],
+            ]);
+            expect(await count(database(), "SELECT count(*) AS count FROM pg_class WHERE relname LIKE 'readings_%_unpartitioned'")).toBe(0);
+        });
+
         it('should keep writing into the converted table', async () => {
             await database().query("SELECT readings_create_partition('2016-10-15T00:00:00Z')");
             await database().exec(`INSERT INTO readings (asset_id, metric, ts, value, unit) VALUES

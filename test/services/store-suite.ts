@@ -26,19 +26,20 @@ function partitionName(ms: number): string {
     return `readings_${date.getUTCFullYear()}_${String(date.getUTCMonth() + 1).padStart(2, '0')}`;
 }
 
-async function partitionNames(store: StoreHandle): Promise<string[]> {
+async function partitionNames(store: StoreHandle, parent = 'readings'): Promise<string[]> {
     const { rows } = await store.query<{ name: string }>(
         `SELECT c.relname AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
-        WHERE i.inhparent = 'readings'::regclass AND c.relkind = 'r' ORDER BY 1`,
+        WHERE i.inhparent = $1::regclass AND c.relkind = 'r' ORDER BY 1`,
+        [parent],
     );
     return rows.map((row) => row.name);
 }
 
-/** Returns the readings partitions that the plan of `sql` scans. */
+/** Returns the partitions of readings and its rollup tables that the plan of `sql` scans. */
 async function scannedPartitions(store: StoreHandle, sql: string): Promise<string[]> {
     const { rows } = await store.query<{ 'QUERY PLAN': string }>(`EXPLAIN (COSTS OFF) ${sql}`);
     const plan = rows.map((row) => row['QUERY PLAN']).join('\n');
-    return [...new Set(plan.match(/readings_\d{4}_\d{2}/g) ?? [])].sort();
+    return [...new Set(plan.match(/readings_(?:1m_|15m_|1h_)?\d{4}(?:_\d{2})?\b/g) ?? [])].sort();
 }
 
 /** Aggregates the raw readings of one bucket the way a rollup row should hold them. */
@@ -146,6 +147,16 @@ export function storeSuite(target: StoreTarget): void {
             expect(oneDay).toEqual(['readings_2017_03']);
             expect(twoMonths).toEqual(['readings_2017_03', 'readings_2017_04']);
             expect(unbounded).toEqual(await partitionNames(store));
+        });
+
+        it('should prune rollup partitions too', async () => {
+            const minutes = await scannedPartitions(store, `SELECT bucket, avg FROM readings_1m WHERE asset_id = 'pruning-well'
+                AND bucket >= '2017-03-20T00:00:00Z' AND bucket < '2017-03-21T00:00:00Z'`);
+            const hours = await scannedPartitions(store, `SELECT bucket, avg FROM readings_1h WHERE asset_id = 'pruning-well'
+                AND bucket >= '2017-03-01T00:00:00Z' AND bucket < '2017-04-01T00:00:00Z'`);
+
+            expect(minutes).toEqual(['readings_1m_2017_03']);
+            expect(hours).toEqual(['readings_1h_2017']);
         });
     });
 
@@ -371,29 +382,49 @@ export function storeSuite(target: StoreTarget): void {
             expect(await retentionStore.countReadings({ asset_id: 'old-well' })).toBe(4);
         });
 
-        it('should drop whole partitions older than the raw retention', async () => {
+        it('should drop whole partitions older than each retention', async () => {
             const before = await partitionNames(retentionStore);
+            const minuteBefore = await partitionNames(retentionStore, 'readings_1m');
             const hourlyBefore = await count("SELECT count(*) AS count FROM readings_1h WHERE asset_id = 'old-well'");
 
             const result = await retentionStore.applyRetention(now);
 
-            expect(result.droppedPartitions.map((partition) => partition.name)).toEqual(['readings_2007_06', 'readings_2016_09']);
-            expect(result.droppedPartitions[1]).toEqual({ name: 'readings_2016_09', from: '2016-09-01T00:00:00.000Z', to: '2016-10-01T00:00:00.000Z' });
+            // Raw readings are kept 90 days and 1-minute rollups 2 years: both lose 2007-06 and 2016-09.
+            expect(result.droppedPartitions.map((partition) => [partition.resolution, partition.name])).toEqual([
+                ['raw', 'readings_2007_06'], ['raw', 'readings_2016_09'], ['1m', 'readings_1m_2007_06'], ['1m', 'readings_1m_2016_09'],
+            ]);
+            expect(result.droppedPartitions[1]).toEqual({
+                resolution: 'raw', name: 'readings_2016_09', from: '2016-09-01T00:00:00.000Z', to: '2016-10-01T00:00:00.000Z',
+            });
             expect(result.rawHorizon).toBe('2016-10-01T00:00:00.000Z');
+            expect(result.horizons).toEqual({ raw: '2016-10-01T00:00:00.000Z', '1m': '2016-10-01T00:00:00.000Z', '15m': null, '1h': null });
             expect(await retentionStore.countReadings({ asset_id: 'old-well' })).toBe(0);
             expect(await retentionStore.countReadings({ asset_id: 'recent-well' })).toBe(1);
             expect(await partitionNames(retentionStore)).toEqual(before.filter((name) => !['readings_2007_06', 'readings_2016_09'].includes(name)));
-            // 1-minute rollups are kept 2 years, 15-minute and hourly rollups forever.
-            expect(result.deletedRollups).toEqual({ '1m': 4, '15m': 0, '1h': 0 });
+            expect(await partitionNames(retentionStore, 'readings_1m'))
+                .toEqual(minuteBefore.filter((name) => !['readings_1m_2007_06', 'readings_1m_2016_09'].includes(name)));
+            expect(await count("SELECT count(*) AS count FROM readings_1m WHERE asset_id = 'old-well'")).toBe(0);
+            expect(await count("SELECT count(*) AS count FROM readings_1m WHERE asset_id = 'recent-well'")).toBe(1);
+            // 15-minute and hourly rollups are kept forever.
             expect(await count("SELECT count(*) AS count FROM readings_1h WHERE asset_id = 'old-well'")).toBe(hourlyBefore);
             expect(hourlyBefore).toBe(2);
+        });
+
+        it('should drop yearly partitions of coarse rollups under a finite retention', async () => {
+            const policy = { raw: 90, '1m': 730, '15m': 3_650, '1h': 3_650 };
+
+            const result = await retentionStore.applyRetention(now, policy);
+
+            // Only 2007 has wholly passed ten years before now; 2016's partitions stay.
+            expect(result.droppedPartitions.map((partition) => partition.name)).toEqual(['readings_15m_2007', 'readings_1h_2007']);
+            expect(await count("SELECT count(*) AS count FROM readings_1h WHERE asset_id = 'old-well'")).toBe(1);
+            expect(await partitionNames(retentionStore, 'readings_1h')).toContain('readings_1h_2016');
         });
 
         it('should drop nothing more when applied again', async () => {
             const result = await retentionStore.applyRetention(now);
 
             expect(result.droppedPartitions).toEqual([]);
-            expect(result.deletedRollups).toEqual({ '1m': 0, '15m': 0, '1h': 0 });
             expect(result.rawHorizon).toBe('2016-10-01T00:00:00.000Z');
         });
 
