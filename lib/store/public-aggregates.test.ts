@@ -53,4 +53,14 @@ describe('monthlyFieldProduction', () => {
 
         expect(months).toEqual([{ field: 'NORTH', month: '2020-01', oil_bbl: 700, gas_mmscf: 2.5, water_bbl: null, wells: 3 }]);
     });
+
+    it('should give the same volumes from the hourly rollups once retention has dropped the raw readings', async () => {
+        const before = await store.monthlyFieldProduction();
+
+        const result = await store.applyRetention(new Date('2020-09-01T00:00:00.000Z'));
+
+        expect(result.droppedPartitions.map((partition) => partition.name)).toEqual(expect.arrayContaining(['readings_2020_01', 'readings_2020_02']));
+        expect(await store.countReadings({ asset_id: 'p-1' })).toBe(0);
+        expect(await store.monthlyFieldProduction()).toEqual(before);
+    });
 });

@@ -25,17 +25,28 @@ const METRICS: Record<string, 'oil_bbl' | 'gas_mmscf' | 'water_bbl'> = { oil_rat
 /**
  * Sums each well's daily mean rate over the days of each month: a rate in barrels (or MMscf) per
  * day held for one day is that day's volume. Readings flagged BAD are left out, and days without
- * readings count as no production.
+ * readings count as no production. Days before the raw retention horizon, whose raw readings are
+ * gone, are read from the hourly rollups, which are kept forever; there an hour whose worst
+ * reading was BAD is left out as a whole.
  * NOTE: a day with readings for only part of it counts as a full day at its mean rate, which is
  * exact for daily reports but overstates a high-rate series that stopped mid-day.
  */
 export async function selectMonthlyFieldProduction(db: Queryable, minWells = MIN_WELLS_PER_AGGREGATE): Promise<MonthlyFieldProduction[]> {
     const { rows } = await db.query<{ field: string; month: string; metric: string; volume: number; wells: number }>(
-        `WITH daily AS (
+        `WITH horizon AS (
+            SELECT coalesce((SELECT dropped_before FROM retention_horizons WHERE resolution = 'raw'), '-infinity') AS raw_from
+        ), daily AS (
             SELECT asset_id, metric, date_trunc('day', ts, 'UTC') AS day, avg(value) AS rate
             FROM readings
             WHERE metric = ANY($1::text[]) AND value IS NOT NULL AND quality_flag IS DISTINCT FROM 'BAD'
+                AND ts >= (SELECT raw_from FROM horizon)
             GROUP BY asset_id, metric, date_trunc('day', ts, 'UTC')
+            UNION ALL
+            SELECT asset_id, metric, date_trunc('day', bucket, 'UTC') AS day, sum(sum) / sum(count) AS rate
+            FROM readings_1h
+            WHERE metric = ANY($1::text[]) AND count > 0 AND quality_flag IS DISTINCT FROM 'BAD'
+                AND bucket < (SELECT raw_from FROM horizon)
+            GROUP BY asset_id, metric, date_trunc('day', bucket, 'UTC')
         ), monthly AS (
             SELECT a.field, to_char(d.day, 'YYYY-MM') AS month, d.metric, sum(d.rate) AS volume, count(DISTINCT d.asset_id) AS wells
             FROM daily d JOIN assets a ON a.asset_id = d.asset_id

@@ -277,15 +277,26 @@ async function countUpTo(db: Queryable, query: ReadingsQuery, resolution: Resolu
     return Number(rows[0]?.count ?? 0);
 }
 
+/** Per resolution, the time before which retention has dropped its rows. */
+async function retentionHorizons(db: Queryable): Promise<Partial<Record<Resolution, number>>> {
+    const { rows } = await db.query<{ resolution: Resolution; dropped_before: unknown }>('SELECT resolution, dropped_before FROM retention_horizons');
+    return Object.fromEntries(rows.map((row) => [row.resolution, Date.parse(isoTime(row.dropped_before))]));
+}
+
 /**
  * Returns the finest resolution whose rows in the query's range number at most `maxPoints`, or
  * hourly rollups when even those are more. Rows are counted, not estimated from the length of the
  * range, so that a sparse series (daily reports) stays raw over years, and each count reads at most
- * maxPoints + 1 rows.
+ * maxPoints + 1 rows. A resolution that retention has dropped for part of the range is skipped, so
+ * an old range is answered from the rollups that still cover it.
  */
 export async function chooseResolution(db: Queryable, query: ReadingsQuery, maxPoints: number): Promise<Resolution> {
+    const horizons = await retentionHorizons(db);
+    const from = query.from === undefined ? Number.NEGATIVE_INFINITY : Date.parse(timeParam(query.from, 'from'));
     for (const resolution of RESOLUTIONS) {
         if (resolution === '1h') break;
+        const horizon = horizons[resolution];
+        if (horizon !== undefined && from < horizon) continue;
         if ((await countUpTo(db, query, resolution, maxPoints + 1)) <= maxPoints) return resolution;
     }
     return '1h';

@@ -438,6 +438,16 @@ export function storeSuite(target: StoreTarget): void {
             expect(rows).toEqual([{ count: 2, max: 4 }]);
         });
 
+        it('should answer a range before the raw horizon from the rollups', async () => {
+            const page = await retentionStore.readingsPage({
+                asset_id: 'old-well', metric: 'pressure_wellhead', from: '2016-09-01T00:00:00.000Z', to: '2016-09-02T00:00:00.000Z',
+            });
+
+            // Raw readings and 1-minute rollups of 2016-09 are gone; the 15-minute rollups remain.
+            expect(page.resolution).toBe('15m');
+            expect(page.rows.length).toBeGreaterThan(0);
+        });
+
         it('should reject a policy that keeps raw readings longer than rollups', async () => {
             const policy = { raw: 1_000, '1m': 730, '15m': null, '1h': null };
 
