@@ -32,6 +32,14 @@ describe('parseOptions', () => {
         expect(() => parseOptions(['--mqtt-url', 'not a url'], {})).toThrow(/invalid MQTT URL "not a url"; use a form like mqtt:/);
         expect(() => parseOptions(['--database-url', 'nonsense'], {})).toThrow(/invalid PostgreSQL URL "nonsense"/);
         expect(() => parseOptions(['--host', '999.1.1.1'], {})).toThrow(/invalid address "999.1.1.1"/);
+        expect(() => parseOptions(['--retention', 'raw=ninety'], {})).toThrow(/--retention: Invalid retention "ninety" for raw: use a positive number of days such as 90d, or forever/);
+        expect(() => parseOptions([], { UL_RETENTION: 'raw=800d' })).toThrow(/UL_RETENTION: Invalid retention: 1m is kept 730 days, shorter than a finer resolution/);
+    });
+
+    it('should normalize the retention policy', () => {
+        expect(parseOptions([], {}).retention).toBe('raw=90d,1m=730d,15m=forever,1h=forever');
+        expect(parseOptions(['--retention', '15m=3650,1h=3650, raw=30'], {}).retention).toBe('raw=30d,1m=730d,15m=3650d,1h=3650d');
+        expect(parseOptions([], {}).retentionIntervalHours).toBe(24);
     });
 
     it('should round-trip through child environment', () => {

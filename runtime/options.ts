@@ -3,6 +3,8 @@
 import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 
+import { formatRetentionPolicy, parseRetentionPolicy } from './retention';
+
 export type Profile = 'all' | 'edge' | 'cloud';
 
 export interface RuntimeOptions {
@@ -27,13 +29,17 @@ export interface RuntimeOptions {
     databaseUrl: string;
     /** Whether the first start of profile all drops the Volve daily report into the inbox. */
     importDemoReport: boolean;
+    /** Retention per resolution, as parsed by parseRetentionPolicy. */
+    retention: string;
+    /** Hours between retention passes of the cloud runtime; the first pass runs 10 minutes after start. */
+    retentionIntervalHours: number;
 }
 
 interface OptionSpec {
     flag: string;
     env: string;
     key: keyof RuntimeOptions;
-    kind: 'string' | 'port' | 'number' | 'boolean' | 'profile' | 'host' | 'mqtt-url' | 'database-url';
+    kind: 'string' | 'port' | 'number' | 'boolean' | 'profile' | 'host' | 'mqtt-url' | 'database-url' | 'retention';
     help: string;
     fallback: string;
 }
@@ -49,6 +55,8 @@ export const OPTION_SPECS: OptionSpec[] = [
     { flag: '--speed', env: 'UL_REPLAY_SPEED', key: 'replaySpeed', kind: 'number', fallback: '10', help: 'replay speed factor for the demo sensor files (1 = real time)' },
     { flag: '--loop', env: 'UL_REPLAY_LOOP', key: 'replayLoop', kind: 'boolean', fallback: 'true', help: 'replay the sensor files again when they end (true or false)' },
     { flag: '--database-url', env: 'UL_DATABASE_URL', key: 'databaseUrl', kind: 'database-url', fallback: '', help: 'PostgreSQL connection string; default is embedded PGlite under the data folder' },
+    { flag: '--retention', env: 'UL_RETENTION', key: 'retention', kind: 'retention', fallback: 'raw=90d,1m=730d,15m=forever,1h=forever', help: 'how long the store keeps each resolution; partitions past it are dropped' },
+    { flag: '--retention-interval', env: 'UL_RETENTION_INTERVAL_HOURS', key: 'retentionIntervalHours', kind: 'number', fallback: '24', help: 'hours between retention passes (the first runs 10 minutes after start)' },
     { flag: '--import-demo-report', env: 'UL_IMPORT_DEMO_REPORT', key: 'importDemoReport', kind: 'boolean', fallback: 'true', help: 'import the Volve daily production report on first start (true or false)' },
 ];
 
@@ -95,6 +103,12 @@ function convert(spec: OptionSpec, raw: string, origin: string): unknown {
                 throw new UsageError(`${origin}: invalid PostgreSQL URL "${raw}"; use a form like postgres://user:password@127.0.0.1:5432/upstream.`);
             }
             return raw;
+        case 'retention':
+            try {
+                return formatRetentionPolicy(parseRetentionPolicy(raw));
+            } catch (error) {
+                throw new UsageError(`${origin}: ${(error as Error).message}`);
+            }
         case 'boolean':
             if (raw !== 'true' && raw !== 'false') throw new UsageError(`${origin}: invalid value "${raw}"; use true or false.`);
             return raw === 'true';

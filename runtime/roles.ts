@@ -26,6 +26,7 @@ import { startNodeRed, type NodeRedHost } from './host';
 import { createIngestHandler } from './ingest';
 import { nodeRedLogging, type Logger } from './logging';
 import type { RuntimeOptions } from './options';
+import { parseRetentionPolicy, scheduleRetention } from './retention';
 import { credentialSecret } from './secrets';
 
 export interface RunningRole {
@@ -60,6 +61,9 @@ async function editorAuth(dataDir: string) {
     };
 }
 
+/** The first retention pass waits this long after start-up, so that it does not hold the partition locks during start-up imports. */
+const RETENTION_FIRST_DELAY_MS = 10 * 60_000;
+
 export async function startCloud(options: RuntimeOptions, logger: Logger): Promise<RunningRole> {
     mkdirSync(options.dataDir, { recursive: true });
     const auth = await editorAuth(options.dataDir);
@@ -69,6 +73,14 @@ export async function startCloud(options: RuntimeOptions, logger: Logger): Promi
     const store: Store = await openStore(storeSpec(options));
     await store.upsertAssets(demoAssets());
     logger.info('store open', { engine: storeSpec(options).engine, ms: Date.now() - started });
+    const retentionIntervalMs = options.retentionIntervalHours * 3_600_000;
+    const retention = scheduleRetention({
+        store,
+        policy: parseRetentionPolicy(options.retention),
+        intervalMs: retentionIntervalMs,
+        firstDelayMs: Math.min(RETENTION_FIRST_DELAY_MS, retentionIntervalMs),
+        logger,
+    });
 
     const bus = sharedMemoryBus('default');
     const context: RuntimeContext = {
@@ -133,6 +145,7 @@ export async function startCloud(options: RuntimeOptions, logger: Logger): Promi
             logger.info(drained.drained ? 'flows drained' : 'flows not drained in time', { ms: drained.ms, pending: drained.pending });
             await detachStream?.();
             await host.stop();
+            await retention.stop();
             await store.close();
         },
     };

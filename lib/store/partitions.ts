@@ -121,7 +121,8 @@ export function monthsAround(now: Date, months: number): number[] {
     return result;
 }
 
-function checkPolicy(policy: RetentionPolicy): void {
+/** Throws a ConfigError unless every retention is positive or null and no resolution outlives a coarser one. */
+export function checkRetentionPolicy(policy: RetentionPolicy): void {
     let previous = 0;
     for (const resolution of RESOLUTION_ORDER) {
         const days = policy[resolution];
@@ -147,7 +148,7 @@ function checkPolicy(policy: RetentionPolicy): void {
  * cutoff stay until all of it has passed the cutoff.
  */
 export async function applyRetention(db: Db, now: Date, policy: RetentionPolicy = DEFAULT_RETENTION): Promise<RetentionResult> {
-    checkPolicy(policy);
+    checkRetentionPolicy(policy);
     const nowMs = now.getTime();
     if (Number.isNaN(nowMs)) throw new ConfigError('Invalid time for applyRetention: pass a valid Date.');
 
