@@ -6,6 +6,9 @@
 #                                wait until ready and print the environment variables to export
 #   scripts/services.sh stop     stop every service this script starts
 #   scripts/services.sh status   print whether each service is installed and running
+#   scripts/services.sh restart SERVICE
+#                                stop and start one service of SERVICES (for example mosquitto)
+#                                and print its environment variables
 #
 # Runs as root, non-interactively (CI and development containers). Each service has its own
 # <service>_start, <service>_stop and <service>_status functions; add a service by writing
@@ -194,16 +197,22 @@ done
 # --- main -------------------------------------------------------------------------------------
 
 usage() {
-    echo "usage: $0 start|stop|status" >&2
+    echo "usage: $0 start|stop|status, or $0 restart SERVICE (one of: ${SERVICES[*]})" >&2
     exit 2
 }
 
-[ $# -eq 1 ] || usage
-case "$1" in
+case "${1:-}" in
     start | stop | status)
+        [ $# -eq 1 ] || usage
         for service in "${SERVICES[@]}"; do
             "${service}_$1"
         done
+        ;;
+    restart)
+        [ $# -eq 2 ] || usage
+        [[ " ${SERVICES[*]} " == *" $2 "* ]] || usage
+        "${2}_stop"
+        "${2}_start"
         ;;
     *) usage ;;
 esac
