@@ -134,6 +134,11 @@ export class StoreHandle implements DetailedStore {
         return this.use().listAssets(filter);
     }
 
+    /** Recomputes the rollups of marked minutes now; see SqlStore.refreshRollups. */
+    async refreshRollups(scope?: { asset_id?: string; metric?: string }): Promise<number> {
+        return this.use().refreshRollups(scope);
+    }
+
     async queryReadings(query: ReadingsQuery): Promise<Reading[] | RollupRow[]> {
         return this.use().queryReadings(query);
     }

@@ -400,8 +400,26 @@ DROP TABLE readings_15m_unpartitioned;
 DROP TABLE readings_1h_unpartitioned;
 `;
 
+// Writes mark the minutes they add readings to (rollup_pending_1m). A refresh recomputes marked
+// minutes from the raw readings and marks their quarters (rollup_pending_15m), and a slower
+// refresh recomputes marked quarters and their hours from the minutes (see readings.ts).
+const ROLLUP_PENDING = `
+CREATE TABLE rollup_pending_1m (
+    asset_id text NOT NULL,
+    metric text NOT NULL,
+    bucket timestamptz NOT NULL,
+    PRIMARY KEY (asset_id, metric, bucket)
+);
+CREATE TABLE rollup_pending_15m (LIKE rollup_pending_1m INCLUDING ALL);
+-- Marks are inserted and deleted all the time, so dead rows are vacuumed after a fixed number of
+-- changes instead of a fraction of a table that is nearly always small.
+ALTER TABLE rollup_pending_1m SET (autovacuum_vacuum_scale_factor = 0, autovacuum_vacuum_threshold = 10000);
+ALTER TABLE rollup_pending_15m SET (autovacuum_vacuum_scale_factor = 0, autovacuum_vacuum_threshold = 10000);
+`;
+
 export const MIGRATIONS: readonly Migration[] = [
     { version: 1, name: 'initial schema', sql: INITIAL_SCHEMA },
     { version: 2, name: 'partitioned readings, 15-minute and hourly rollups, retention', sql: PARTITIONED_READINGS },
     { version: 3, name: 'partitioned rollups', sql: PARTITIONED_ROLLUPS },
+    { version: 4, name: 'deferred rollup refresh', sql: ROLLUP_PENDING },
 ];

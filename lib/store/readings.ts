@@ -2,7 +2,7 @@
 // maintenance and queries.
 import { ValidationError } from '../errors';
 import type { Reading } from '../types';
-import type { Queryable } from './db';
+import type { Db, Queryable } from './db';
 import type { ReadingsPage, ReadingsPageQuery, ReadingsQuery, Resolution, RollupRow, WriteResult } from './types';
 import { Conditions, isoTime, numberOrNull, resolveLimit, timeParam } from './sql-values';
 
@@ -25,13 +25,18 @@ export interface ReadingsWriteResult extends WriteResult {
 }
 
 // Returns the keys of the stored rows grouped by asset and metric, with times as epoch
-// milliseconds, so the main thread builds no Date object per reading.
+// milliseconds, so the main thread builds no Date object per reading. Marks the minute of every
+// stored reading in rollup_pending_1m, in the same transaction, for refreshRollups to recompute.
 const INSERT_READINGS = `
 WITH stored AS (
     INSERT INTO readings (asset_id, metric, ts, value, unit, quality_flag)
     SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::float8[], $5::text[], $6::text[])
     ON CONFLICT (asset_id, metric, ts) DO NOTHING
     RETURNING asset_id, metric, ts
+), marked AS (
+    INSERT INTO rollup_pending_1m (asset_id, metric, bucket)
+    SELECT DISTINCT asset_id, metric, date_bin('1 minute', ts, '2000-01-01 00:00:00+00') FROM stored
+    ON CONFLICT DO NOTHING
 )
 SELECT asset_id, metric, array_agg((extract(epoch FROM ts) * 1000)::float8) AS times
 FROM stored GROUP BY asset_id, metric`;
@@ -139,19 +144,15 @@ function columns(readings: Reading[], times: number[]): unknown[][] {
     ];
 }
 
-/** Affected buckets of one resolution, keyed by asset, metric and bucket start. */
-type BucketSet = Map<string, { assetId: string; metric: string; bucketMs: number }>;
-
 /**
  * Inserts readings, skipping those already stored with the same asset_id, metric and ts, and
- * recomputes the 1-minute, 15-minute and hourly rollups of every bucket that received a new
- * reading. Call it inside a transaction so that readings and rollups commit together, and so
- * that a reading with an unreadable time (a ValidationError) rolls back the chunks already
- * inserted. The partitions of the readings' months must exist (see PartitionCache).
+ * marks the minutes that received a new reading for refreshRollups. Call it inside a transaction,
+ * so that readings and marks commit together, and so that a reading with an unreadable time (a
+ * ValidationError) rolls back the chunks already inserted. The partitions of the readings'
+ * months must exist (see PartitionCache).
  */
 export async function insertReadings(tx: Queryable, readings: Reading[]): Promise<ReadingsWriteResult> {
     const storedFlags = new Array<boolean>(readings.length).fill(false);
-    const buckets: BucketSet[] = ROLLUPS.map(() => new Map());
     let inserted = 0;
 
     for (let start = 0; start < readings.length; start += INSERT_CHUNK_ROWS) {
@@ -165,14 +166,7 @@ export async function insertReadings(tx: Queryable, readings: Reading[]): Promis
 
         const stored = new Set<string>();
         for (const row of rows) {
-            for (const time of row.times) {
-                const ms = Number(time);
-                stored.add(readingKey(row.asset_id, row.metric, ms));
-                ROLLUPS.forEach((rollup, index) => {
-                    const bucketMs = Math.floor(ms / rollup.bucketMs) * rollup.bucketMs;
-                    buckets[index].set(readingKey(row.asset_id, row.metric, bucketMs), { assetId: row.asset_id, metric: row.metric, bucketMs });
-                });
-            }
+            for (const time of row.times) stored.add(readingKey(row.asset_id, row.metric, Number(time)));
         }
         inserted += stored.size;
         // A key repeated inside the chunk was stored once: flag its first occurrence only.
@@ -181,18 +175,127 @@ export async function insertReadings(tx: Queryable, readings: Reading[]): Promis
             if (stored.delete(key)) storedFlags[start + offset] = true;
         });
     }
-
-    // In order: the 15-minute and hourly rollups are built from the 1-minute ones.
-    for (const [index, rollup] of ROLLUPS.entries()) {
-        const groups = [...buckets[index].values()];
-        if (groups.length === 0) continue;
-        await tx.query(UPSERT_ROLLUPS[rollup.resolution], [
-            groups.map((g) => g.assetId),
-            groups.map((g) => g.metric),
-            groups.map((g) => new Date(g.bucketMs).toISOString()),
-        ]);
-    }
     return { inserted, duplicates: readings.length - inserted, storedFlags };
+}
+
+/** Marked buckets that one refresh transaction takes at most. */
+export const REFRESH_BATCH_BUCKETS = 20_000;
+
+/** The series whose marked buckets a refresh takes; all series when left out. */
+export interface RefreshScope {
+    asset_id?: string;
+    metric?: string;
+}
+
+/**
+ * The two refresh stages: marked minutes are recomputed from raw readings and mark their quarters;
+ * marked quarters are recomputed from their minutes, and so are the hours that contain them.
+ */
+export type RefreshStage = 'minutes' | 'quarters';
+
+const STAGES: Record<RefreshStage, { marks: string; next?: string; rollups: (typeof ROLLUPS)[number][]; lock: number }> = {
+    // One refresh per stage runs at a time across all processes, so that two refreshes never
+    // recompute the same bucket from different sets of rows. The keys differ from the partition
+    // and migration keys.
+    minutes: { marks: 'rollup_pending_1m', next: 'rollup_pending_15m', rollups: [ROLLUPS[0]], lock: 7517260743 },
+    quarters: { marks: 'rollup_pending_15m', rollups: [ROLLUPS[1], ROLLUPS[2]], lock: 7517260744 },
+};
+
+/**
+ * Takes up to `limit` marked buckets of one stage in one transaction, recomputes their rollups and
+ * removes their marks. A bucket whose month retention has dropped is unmarked without
+ * recomputing, since its raw readings and rollup partitions are gone. Returns the number of
+ * buckets taken, so a caller repeats until it gets 0; returns 0 at once when `wait` is false and
+ * another refresh of the stage holds its lock.
+ */
+export async function refreshRollupBatch(db: Db, stage: RefreshStage, scope: RefreshScope = {}, limit = REFRESH_BATCH_BUCKETS, wait = true): Promise<number> {
+    const { marks, next, rollups, lock } = STAGES[stage];
+    return db.transaction(async (tx) => {
+        if (wait) {
+            await tx.query('SELECT pg_advisory_xact_lock($1)', [lock]);
+        } else {
+            const { rows } = await tx.query<{ locked: boolean }>('SELECT pg_try_advisory_xact_lock($1) AS locked', [lock]);
+            if (!rows[0]?.locked) return 0;
+        }
+        const conditions = new Conditions();
+        if (scope.asset_id !== undefined) conditions.add('asset_id = $', scope.asset_id);
+        if (scope.metric !== undefined) conditions.add('metric = $', scope.metric);
+        const { rows } = await tx.query<{ asset_id: string; metric: string; bucket: unknown; expired: boolean }>(
+            `WITH taken AS (
+                DELETE FROM ${marks} WHERE (asset_id, metric, bucket) IN (
+                    SELECT asset_id, metric, bucket FROM ${marks} ${conditions.where()} LIMIT ${conditions.param(limit)}
+                )
+                RETURNING asset_id, metric, bucket
+            )
+            SELECT asset_id, metric, bucket,
+                bucket < coalesce((SELECT dropped_before FROM retention_horizons WHERE resolution = 'raw'), '-infinity')
+                    AND to_regclass('readings_' || to_char(bucket AT TIME ZONE 'UTC', 'YYYY_MM')) IS NULL AS expired
+            FROM taken`,
+            conditions.params,
+        );
+        const live = rows.filter((row) => !row.expired);
+        // In order: hourly rollups are built from the 1-minute ones, like the 15-minute ones.
+        for (const rollup of rollups) {
+            const list = bucketsOf(live, rollup.bucketMs);
+            if (list.length === 0) continue;
+            await tx.query(UPSERT_ROLLUPS[rollup.resolution], bucketColumns(list));
+        }
+        if (next !== undefined) {
+            const quarters = bucketsOf(live, ROLLUPS[1].bucketMs);
+            if (quarters.length > 0) {
+                await tx.query(
+                    `INSERT INTO ${next} (asset_id, metric, bucket)
+                    SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[]) ON CONFLICT DO NOTHING`,
+                    bucketColumns(quarters),
+                );
+            }
+        }
+        return rows.length;
+    });
+}
+
+interface Bucket {
+    assetId: string;
+    metric: string;
+    bucketMs: number;
+}
+
+/** Returns the distinct buckets of width `widthMs` that contain the given marked buckets. */
+function bucketsOf(rows: { asset_id: string; metric: string; bucket: unknown }[], widthMs: number): Bucket[] {
+    const groups = new Map<string, Bucket>();
+    for (const row of rows) {
+        const bucketMs = Math.floor(Date.parse(isoTime(row.bucket)) / widthMs) * widthMs;
+        groups.set(readingKey(row.asset_id, row.metric, bucketMs), { assetId: row.asset_id, metric: row.metric, bucketMs });
+    }
+    return [...groups.values()];
+}
+
+function bucketColumns(list: Bucket[]): unknown[][] {
+    return [list.map((g) => g.assetId), list.map((g) => g.metric), list.map((g) => new Date(g.bucketMs).toISOString())];
+}
+
+/** Recomputes every marked bucket of the scope, minutes first, batch after batch; returns how many minutes it took. */
+export async function refreshRollups(db: Db, scope: RefreshScope = {}): Promise<number> {
+    // Most reads find nothing marked: one query without a lock or a transaction says so.
+    const conditions = new Conditions();
+    if (scope.asset_id !== undefined) conditions.add('asset_id = $', scope.asset_id);
+    if (scope.metric !== undefined) conditions.add('metric = $', scope.metric);
+    const where = conditions.where();
+    const { rows } = await db.query<{ marked: boolean }>(
+        `SELECT EXISTS (SELECT 1 FROM rollup_pending_1m ${where}) OR EXISTS (SELECT 1 FROM rollup_pending_15m ${where}) AS marked`,
+        conditions.params,
+    );
+    if (!rows[0]?.marked) return 0;
+
+    let minutes = 0;
+    for (const stage of ['minutes', 'quarters'] as const) {
+        for (;;) {
+            const taken = await refreshRollupBatch(db, stage, scope);
+            if (stage === 'minutes') minutes += taken;
+            if (taken === 0) break;
+        }
+    }
+    return minutes;
 }
 
 function toReading(row: Record<string, unknown>): Reading {

@@ -6,10 +6,12 @@ import type { Db } from './db';
 import { migrate } from './migrate';
 import { openPgliteDb } from './pglite-db';
 import { openPostgresDb } from './postgres-db';
+import { RollupRefresher } from './rollup-refresh';
 import { applyRetention, isMissingPartitionError, monthsAround, PartitionCache, readingMonths } from './partitions';
 import {
     countReadings,
     insertReadings,
+    refreshRollups,
     selectLatestReadings,
     selectReadings,
     selectReadingsPage,
@@ -44,9 +46,13 @@ export interface DetailedStore extends Store {
 
 export class SqlStore implements DetailedStore {
     private readonly partitions: PartitionCache;
+    private readonly refresher: RollupRefresher;
 
     constructor(private readonly db: Db) {
         this.partitions = new PartitionCache(db);
+        this.refresher = new RollupRefresher(db);
+        // Marks left by a process that stopped before refreshing them.
+        this.refresher.kick();
     }
 
     async writeReadings(readings: Reading[]): Promise<ReadingsWriteResult> {
@@ -55,15 +61,27 @@ export class SqlStore implements DetailedStore {
         // does not hold its locks while another process attaches a partition.
         const months = readingMonths(readings);
         await this.partitions.ensure(months);
+        let result: ReadingsWriteResult;
         try {
-            return await this.db.transaction((tx) => insertReadings(tx, readings));
+            result = await this.db.transaction((tx) => insertReadings(tx, readings));
         } catch (error) {
             if (!isMissingPartitionError(error)) throw error;
             // Retention in another process dropped a month this process had seen: create it again.
             this.partitions.forget(months);
             await this.partitions.ensure(months);
-            return this.db.transaction((tx) => insertReadings(tx, readings));
+            result = await this.db.transaction((tx) => insertReadings(tx, readings));
         }
+        if (result.inserted > 0) this.refresher.kick();
+        return result;
+    }
+
+    /**
+     * Recomputes the rollups of every marked minute now, or of one asset's (and metric's) minutes.
+     * Rollups are otherwise refreshed in the background shortly after each write, and before a
+     * query of the asset reads them.
+     */
+    refreshRollups(scope?: { asset_id?: string; metric?: string }): Promise<number> {
+        return refreshRollups(this.db, scope);
     }
 
     preparePartitions(now: Date = new Date(), months = 2): Promise<string[]> {
@@ -71,6 +89,8 @@ export class SqlStore implements DetailedStore {
     }
 
     async applyRetention(now: Date, policy?: RetentionPolicy): Promise<RetentionResult> {
+        // Rollups of raw readings about to be dropped must be computed while those readings exist.
+        await this.refreshRollups();
         const result = await applyRetention(this.db, now, policy);
         // A yearly rollup partition covers twelve months of the cache, so start it afresh.
         if (result.droppedPartitions.length > 0) this.partitions.forget();
@@ -98,11 +118,14 @@ export class SqlStore implements DetailedStore {
         return selectAssets(this.db, filter);
     }
 
-    queryReadings(query: ReadingsQuery): Promise<Reading[] | RollupRow[]> {
+    async queryReadings(query: ReadingsQuery): Promise<Reading[] | RollupRow[]> {
+        if (query.resolution !== undefined && query.resolution !== 'raw') await this.refreshRollups({ asset_id: query.asset_id, metric: query.metric });
         return selectReadings(this.db, query);
     }
 
-    readingsPage(query: ReadingsPageQuery): Promise<ReadingsPage> {
+    async readingsPage(query: ReadingsPageQuery): Promise<ReadingsPage> {
+        // Brings the asset's rollups up to date first, so that a read sees every committed write.
+        if (query.resolution !== 'raw') await this.refreshRollups({ asset_id: query.asset_id, metric: query.metric });
         return selectReadingsPage(this.db, query);
     }
 
@@ -142,8 +165,9 @@ export class SqlStore implements DetailedStore {
         return this.db.query<T>(sql, params);
     }
 
-    close(): Promise<void> {
-        return this.db.close();
+    async close(): Promise<void> {
+        await this.refresher.close();
+        await this.db.close();
     }
 }
 

@@ -74,6 +74,8 @@ export function loadSuite(target: StoreTarget): void {
         });
 
         it('should have one rollup row per well, metric and bucket', async () => {
+            await store.refreshRollups();
+
             // 5,000 seconds span 84 minutes (83 full ones and 20 s of the 84th), 6 quarters and 2 hours.
             expect(await rollupRows('readings_1m')).toBe(10 * 2 * 84);
             expect(await rollupRows('readings_15m')).toBe(10 * 2 * 6);

@@ -108,6 +108,7 @@ describe('PostgreSQL restarted during a load', () => {
     }
 
     it('should keep the rollups of every reading', async () => {
+        await store.refreshRollups();
         const raw = await store.query<{ count: unknown }>('SELECT count(value) AS count FROM readings');
 
         for (const table of ['readings_1m', 'readings_15m', 'readings_1h']) {

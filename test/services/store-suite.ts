@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 
 import { ConfigError, ValidationError } from '../../lib/errors';
 import { DATA_DIR } from '../../lib/paths';
@@ -367,6 +367,7 @@ export function storeSuite(target: StoreTarget): void {
                 ...oldHours.map((ts, index) => reading('old-well', ts, index + 1)),
                 reading('recent-well', recent, 42),
             ]);
+            await retentionStore.refreshRollups();
         });
 
         afterAll(async () => {
@@ -430,6 +431,7 @@ export function storeSuite(target: StoreTarget): void {
 
         it('should keep the rollups of a dropped month when a late reading arrives', async () => {
             const write = await retentionStore.writeReadings([reading('old-well', '2016-09-01T06:45:00.000Z', 1_000)]);
+            await retentionStore.refreshRollups();
             const { rows } = await retentionStore.query<{ count: number; max: number }>(
                 "SELECT count, max FROM readings_1h WHERE asset_id = 'old-well' AND bucket = '2016-09-01T06:00:00Z'",
             );
@@ -583,6 +585,53 @@ export function storeSuite(target: StoreTarget): void {
             const rows = (await store.queryReadings({ asset_id: asset, resolution: '1m' })) as RollupRow[];
 
             expect(rows[0]).toMatchObject({ count: 1, max: 1 });
+        });
+    });
+
+    describe('deferred rollup refresh', () => {
+        async function pendingMarks(asset: string): Promise<number> {
+            const { rows } = await store.query<{ count: unknown }>('SELECT count(*) AS count FROM rollup_pending_1m WHERE asset_id = $1', [asset]);
+            return Number(rows[0].count);
+        }
+
+        async function minuteRows(asset: string): Promise<number> {
+            const { rows } = await store.query<{ count: unknown }>('SELECT count(*) AS count FROM readings_1m WHERE asset_id = $1', [asset]);
+            return Number(rows[0].count);
+        }
+
+        it('should mark each written minute once', async () => {
+            await store.writeReadings([
+                reading('marked-well', '2017-05-01T10:00:05.000Z', 1),
+                reading('marked-well', '2017-05-01T10:00:35.000Z', 2),
+                reading('marked-well', '2017-05-01T10:01:05.000Z', 3),
+            ]);
+            const marks = await pendingMarks('marked-well');
+            await store.refreshRollups();
+
+            // The background refresh may already have taken some marks; it never adds any.
+            expect(marks).toBeLessThanOrEqual(2);
+            expect(await pendingMarks('marked-well')).toBe(0);
+            expect(await minuteRows('marked-well')).toBe(2);
+        });
+
+        it('should refresh in the background without a read', async () => {
+            await store.writeReadings([reading('background-well', '2017-05-01T10:00:05.000Z', 1)]);
+
+            await vi.waitFor(async () => {
+                expect(await minuteRows('background-well')).toBe(1);
+            }, { timeout: 10_000, interval: 100 });
+            expect(await pendingMarks('background-well')).toBe(0);
+        });
+
+        it('should bring an asset up to date before a rollup query', async () => {
+            const writes = Array.from({ length: 30 }, (_, second) => reading('read-well', `2017-05-01T11:00:${String(second * 2).padStart(2, '0')}.000Z`, second));
+            await store.writeReadings(writes);
+
+            const rows = (await store.queryReadings({ asset_id: 'read-well', metric: 'pressure_wellhead', resolution: '1m' })) as RollupRow[];
+
+            expect(rows).toHaveLength(1);
+            expect(rows[0].count).toBe(30);
+            expect(rows[0].last).toBe(29);
         });
     });
 

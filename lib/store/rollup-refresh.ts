@@ -1,0 +1,98 @@
+// Background refresh of the rollups. Writes only mark the minutes they touch. Shortly after, the
+// marked minutes are recomputed in large batches and mark their quarters. Less often, the marked
+// quarters and their hours are recomputed. So a busy minute is recomputed once per refresh, not
+// once per write, and an hour once per quarter refresh, not once per minute refresh.
+import { incrementCounter } from '../observability/counters';
+import type { Db } from './db';
+import { refreshRollupBatch, type RefreshStage } from './readings';
+
+export interface RollupRefresherOptions {
+    /** Time from a write to the refresh of its minutes, so that writes close together share it. Default 200 ms. */
+    minuteDelayMs?: number;
+    /** Time from a minute refresh to the refresh of the quarters and hours it marked. Default 5 s. */
+    quarterDelayMs?: number;
+    /** Maximum wait between attempts after failures. Default 30 s. */
+    maxBackoffMs?: number;
+    /** Receives each failure; the refresher tries again with a growing delay. */
+    onError?: (error: Error, stage: RefreshStage) => void;
+}
+
+/** Runs one refresh stage on a timer, at most one run at a time. */
+class StageLoop {
+    private timer?: NodeJS.Timeout;
+    private running?: Promise<void>;
+    private failures = 0;
+    private closed = false;
+
+    constructor(
+        private readonly db: Db,
+        private readonly stage: RefreshStage,
+        private readonly delayMs: number,
+        private readonly maxBackoffMs: number,
+        private readonly onDone: (taken: number) => void,
+        private readonly onError?: (error: Error, stage: RefreshStage) => void,
+    ) {}
+
+    kick(delayMs = this.delayMs): void {
+        if (this.closed || this.timer || this.running) return;
+        this.timer = setTimeout(() => {
+            this.timer = undefined;
+            this.running = this.run().finally(() => {
+                this.running = undefined;
+            });
+        }, delayMs);
+        this.timer.unref();
+    }
+
+    async close(): Promise<void> {
+        this.closed = true;
+        clearTimeout(this.timer);
+        this.timer = undefined;
+        await this.running;
+    }
+
+    private async run(): Promise<void> {
+        let total = 0;
+        try {
+            // Another process that holds the stage's lock takes the marks of this one too.
+            for (;;) {
+                if (this.closed) break;
+                const taken = await refreshRollupBatch(this.db, this.stage, {}, undefined, false);
+                if (taken === 0) break;
+                total += taken;
+                incrementCounter('ul_rollup_buckets_refreshed_total', 'Marked rollup buckets that were recomputed.', { stage: this.stage }, taken);
+            }
+            this.failures = 0;
+        } catch (error) {
+            this.failures += 1;
+            incrementCounter('ul_rollup_refresh_failures_total', 'Rollup refreshes that failed and were tried again.', { stage: this.stage });
+            this.onError?.(error as Error, this.stage);
+            const retryInMs = Math.min(this.maxBackoffMs, this.delayMs * 2 ** this.failures);
+            setTimeout(() => this.kick(0), retryInMs).unref();
+        }
+        if (total > 0) this.onDone(total);
+    }
+}
+
+export class RollupRefresher {
+    private readonly minutes: StageLoop;
+    private readonly quarters: StageLoop;
+
+    constructor(db: Db, options: RollupRefresherOptions = {}) {
+        const maxBackoffMs = options.maxBackoffMs ?? 30_000;
+        this.quarters = new StageLoop(db, 'quarters', options.quarterDelayMs ?? 5_000, maxBackoffMs, () => undefined, options.onError);
+        this.minutes = new StageLoop(db, 'minutes', options.minuteDelayMs ?? 200, maxBackoffMs, () => this.quarters.kick(), options.onError);
+    }
+
+    /** Schedules a refresh of the marked minutes, and after it of the quarters they mark. */
+    kick(): void {
+        this.minutes.kick();
+        this.quarters.kick();
+    }
+
+    /** Stops scheduling and waits for running refreshes; marks left behind wait for the next start. */
+    async close(): Promise<void> {
+        await this.minutes.close();
+        await this.quarters.close();
+    }
+}
