@@ -417,9 +417,19 @@ ALTER TABLE rollup_pending_1m SET (autovacuum_vacuum_scale_factor = 0, autovacuu
 ALTER TABLE rollup_pending_15m SET (autovacuum_vacuum_scale_factor = 0, autovacuum_vacuum_threshold = 10000);
 `;
 
+// Each mark carries the number of the write that set it last, so that a refresh removes only the
+// marks it has read, and a mark set again by a later write stays for the next refresh. A refresh
+// then never holds locks on marks while it recomputes, and writes never wait for it.
+const ROLLUP_MARK_SEQUENCE = `
+CREATE SEQUENCE rollup_mark_seq;
+ALTER TABLE rollup_pending_1m ADD COLUMN seq bigint NOT NULL DEFAULT 0;
+ALTER TABLE rollup_pending_15m ADD COLUMN seq bigint NOT NULL DEFAULT 0;
+`;
+
 export const MIGRATIONS: readonly Migration[] = [
     { version: 1, name: 'initial schema', sql: INITIAL_SCHEMA },
     { version: 2, name: 'partitioned readings, 15-minute and hourly rollups, retention', sql: PARTITIONED_READINGS },
     { version: 3, name: 'partitioned rollups', sql: PARTITIONED_ROLLUPS },
     { version: 4, name: 'deferred rollup refresh', sql: ROLLUP_PENDING },
+    { version: 5, name: 'write sequence of rollup marks', sql: ROLLUP_MARK_SEQUENCE },
 ];

@@ -34,9 +34,11 @@ WITH stored AS (
     ON CONFLICT (asset_id, metric, ts) DO NOTHING
     RETURNING asset_id, metric, ts
 ), marked AS (
-    INSERT INTO rollup_pending_1m (asset_id, metric, bucket)
-    SELECT DISTINCT asset_id, metric, date_bin('1 minute', ts, '2000-01-01 00:00:00+00') FROM stored
-    ON CONFLICT DO NOTHING
+    INSERT INTO rollup_pending_1m (asset_id, metric, bucket, seq)
+    SELECT asset_id, metric, bucket, nextval('rollup_mark_seq') FROM (
+        SELECT DISTINCT asset_id, metric, date_bin('1 minute', ts, '2000-01-01 00:00:00+00') AS bucket FROM stored
+    ) AS minutes
+    ON CONFLICT (asset_id, metric, bucket) DO UPDATE SET seq = EXCLUDED.seq
 )
 SELECT asset_id, metric, array_agg((extract(epoch FROM ts) * 1000)::float8) AS times
 FROM stored GROUP BY asset_id, metric`;
@@ -202,35 +204,32 @@ const STAGES: Record<RefreshStage, { marks: string; next?: string; rollups: (typ
 };
 
 /**
- * Takes up to `limit` marked buckets of one stage in one transaction, recomputes their rollups and
- * removes their marks. A bucket whose month retention has dropped is unmarked without
- * recomputing, since its raw readings and rollup partitions are gone. Returns the number of
- * buckets taken, so a caller repeats until it gets 0; returns 0 at once when `wait` is false and
- * another refresh of the stage holds its lock.
+ * Recomputes the rollups of up to `limit` marked buckets of one stage, then removes the marks it
+ * read. The recompute runs in one transaction under the stage's lock and reads the marks without
+ * locking them. Marks are removed after it commits, and only where no later write has set them
+ * again, so a crash in between only repeats the recompute. A bucket whose month retention has
+ * dropped is unmarked without recomputing, since its raw readings and rollup partitions are gone.
+ * Returns the number of buckets taken, so a caller repeats until it gets 0. Returns 0 at once when
+ * `wait` is false and another refresh of the stage holds its lock.
  */
 export async function refreshRollupBatch(db: Db, stage: RefreshStage, scope: RefreshScope = {}, limit = REFRESH_BATCH_BUCKETS, wait = true): Promise<number> {
     const { marks, next, rollups, lock } = STAGES[stage];
-    return db.transaction(async (tx) => {
+    type Mark = { asset_id: string; metric: string; bucket: unknown; seq: string; expired: boolean };
+    const taken = await db.transaction(async (tx): Promise<Mark[]> => {
         if (wait) {
             await tx.query('SELECT pg_advisory_xact_lock($1)', [lock]);
         } else {
             const { rows } = await tx.query<{ locked: boolean }>('SELECT pg_try_advisory_xact_lock($1) AS locked', [lock]);
-            if (!rows[0]?.locked) return 0;
+            if (!rows[0]?.locked) return [];
         }
         const conditions = new Conditions();
         if (scope.asset_id !== undefined) conditions.add('asset_id = $', scope.asset_id);
         if (scope.metric !== undefined) conditions.add('metric = $', scope.metric);
-        const { rows } = await tx.query<{ asset_id: string; metric: string; bucket: unknown; expired: boolean }>(
-            `WITH taken AS (
-                DELETE FROM ${marks} WHERE (asset_id, metric, bucket) IN (
-                    SELECT asset_id, metric, bucket FROM ${marks} ${conditions.where()} LIMIT ${conditions.param(limit)}
-                )
-                RETURNING asset_id, metric, bucket
-            )
-            SELECT asset_id, metric, bucket,
+        const { rows } = await tx.query<Mark>(
+            `SELECT asset_id, metric, bucket, seq::text AS seq,
                 bucket < coalesce((SELECT dropped_before FROM retention_horizons WHERE resolution = 'raw'), '-infinity')
                     AND to_regclass('readings_' || to_char(bucket AT TIME ZONE 'UTC', 'YYYY_MM')) IS NULL AS expired
-            FROM taken`,
+            FROM ${marks} ${conditions.where()} LIMIT ${conditions.param(limit)}`,
             conditions.params,
         );
         const live = rows.filter((row) => !row.expired);
@@ -244,14 +243,24 @@ export async function refreshRollupBatch(db: Db, stage: RefreshStage, scope: Ref
             const quarters = bucketsOf(live, ROLLUPS[1].bucketMs);
             if (quarters.length > 0) {
                 await tx.query(
-                    `INSERT INTO ${next} (asset_id, metric, bucket)
-                    SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[]) ON CONFLICT DO NOTHING`,
+                    `INSERT INTO ${next} (asset_id, metric, bucket, seq)
+                    SELECT asset_id, metric, bucket, nextval('rollup_mark_seq') FROM unnest($1::text[], $2::text[], $3::timestamptz[])
+                        AS q (asset_id, metric, bucket)
+                    ON CONFLICT (asset_id, metric, bucket) DO UPDATE SET seq = EXCLUDED.seq`,
                     bucketColumns(quarters),
                 );
             }
         }
-        return rows.length;
+        return rows;
     });
+    if (taken.length === 0) return 0;
+    await db.query(
+        `DELETE FROM ${marks} m
+        USING unnest($1::text[], $2::text[], $3::timestamptz[], $4::bigint[]) AS t (asset_id, metric, bucket, seq)
+        WHERE m.asset_id = t.asset_id AND m.metric = t.metric AND m.bucket = t.bucket AND m.seq = t.seq`,
+        [taken.map((row) => row.asset_id), taken.map((row) => row.metric), taken.map((row) => isoTime(row.bucket)), taken.map((row) => row.seq)],
+    );
+    return taken.length;
 }
 
 interface Bucket {

@@ -4,12 +4,12 @@
 // once per write, and an hour once per quarter refresh, not once per minute refresh.
 import { incrementCounter } from '../observability/counters';
 import type { Db } from './db';
-import { refreshRollupBatch, type RefreshStage } from './readings';
+import { REFRESH_BATCH_BUCKETS, refreshRollupBatch, type RefreshStage } from './readings';
 
 export interface RollupRefresherOptions {
-    /** Time from a write to the refresh of its minutes, so that writes close together share it. Default 200 ms. */
+    /** Time from a write to the refresh of its minutes, so that writes close together share it. Default 1 s. */
     minuteDelayMs?: number;
-    /** Time from a minute refresh to the refresh of the quarters and hours it marked. Default 5 s. */
+    /** Time from a minute refresh to the refresh of the quarters and hours it marked. Default 10 s. */
     quarterDelayMs?: number;
     /** Maximum wait between attempts after failures. Default 30 s. */
     maxBackoffMs?: number;
@@ -23,6 +23,7 @@ class StageLoop {
     private running?: Promise<void>;
     private failures = 0;
     private closed = false;
+    private kickedWhileRunning = false;
 
     constructor(
         private readonly db: Db,
@@ -34,11 +35,18 @@ class StageLoop {
     ) {}
 
     kick(delayMs = this.delayMs): void {
-        if (this.closed || this.timer || this.running) return;
+        if (this.closed || this.timer) return;
+        if (this.running) {
+            // Writes during a run may have set marks that the run has passed: run again after it.
+            this.kickedWhileRunning = true;
+            return;
+        }
         this.timer = setTimeout(() => {
             this.timer = undefined;
+            this.kickedWhileRunning = false;
             this.running = this.run().finally(() => {
                 this.running = undefined;
+                if (this.kickedWhileRunning) this.kick();
             });
         }, delayMs);
         this.timer.unref();
@@ -54,13 +62,16 @@ class StageLoop {
     private async run(): Promise<void> {
         let total = 0;
         try {
-            // Another process that holds the stage's lock takes the marks of this one too.
+            // Full batches mean a backlog, so the loop goes on at once. A partial batch ends the run,
+            // and the next write's kick starts another after the delay, so that marks set again
+            // meanwhile are recomputed once. Another process that holds the stage's lock takes the
+            // marks of this one too.
             for (;;) {
                 if (this.closed) break;
-                const taken = await refreshRollupBatch(this.db, this.stage, {}, undefined, false);
-                if (taken === 0) break;
+                const taken = await refreshRollupBatch(this.db, this.stage, {}, REFRESH_BATCH_BUCKETS, false);
                 total += taken;
-                incrementCounter('ul_rollup_buckets_refreshed_total', 'Marked rollup buckets that were recomputed.', { stage: this.stage }, taken);
+                if (taken > 0) incrementCounter('ul_rollup_buckets_refreshed_total', 'Marked rollup buckets that were recomputed.', { stage: this.stage }, taken);
+                if (taken < REFRESH_BATCH_BUCKETS) break;
             }
             this.failures = 0;
         } catch (error) {
@@ -80,8 +91,8 @@ export class RollupRefresher {
 
     constructor(db: Db, options: RollupRefresherOptions = {}) {
         const maxBackoffMs = options.maxBackoffMs ?? 30_000;
-        this.quarters = new StageLoop(db, 'quarters', options.quarterDelayMs ?? 5_000, maxBackoffMs, () => undefined, options.onError);
-        this.minutes = new StageLoop(db, 'minutes', options.minuteDelayMs ?? 200, maxBackoffMs, () => this.quarters.kick(), options.onError);
+        this.quarters = new StageLoop(db, 'quarters', options.quarterDelayMs ?? 10_000, maxBackoffMs, () => undefined, options.onError);
+        this.minutes = new StageLoop(db, 'minutes', options.minuteDelayMs ?? 1_000, maxBackoffMs, () => this.quarters.kick(), options.onError);
     }
 
     /** Schedules a refresh of the marked minutes, and after it of the quarters they mark. */
