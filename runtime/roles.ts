@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import express from 'express';
 
 import type { Principal } from '../lib/auth/types';
-import { sharedMemoryBus } from '../lib/bus/memory';
+import { createBusTransport } from '../lib/bus/index';
+import { parseBusSettings } from '../lib/bus/settings';
 import { drain } from '../lib/drain';
 import { renderMetrics } from '../lib/observability/counters';
 import { DATA_DIR, PROJECT_ROOT } from '../lib/paths';
@@ -82,7 +83,13 @@ export async function startCloud(options: RuntimeOptions, logger: Logger): Promi
         logger,
     });
 
-    const bus = sharedMemoryBus('default');
+    // The API's bus: the same transport as the flows' bus node, chosen by UL_BUS_TRANSPORT.
+    const bus = createBusTransport(parseBusSettings({ transport: '${UL_BUS_TRANSPORT}' }), {
+        info: (message) => logger.info(message),
+        warn: (message) => logger.warn(message),
+        error: (message) => logger.error(message),
+        debug: (message) => logger.debug(message),
+    });
     const context: RuntimeContext = {
         verifyToken: issuer.verify,
         listAssets: () => store.listAssets(),
@@ -145,6 +152,7 @@ export async function startCloud(options: RuntimeOptions, logger: Logger): Promi
             logger.info(drained.drained ? 'flows drained' : 'flows not drained in time', { ms: drained.ms, pending: drained.pending });
             await detachStream?.();
             await host.stop();
+            await bus.close();
             await retention.stop();
             await store.close();
         },

@@ -3,6 +3,7 @@
 // The message is done once the event is stored; emails and channel messages retry in the background.
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
 
+import { carryDelivery } from '../../lib/bus/delivery';
 import { incrementCounter } from '../../lib/observability/counters';
 import { createMailer } from '../../lib/alerts/mailer';
 import type { ChannelOutcome } from '../../lib/alerts/channels';
@@ -83,7 +84,7 @@ export default function register(RED: NodeAPI): void {
             else setStatus(node, 'ok', RED._('ul-alert-router.status.stored', { count: stored }));
         }
 
-        async function storeEvent(event: AlertEvent, send: (msg: (NodeMessage | null)[]) => void, done: (err?: Error) => void): Promise<void> {
+        async function storeEvent(event: AlertEvent, input: NodeMessage, send: (msg: (NodeMessage | null)[]) => void, done: (err?: Error) => void): Promise<void> {
             let result: RouteResult;
             try {
                 result = await router.route(event);
@@ -94,7 +95,7 @@ export default function register(RED: NodeAPI): void {
             }
             stored++;
             incrementCounter('ul_alert_events_total', 'Alert events stored, by severity and state.', { severity: result.stored.severity, state: result.stored.state });
-            send([{ topic: result.stored.asset_id, payload: result.stored } as NodeMessage, null]);
+            send([carryDelivery(input, { topic: result.stored.asset_id, payload: result.stored } as NodeMessage), null]);
             showStatus();
             done();
             // The email is not awaited, so retries do not hold back the next event.
@@ -137,14 +138,14 @@ export default function register(RED: NodeAPI): void {
                     payload: msg.payload,
                     received_at: new Date().toISOString(),
                 };
-                send([null, { topic: msg.topic, payload: [rejection] } as NodeMessage]);
+                send([null, carryDelivery(msg, { topic: msg.topic, payload: [rejection] } as NodeMessage)]);
                 done();
                 return;
             }
 
             // Events are stored one after another, so a resolution never overtakes its opening.
             const event = msg.payload as AlertEvent;
-            queue = queue.then(() => storeEvent(event, send, done));
+            queue = queue.then(() => storeEvent(event, msg, send, done));
         });
 
         node.on('close', (_removed: boolean, done: () => void) => {

@@ -1,36 +1,95 @@
-// Emits every message published to a bus topic, with msg.topic set to the bus topic and
-// msg.key to the partition key.
-import type { Node, NodeAPI, NodeDef } from 'node-red';
+// Emits every message published to a bus topic, with msg.topic set to the bus topic and msg.key to
+// the partition key. In shared mode each message carries a delivery (lib/bus/delivery.ts) that
+// settles once every node it reaches has called done(), and the Kafka transport commits only
+// settled messages, so a crash or restart delivers unfinished messages again.
+import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
 
+import { attachDelivery, describeDelivery, DeliveryTracker } from '../../lib/bus/delivery';
+import { installDeliveryTracking, type MessageHooks } from '../../lib/bus/flow-tracking';
+import type { SubscriptionMode } from '../../lib/bus/transport';
+import { registerIntake } from '../../lib/drain';
+import { incrementCounter } from '../../lib/observability/counters';
 import type { BusNode } from '../bus/bus';
 import { setStatus } from '../shared/status';
 
 interface BusInConfig extends NodeDef {
     bus: string;
     topic: string;
+    /** `shared` (default) or `broadcast`. */
+    mode?: string;
 }
 
+const MODES: readonly SubscriptionMode[] = ['shared', 'broadcast'];
+
 export default function register(RED: NodeAPI): void {
+    // Node-RED 4 always provides hooks; without them (some test harnesses) deliveries are not tracked.
+    const hooks: MessageHooks | undefined = RED.hooks;
+    if (hooks) installDeliveryTracking(hooks);
+
     function BusInNode(this: Node, config: BusInConfig): void {
         RED.nodes.createNode(this, config);
         const node = this;
         const bus = RED.nodes.getNode(config.bus) as BusNode | null;
         const topic = (config.topic || '').trim();
+        const mode = (config.mode || 'shared').trim() as SubscriptionMode;
 
-        if (!bus || !topic) {
-            node.error(RED._(bus ? 'ul-bus-in.errors.missing-topic' : 'ul-bus-in.errors.missing-bus'));
+        const problem = !bus
+            ? RED._('ul-bus-in.errors.missing-bus')
+            : !topic
+              ? RED._('ul-bus-in.errors.missing-topic')
+              : !MODES.includes(mode)
+                ? RED._('ul-bus-in.errors.bad-mode', { mode })
+                : undefined;
+        if (problem || !bus) {
+            node.error(problem);
             setStatus(node, 'failed', RED._('ul-bus-in.status.not-configured'));
             return;
         }
 
-        const unsubscribe = bus.transport.subscribe(topic, (message) => {
-            node.send({ topic: message.topic, key: message.key, payload: message.value });
+        const tracked = mode === 'shared' && hooks !== undefined;
+        const tracker = new DeliveryTracker({
+            timeoutMs: bus.settleTimeoutMs,
+            onOverdue: (delivery, ageMs) => {
+                incrementCounter('ul_bus_overdue_deliveries_total', 'Bus messages not settled within the settle timeout.', { topic });
+                node.warn(RED._('ul-bus-in.warnings.overdue', { delivery: describeDelivery(delivery.info), seconds: Math.floor(ageMs / 1_000) }));
+            },
+            onFailed: (delivery, error) => {
+                incrementCounter('ul_bus_failed_deliveries_total', 'Bus messages whose handling failed; they stay uncommitted.', { topic });
+                node.warn(RED._('ul-bus-in.warnings.failed', { delivery: describeDelivery(delivery.info), error: error.message }));
+            },
         });
-        setStatus(node, 'connected', topic);
+
+        const unsubscribe = bus.transport.subscribe(
+            topic,
+            (message) => {
+                const msg: NodeMessage & { key: string } = { topic: message.topic, key: message.key, payload: message.value };
+                if (!tracked) {
+                    node.send(msg);
+                    return;
+                }
+                const delivery = tracker.start({ topic: message.topic, key: message.key, partition: message.partition, offset: message.offset });
+                node.send(attachDelivery(msg, delivery));
+                // This node's own reference; the wired nodes keep theirs until they call done().
+                delivery.release();
+                return delivery.outcome;
+            },
+            {
+                group: node.id,
+                mode,
+                onState: (state, detail) => setStatus(node, state, detail ? `${topic}: ${detail}` : topic),
+            },
+        );
+
+        // On a durable bus a graceful stop stops taking messages first, so the flow can finish the
+        // messages it already has while the rest stays in Kafka.
+        const unregisterIntake = bus.transport.durable ? registerIntake(() => unsubscribe()) : () => undefined;
 
         node.on('close', (_removed: boolean, done: () => void) => {
-            unsubscribe();
-            done();
+            unregisterIntake();
+            void unsubscribe().finally(() => {
+                tracker.close();
+                done();
+            });
         });
     }
 

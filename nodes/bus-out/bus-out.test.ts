@@ -39,6 +39,20 @@ describe('ul-bus-out', () => {
         expect(msg.payload).toEqual([{ asset_id: 'well-7', metric: 'oil_rate', value: 1 }]);
     });
 
+    it('should fail the message when the bus cannot publish', async () => {
+        await helper.load([busNode, busOutNode], [
+            { id: 'bus-1', type: 'ul-bus', transport: 'kafak' },
+            { id: 'out-3', type: 'ul-bus-out', bus: 'bus-1', topic: 'telemetry.clean' },
+        ]);
+        const out = helper.getNode('out-3');
+        const failed = new Promise<unknown[]>((resolve) => out.on('call:error', (call: { args: unknown[] }) => resolve(call.args)));
+        out.receive({ payload: [{ asset_id: 'well-7' }] });
+        const [error] = await failed;
+
+        expect(String(error)).toContain("Bus transport 'kafak' is unknown");
+        expect(out.status.lastCall.args[0]).toEqual({ fill: 'red', shape: 'ring', text: 'ul-bus-out.status.publish-failed' });
+    });
+
     it('should report a missing topic at deploy', async () => {
         await helper.load([busNode, busOutNode], [
             { id: 'bus-1', type: 'ul-bus', transport: 'memory' },

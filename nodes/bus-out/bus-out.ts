@@ -1,6 +1,9 @@
 // Publishes msg.payload to a bus topic, keyed by asset so that one asset's messages stay in order.
+// done() is called once the transport reports the message durable, so a message that came from a
+// bus-in node settles only after its results are on the bus.
 import type { Node, NodeAPI, NodeDef } from 'node-red';
 
+import { toError } from '../../lib/errors';
 import type { BusNode } from '../bus/bus';
 import { setStatus } from '../shared/status';
 
@@ -31,12 +34,20 @@ export default function register(RED: NodeAPI): void {
             return;
         }
 
+        let failing = false;
         node.on('input', (msg, _send, done) => {
             bus.transport.publish(topic, partitionKey(msg as Record<string, unknown>), msg.payload).then(
-                () => done(),
+                () => {
+                    if (failing) {
+                        failing = false;
+                        setStatus(node, 'clear');
+                    }
+                    done();
+                },
                 (err: unknown) => {
+                    failing = true;
                     setStatus(node, 'failed', RED._('ul-bus-out.status.publish-failed'));
-                    done(err instanceof Error ? err : new Error(String(err)));
+                    done(toError(err));
                 },
             );
         });

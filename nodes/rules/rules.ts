@@ -4,6 +4,7 @@ import { join } from 'node:path';
 
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
 
+import { carryDelivery } from '../../lib/bus/delivery';
 import { toError } from '../../lib/errors';
 import { DATA_DIR } from '../../lib/paths';
 import { RulesEngine } from '../../lib/rules/engine';
@@ -103,8 +104,8 @@ export default function register(RED: NodeAPI): void {
                 try {
                     const { readings, rejections } = checkReadings(msg.payload, source);
                     const events = engine ? engine.process(readings) : [];
-                    const rejected = rejections.length > 0 ? ({ topic: msg.topic, payload: rejections } as NodeMessage) : null;
-                    if (events.length > 0 || rejected) send([eventMessages(events), rejected]);
+                    const rejected = rejections.length > 0 ? carryDelivery(msg, { topic: msg.topic, payload: rejections } as NodeMessage) : null;
+                    if (events.length > 0 || rejected) send([eventMessages(events).map((out) => carryDelivery(msg, out)), rejected]);
                     showStatus();
                     done();
                 } catch (err) {

@@ -2,6 +2,7 @@
 // only after the transaction holding its readings has committed.
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
 
+import { carryDelivery } from '../../lib/bus/delivery';
 import { incrementCounter, registerGauge } from '../../lib/observability/counters';
 import { registerPending } from '../../lib/drain';
 import { toError } from '../../lib/errors';
@@ -89,7 +90,7 @@ export default function register(RED: NodeAPI): void {
         node.on('input', (msg: NodeMessageInFlow, send, done) => {
             const items: unknown[] = Array.isArray(msg.payload) ? msg.payload : [msg.payload];
             const { readings, rejections } = checkReadings(items);
-            if (rejections.length > 0) send([null, { topic: msg.topic, payload: rejections }]);
+            if (rejections.length > 0) send([null, carryDelivery(msg, { topic: msg.topic, payload: rejections })]);
 
             writer.submit(readings).then(
                 (result) => {

@@ -1,6 +1,7 @@
 // Verifies signed envelopes from MQTT against the device registry and passes on their readings.
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
 
+import { carryDelivery } from '../../lib/bus/delivery';
 import { incrementCounter } from '../../lib/observability/counters';
 import { toError } from '../../lib/errors';
 import { runtimeContext } from '../../lib/runtime-context';
@@ -50,7 +51,7 @@ export default function register(RED: NodeAPI): void {
             if (!result.ok) {
                 rejected++;
                 incrementCounter('ul_envelopes_total', 'Signed envelopes verified, by result.', { result: 'rejected' });
-                send([null, { payload: [result.rejection], topic: topic ?? '' } as NodeMessage]);
+                send([null, carryDelivery(msg, { payload: [result.rejection], topic: topic ?? '' } as NodeMessage)]);
                 status('ok', RED._('ul-verify.status.counts', { accepted, rejected }));
                 done();
                 return;
@@ -65,9 +66,8 @@ export default function register(RED: NodeAPI): void {
             }
             // msg.device lets the normalizer check the readings against the device's permitted assets.
             const device = { device_id: envelope.device_id, operator: envelope.operator, assets: registry.get(envelope.device_id)?.assets };
-            const messages = [...byAsset].map(
-                ([assetId, readings]) =>
-                    ({ payload: readings, topic: assetId, operator: envelope.operator, device_id: envelope.device_id, seq: envelope.seq, device, source }) as NodeMessage,
+            const messages = [...byAsset].map(([assetId, readings]) =>
+                carryDelivery(msg, { payload: readings, topic: assetId, operator: envelope.operator, device_id: envelope.device_id, seq: envelope.seq, device, source } as NodeMessage),
             );
             accepted++;
             incrementCounter('ul_envelopes_total', 'Signed envelopes verified, by result.', { result: 'accepted' });

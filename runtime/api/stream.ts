@@ -71,6 +71,8 @@ export function attachReadingStream(options: StreamOptions): () => Promise<void>
     };
     server.on('upgrade', onUpgrade);
 
+    // Every runtime streams every reading to its own clients, so the stream reads the topic in
+    // broadcast mode and commits nothing.
     const unsubscribe = bus.subscribe('telemetry.clean', (message) => {
         const readings = (Array.isArray(message.value) ? message.value : [message.value]) as Reading[];
         for (const client of clients) {
@@ -80,7 +82,7 @@ export function attachReadingStream(options: StreamOptions): () => Promise<void>
                 client.pending.push(reading);
             }
         }
-    });
+    }, { mode: 'broadcast', group: 'api-stream' });
 
     const timer = setInterval(() => {
         for (const client of clients) {
@@ -92,7 +94,7 @@ export function attachReadingStream(options: StreamOptions): () => Promise<void>
 
     return async () => {
         clearInterval(timer);
-        unsubscribe();
+        await unsubscribe();
         server.off('upgrade', onUpgrade);
         for (const client of clients) client.socket.close(1001, 'server shutting down');
         await new Promise<void>((resolve) => wss.close(() => resolve()));

@@ -1,0 +1,259 @@
+// KafkaSubscription against a stand-in for the kafkajs consumer, so that pausing, commit points and
+// rebalances are checked without a broker. test/services/kafka-bus.test.ts runs it against Kafka.
+import type { EachBatchPayload, Kafka } from 'kafkajs';
+import { describe, expect, it } from 'vitest';
+
+import { KafkaSubscription, type SubscriptionTuning } from './kafka-subscription';
+import type { BusMessage, SubscriptionMode } from './transport';
+
+const TOPIC = 'telemetry.clean';
+const EVENTS = { CONNECT: 'connect', GROUP_JOIN: 'group_join', REBALANCING: 'rebalancing', CRASH: 'crash', DISCONNECT: 'disconnect' };
+
+/** Records the calls the subscription makes to kafkajs and lets the test play the broker's part. */
+class FakeConsumer {
+    readonly events = EVENTS;
+    readonly listeners = new Map<string, (event: { payload: unknown }) => void>();
+    readonly commits: { partition: number; offset: string }[][] = [];
+    readonly paused: number[] = [];
+    readonly resumed: (number | 'all')[] = [];
+    groupId = '';
+    fromBeginning: boolean | undefined;
+    eachBatch: ((payload: EachBatchPayload) => Promise<void>) | undefined;
+    disconnected = false;
+
+    on(event: string, listener: (event: { payload: unknown }) => void): void {
+        this.listeners.set(event, listener);
+    }
+
+    emit(event: string, payload: unknown): void {
+        this.listeners.get(event)?.({ payload });
+    }
+
+    async connect(): Promise<void> {
+        this.emit(EVENTS.CONNECT, {});
+    }
+
+    async subscribe(options: { fromBeginning: boolean }): Promise<void> {
+        this.fromBeginning = options.fromBeginning;
+    }
+
+    async run(options: { eachBatch: (payload: EachBatchPayload) => Promise<void> }): Promise<void> {
+        this.eachBatch = options.eachBatch;
+    }
+
+    pause(topics: { topic: string; partitions?: number[] }[]): void {
+        this.paused.push(...(topics[0].partitions ?? [-1]));
+    }
+
+    resume(topics: { topic: string; partitions?: number[] }[]): void {
+        this.resumed.push(...(topics[0].partitions ?? ['all' as const]));
+    }
+
+    async commitOffsets(offsets: { partition: number; offset: string }[]): Promise<void> {
+        this.commits.push(offsets.map(({ partition, offset }) => ({ partition, offset })));
+    }
+
+    async disconnect(): Promise<void> {
+        this.disconnected = true;
+    }
+}
+
+interface Setup {
+    consumer: FakeConsumer;
+    subscription: KafkaSubscription;
+    /** Messages handed to the handler, with functions that settle or fail them. */
+    handed: { message: BusMessage; settle: () => void; fail: () => void }[];
+    resolved: string[];
+    /** Feeds a batch of offsets of one partition; returns the offsets the subscription resolved. */
+    batch: (partition: number, offsets: number[]) => Promise<string[]>;
+    join: (partitions: number[]) => void;
+}
+
+async function setUp(tuning: Partial<SubscriptionTuning> = {}, mode: SubscriptionMode = 'shared'): Promise<Setup> {
+    const consumer = new FakeConsumer();
+    const kafka = {
+        consumer: (options: { groupId: string }) => {
+            consumer.groupId = options.groupId;
+            return consumer;
+        },
+    } as unknown as Kafka;
+    const handed: Setup['handed'] = [];
+    const silent = (): void => undefined;
+    const subscription = new KafkaSubscription(
+        {
+            kafka,
+            logger: { info: silent, warn: silent, error: silent, debug: silent },
+            ready: Promise.resolve(),
+            ensureTopic: async () => undefined,
+            fetchLag: async () => [],
+            tuning: {
+                maxInFlightPerPartition: 4,
+                commitIntervalMs: 5,
+                closeTimeoutMs: 50,
+                lagIntervalMs: 60_000,
+                sessionTimeoutMs: 30_000,
+                fetchMaxWaitMs: 500,
+                partitionsConsumedConcurrently: 2,
+                ...tuning,
+            },
+        },
+        TOPIC,
+        (message) =>
+            new Promise<void>((resolve, reject) => {
+                handed.push({ message, settle: resolve, fail: () => reject(new Error('write failed')) });
+            }),
+        { group: 'upstream-live.alerts-bus-in', mode },
+    );
+    subscription.start();
+    await new Promise((resolve) => setImmediate(resolve));
+
+    const resolved: string[] = [];
+    return {
+        consumer,
+        subscription,
+        handed,
+        resolved,
+        join: (partitions) => consumer.emit(EVENTS.GROUP_JOIN, { memberAssignment: { [TOPIC]: partitions } }),
+        batch: async (partition, offsets) => {
+            const before = resolved.length;
+            if (!consumer.eachBatch) throw new Error('consumer.run was not called');
+            await consumer.eachBatch({
+                batch: {
+                    topic: TOPIC,
+                    partition,
+                    highWatermark: String(offsets[offsets.length - 1] + 1),
+                    messages: offsets.map((offset) => ({ offset: String(offset), key: Buffer.from(`well-${offset % 3}`), value: Buffer.from(JSON.stringify({ offset })) })),
+                },
+                resolveOffset: (offset: string) => resolved.push(`${partition}:${offset}`),
+                pause: () => {
+                    consumer.paused.push(partition);
+                    return () => undefined;
+                },
+                isRunning: () => true,
+                isStale: () => false,
+                heartbeat: async () => undefined,
+                commitOffsetsIfNecessary: async () => undefined,
+                uncommittedOffsets: () => ({ topics: [] }),
+            } as unknown as EachBatchPayload);
+            return resolved.slice(before);
+        },
+    };
+}
+
+const tick = (ms = 20): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe('KafkaSubscription', () => {
+    it('should join its group from the oldest message', async () => {
+        const { consumer } = await setUp();
+
+        expect(consumer.groupId).toBe('upstream-live.alerts-bus-in');
+        expect(consumer.fromBeginning).toBe(true);
+    });
+
+    it('should hand over messages in offset order', async () => {
+        const { handed, batch, join } = await setUp();
+        join([0]);
+        const resolved = await batch(0, [0, 1, 2]);
+
+        expect(handed.map(({ message }) => message.offset)).toEqual(['0', '1', '2']);
+        expect(handed[1].message).toEqual({ topic: TOPIC, key: 'well-1', value: { offset: 1 }, partition: 0, offset: '1' });
+        expect(resolved).toEqual(['0:0', '0:1', '0:2']);
+    });
+
+    it('should commit below the first unsettled offset', async () => {
+        const { consumer, handed, batch, join } = await setUp();
+        join([0]);
+        await batch(0, [0, 1, 2]);
+        handed[0].settle();
+        handed[2].settle();
+        await tick();
+
+        expect(consumer.commits).toEqual([[{ partition: 0, offset: '1' }]]);
+        handed[1].settle();
+        await tick();
+        expect(consumer.commits.at(-1)).toEqual([{ partition: 0, offset: '3' }]);
+    });
+
+    it('should hold the commit at a failed offset', async () => {
+        const { consumer, handed, batch, join } = await setUp();
+        join([0]);
+        await batch(0, [0, 1]);
+        handed[0].fail();
+        handed[1].settle();
+        await tick();
+
+        // Offset 0 is the next one to read, so the group's position stays before the failed message.
+        expect(consumer.commits.flat()).toEqual([{ partition: 0, offset: '0' }]);
+    });
+
+    it('should pause a full partition and resume at half', async () => {
+        const { consumer, handed, batch, join } = await setUp({ maxInFlightPerPartition: 4 });
+        join([0]);
+        const resolved = await batch(0, [0, 1, 2, 3, 4, 5]);
+
+        expect(resolved).toEqual(['0:0', '0:1', '0:2', '0:3']);
+        expect(consumer.paused).toEqual([0]);
+        handed[0].settle();
+        await tick(1);
+        expect(consumer.resumed).toEqual([]);
+
+        handed[1].settle();
+        await tick(1);
+        expect(consumer.resumed).toEqual([0]);
+    });
+
+    it('should skip offsets fetched again after a rebalance', async () => {
+        const { handed, batch, join } = await setUp();
+        join([0]);
+        await batch(0, [0, 1, 2]);
+        handed[0].settle();
+        handed[1].fail();
+        await tick();
+
+        join([0]);
+        const resolved = await batch(0, [1, 2, 3]);
+        expect(resolved).toEqual(['0:1', '0:2', '0:3']);
+        // The failed offset 1 and the new offset 3 are handed over; 2 is still in the flow.
+        expect(handed.map(({ message }) => message.offset)).toEqual(['0', '1', '2', '1', '3']);
+    });
+
+    it('should forget and not commit revoked partitions', async () => {
+        const { consumer, handed, batch, join } = await setUp();
+        join([0, 1]);
+        await batch(0, [0]);
+        await batch(1, [0]);
+        join([1]);
+        handed[0].settle();
+        handed[1].settle();
+        await tick();
+
+        expect(consumer.commits.flat()).toEqual([{ partition: 1, offset: '1' }]);
+    });
+
+    it('should commit what settled when stopping', async () => {
+        const { consumer, handed, batch, join, subscription } = await setUp({ commitIntervalMs: 60_000, closeTimeoutMs: 200 });
+        join([0]);
+        await batch(0, [0, 1, 2]);
+        handed[0].settle();
+        const stopped = subscription.stop();
+        await tick(10);
+        handed[1].settle();
+        await stopped;
+
+        expect(consumer.paused).toContain(-1);
+        expect(consumer.commits).toEqual([[{ partition: 0, offset: '2' }]]);
+        expect(consumer.disconnected).toBe(true);
+    });
+
+    it('should not commit in broadcast mode', async () => {
+        const { consumer, handed, batch, join } = await setUp({}, 'broadcast');
+        join([0]);
+        await batch(0, [0, 1]);
+        await tick();
+
+        expect(consumer.fromBeginning).toBe(false);
+        expect(consumer.groupId).toMatch(/^upstream-live\.alerts-bus-in\..+\.\d+\.[0-9a-f]{6}$/);
+        expect(handed).toHaveLength(2);
+        expect(consumer.commits).toEqual([]);
+    });
+});

@@ -1,0 +1,423 @@
+// One Kafka consumer: reads one topic for one consumer group, hands each partition's messages to
+// the handler in offset order, and commits per partition the offset below which every delivery
+// has settled. kafkajs runs with autoCommit off and without auto-resolve, so it commits nothing by
+// itself. Resolving an offset here only moves kafkajs's fetch position; the commit point is kept
+// in PartitionOffsets.
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+
+import type { Batch, Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
+
+import { toError } from '../errors';
+import { incrementCounter, registerGauge } from '../observability/counters';
+import type { BusLogger } from './kafka-client';
+import { PartitionOffsets, type OffsetEntry } from './partition-offsets';
+import type { BusHandler, BusMessage, SubscriptionMode, SubscriptionState } from './transport';
+
+export interface SubscriptionTuning {
+    /** Unsettled deliveries per partition before the partition is paused; default 1,000. */
+    maxInFlightPerPartition: number;
+    /** Delay between a settle and the commit that includes it, in milliseconds; default 1,000. */
+    commitIntervalMs: number;
+    /** How long stopping waits for in-flight deliveries to settle, in milliseconds; default 5,000. */
+    closeTimeoutMs: number;
+    /** How often consumer lag is read from the brokers, in milliseconds; default 10,000. */
+    lagIntervalMs: number;
+    /** Consumer session timeout, in milliseconds; default 30,000. A crashed runtime's partitions move after it. */
+    sessionTimeoutMs: number;
+    /** Maximum time a fetch waits for new messages, in milliseconds; default 500. */
+    fetchMaxWaitMs: number;
+    /** Partitions handled at the same time; default the bus's partition count. */
+    partitionsConsumedConcurrently: number;
+}
+
+/** Services of the bus that a subscription uses. */
+export interface SubscriptionContext {
+    kafka: Kafka;
+    logger: BusLogger;
+    /** Resolves when the bus has connected and created its topics. */
+    ready: Promise<void>;
+    ensureTopic(topic: string): Promise<void>;
+    /** Reads, per partition, how many messages the group has not committed yet. */
+    fetchLag(groupId: string, topic: string): Promise<{ partition: number; lag: number }[]>;
+    tuning: SubscriptionTuning;
+}
+
+/** Offsets that may wait uncommitted behind an unsettled one before the partition pauses, per in-flight slot. */
+const WINDOW_PER_IN_FLIGHT = 100;
+const RESTART_DELAY_MS = 5_000;
+const MAX_RESTART_DELAY_MS = 60_000;
+
+function decodeValue(value: Buffer | null): unknown {
+    if (value === null) return null;
+    const text = value.toString('utf8');
+    try {
+        return JSON.parse(text) as unknown;
+    } catch {
+        // Messages written by other producers need not be JSON; the flow receives the text.
+        return text;
+    }
+}
+
+function delay(ms: number, signal: { cancel?: () => void }): Promise<void> {
+    return new Promise((resolve) => {
+        const timer = setTimeout(resolve, ms);
+        signal.cancel = () => {
+            clearTimeout(timer);
+            resolve();
+        };
+    });
+}
+
+export class KafkaSubscription {
+    readonly topic: string;
+    readonly groupId: string;
+    readonly mode: SubscriptionMode;
+
+    private readonly context: SubscriptionContext;
+    private readonly handler: BusHandler;
+    private readonly onState: (state: SubscriptionState, detail?: string) => void;
+    private readonly maxWindow: number;
+
+    private consumer: Consumer | undefined;
+    /** Whether the consumer is a group member, from joining until a crash or stop. Commits are sent only then. */
+    private member = false;
+    private everConnected = false;
+    private stopping = false;
+    private stopped: Promise<void> | undefined;
+    private readonly waiting: { cancel?: () => void } = {};
+
+    private readonly partitions = new Map<number, PartitionOffsets>();
+    private assigned = new Set<number>();
+    private readonly paused = new Set<number>();
+    private commitTimer: NodeJS.Timeout | undefined;
+    private committing: Promise<void> = Promise.resolve();
+
+    private lagTimer: NodeJS.Timeout | undefined;
+    private readonly lag = new Map<number, number>();
+    private readonly removeGauges: (() => void)[] = [];
+
+    constructor(context: SubscriptionContext, topic: string, handler: BusHandler, options: { group: string; mode: SubscriptionMode; onState?: (state: SubscriptionState, detail?: string) => void }) {
+        this.context = context;
+        this.topic = topic;
+        this.handler = handler;
+        this.mode = options.mode;
+        this.onState = options.onState ?? (() => undefined);
+        this.maxWindow = context.tuning.maxInFlightPerPartition * WINDOW_PER_IN_FLIGHT;
+        // A broadcast group belongs to one process: it starts at the newest message and commits
+        // nothing, so Kafka drops it soon after its member leaves.
+        this.groupId = this.mode === 'shared' ? options.group : `${options.group}.${hostname()}.${process.pid}.${randomBytes(3).toString('hex')}`;
+
+        this.removeGauges.push(
+            registerGauge('ul_bus_unsettled_deliveries', 'Bus messages handed to the flow and not yet settled.', { topic, group: this.groupId }, () => this.unsettled()),
+        );
+    }
+
+    start(): void {
+        void this.run();
+    }
+
+    /** Stops consuming, waits (bounded) for in-flight deliveries, commits what settled and leaves the group. Idempotent. */
+    stop(): Promise<void> {
+        if (!this.stopped) this.stopped = this.shutDown();
+        return this.stopped;
+    }
+
+    private unsettled(): number {
+        let total = 0;
+        for (const partition of this.assigned) total += this.partitions.get(partition)?.unsettled ?? 0;
+        return total;
+    }
+
+    private describe(): string {
+        return `topic ${this.topic} (group ${this.groupId})`;
+    }
+
+    private async run(): Promise<void> {
+        const { logger } = this.context;
+        let attempt = 0;
+        this.onState('connecting');
+        while (!this.stopping) {
+            let consumer: Consumer | undefined;
+            try {
+                await this.context.ready;
+                await this.context.ensureTopic(this.topic);
+                consumer = this.createConsumer();
+                this.consumer = consumer;
+                await consumer.connect();
+                await consumer.subscribe({ topics: [this.topic], fromBeginning: this.mode === 'shared' });
+                if (this.stopping) {
+                    await consumer.disconnect();
+                    return;
+                }
+                await consumer.run({
+                    autoCommit: false,
+                    eachBatchAutoResolve: false,
+                    partitionsConsumedConcurrently: this.context.tuning.partitionsConsumedConcurrently,
+                    eachBatch: (payload) => this.eachBatch(payload),
+                });
+                return;
+            } catch (error) {
+                if (this.stopping) return;
+                attempt += 1;
+                const wait = Math.min(MAX_RESTART_DELAY_MS, RESTART_DELAY_MS * 2 ** Math.min(attempt - 1, 4));
+                logger.warn(`Kafka consumer of ${this.describe()} could not start: ${toError(error).message}; retrying in ${wait / 1_000} s.`);
+                this.onState('disconnected', 'retrying');
+                this.consumer = undefined;
+                await consumer?.disconnect().catch(() => undefined);
+                await delay(wait, this.waiting);
+            }
+        }
+    }
+
+    private createConsumer(): Consumer {
+        const { tuning, logger } = this.context;
+        const consumer = this.context.kafka.consumer({
+            groupId: this.groupId,
+            sessionTimeout: tuning.sessionTimeoutMs,
+            heartbeatInterval: Math.max(100, Math.floor(tuning.sessionTimeoutMs / 10)),
+            maxWaitTimeInMs: tuning.fetchMaxWaitMs,
+            allowAutoTopicCreation: false,
+        });
+
+        consumer.on(consumer.events.CONNECT, () => {
+            if (this.everConnected) {
+                incrementCounter('ul_bus_reconnects_total', 'Reconnections of Kafka bus clients.', { client: 'consumer', group: this.groupId });
+                logger.info(`Kafka consumer of ${this.describe()} reconnected.`);
+            } else {
+                logger.info(`Kafka consumer of ${this.describe()} connected.`);
+            }
+            this.everConnected = true;
+        });
+        consumer.on(consumer.events.GROUP_JOIN, (event) => this.onAssignment(event.payload.memberAssignment));
+        consumer.on(consumer.events.REBALANCING, () => {
+            logger.info(`Consumer group ${this.groupId} is rebalancing; committing settled offsets of topic ${this.topic} first.`);
+            // NOTE: kafkajs 2 offers no callback before partitions are revoked, so this commit
+            // races the rejoin. The broker accepts it while the rebalance is still preparing. A
+            // commit that arrives later fails, and the new owner gets those messages again.
+            void this.commitSettled();
+        });
+        consumer.on(consumer.events.CRASH, (event) => {
+            this.member = false;
+            incrementCounter('ul_bus_consumer_crashes_total', 'Crashes of Kafka bus consumers.', { group: this.groupId });
+            const { error, restart } = event.payload;
+            if (restart) {
+                logger.error(`Kafka consumer of ${this.describe()} crashed: ${error.message}; kafkajs restarts it.`);
+                this.onState('disconnected', 'restarting');
+            } else if (!this.stopping) {
+                logger.error(`Kafka consumer of ${this.describe()} crashed: ${error.message}; starting a new consumer in ${RESTART_DELAY_MS / 1_000} s.`);
+                this.onState('failed', error.message);
+                void this.restart(consumer);
+            }
+        });
+        consumer.on(consumer.events.DISCONNECT, () => {
+            this.member = false;
+            if (!this.stopping) this.onState('disconnected');
+        });
+        return consumer;
+    }
+
+    /** Replaces a consumer that kafkajs gave up on. */
+    private async restart(consumer: Consumer): Promise<void> {
+        await consumer.disconnect().catch(() => undefined);
+        if (this.consumer === consumer) this.consumer = undefined;
+        await delay(RESTART_DELAY_MS, this.waiting);
+        if (!this.stopping) await this.run();
+    }
+
+    private onAssignment(assignment: Record<string, number[]>): void {
+        const partitions = [...(assignment[this.topic] ?? [])].sort((a, b) => a - b);
+        const next = new Set(partitions);
+        // Revoked partitions lose their bookkeeping, and their unsettled messages go to the new owner.
+        for (const partition of this.partitions.keys()) {
+            if (!next.has(partition)) {
+                this.partitions.delete(partition);
+                this.lag.delete(partition);
+            }
+        }
+        this.assigned = next;
+        this.member = true;
+        // kafkajs 2.2.4 keeps pauses across rebalances (SubscriptionState.assign leaves them), so
+        // they are lifted here and each batch pauses its partition again when it has to.
+        if (this.paused.size > 0 && this.consumer) this.consumer.resume([{ topic: this.topic }]);
+        this.paused.clear();
+
+        const list = partitions.length > 0 ? partitions.join(', ') : 'none';
+        this.context.logger.info(`Consumer group ${this.groupId} assigned partitions ${list} of topic ${this.topic} to this runtime.`);
+        this.onState('connected', partitions.length > 0 ? `${partitions.length} partitions` : 'no partitions');
+        if (this.mode === 'shared') {
+            this.scheduleLag();
+            // Deliveries that settled while the consumer was out of the group are committed now.
+            this.scheduleCommit();
+        }
+    }
+
+    private offsetsOf(partition: number): PartitionOffsets {
+        let offsets = this.partitions.get(partition);
+        if (!offsets) {
+            offsets = new PartitionOffsets();
+            this.partitions.set(partition, offsets);
+        }
+        return offsets;
+    }
+
+    private async eachBatch(payload: EachBatchPayload): Promise<void> {
+        const { batch, resolveOffset, isRunning, isStale, pause } = payload;
+        const offsets = this.offsetsOf(batch.partition);
+        let handed = 0;
+        for (const message of batch.messages) {
+            if (this.stopping || !isRunning() || isStale()) break;
+            if (offsets.isNew(message.offset) && (offsets.unsettled >= this.context.tuning.maxInFlightPerPartition || offsets.window >= this.maxWindow)) {
+                // The rest of the batch is fetched again after resume(), from the first offset not resolved.
+                this.pausePartition(batch, offsets, pause);
+                break;
+            }
+            const entry = offsets.track(message.offset);
+            resolveOffset(message.offset);
+            if (entry) {
+                this.dispatch(batch.partition, message, offsets, entry);
+                handed += 1;
+            }
+        }
+        if (handed > 0) incrementCounter('ul_bus_consumed_total', 'Messages received from the bus and handed to the flow.', { topic: this.topic, group: this.groupId }, handed);
+    }
+
+    private pausePartition(batch: Batch, offsets: PartitionOffsets, pause: () => () => void): void {
+        if (this.paused.has(batch.partition)) return;
+        pause();
+        this.paused.add(batch.partition);
+        if (offsets.window >= this.maxWindow) {
+            this.context.logger.warn(`Partition ${batch.partition} of topic ${this.topic} is paused: offset ${offsets.commitOffset()} is not settled, `
+                + `so ${offsets.window} later offsets wait uncommitted behind it. A failed message is delivered again after a restart or rebalance.`);
+        }
+    }
+
+    private dispatch(partition: number, message: KafkaMessage, offsets: PartitionOffsets, entry: OffsetEntry): void {
+        const busMessage: BusMessage = {
+            topic: this.topic,
+            key: message.key ? message.key.toString('utf8') : '',
+            value: decodeValue(message.value),
+            partition,
+            offset: message.offset,
+        };
+        let result: void | Promise<void>;
+        try {
+            result = this.handler(busMessage);
+        } catch (error) {
+            result = Promise.reject(toError(error));
+        }
+        if (this.mode === 'broadcast' || !result || typeof result.then !== 'function') {
+            offsets.settle(entry);
+            this.afterChange(partition, offsets);
+            return;
+        }
+        result.then(
+            () => {
+                offsets.settle(entry);
+                this.afterChange(partition, offsets);
+            },
+            () => {
+                // The handler reports its own failures; the offset keeps the commit point back.
+                offsets.fail(entry);
+                this.afterChange(partition, offsets);
+            },
+        );
+    }
+
+    private afterChange(partition: number, offsets: PartitionOffsets): void {
+        if (offsets.uncommittedOffset() !== undefined) this.scheduleCommit();
+        const resumeBelow = Math.max(1, Math.floor(this.context.tuning.maxInFlightPerPartition / 2));
+        if (this.paused.has(partition) && !this.stopping && offsets.unsettled <= resumeBelow && offsets.window < this.maxWindow) {
+            this.paused.delete(partition);
+            this.consumer?.resume([{ topic: this.topic, partitions: [partition] }]);
+        }
+    }
+
+    /** Commits settled offsets after the commit interval, unless a commit is already scheduled. */
+    private scheduleCommit(): void {
+        if (this.mode !== 'shared' || this.commitTimer || this.stopping) return;
+        this.commitTimer = setTimeout(() => {
+            this.commitTimer = undefined;
+            void this.commitSettled();
+        }, this.context.tuning.commitIntervalMs);
+    }
+
+    /** Commits, for each assigned partition, the offset below which everything has settled. */
+    commitSettled(): Promise<void> {
+        if (this.mode !== 'shared') return Promise.resolve();
+        this.committing = this.committing.then(() => this.commitNow());
+        return this.committing;
+    }
+
+    private async commitNow(): Promise<void> {
+        const consumer = this.consumer;
+        // kafkajs 2.2.4 (Runner.commitOffsets) silently skips commits of a consumer that is not
+        // running, so none is attempted then.
+        if (!consumer || !this.member) return;
+        const offsets: { topic: string; partition: number; offset: string }[] = [];
+        for (const partition of this.assigned) {
+            const offset = this.partitions.get(partition)?.uncommittedOffset();
+            if (offset !== undefined) offsets.push({ topic: this.topic, partition, offset });
+        }
+        if (offsets.length === 0) return;
+        try {
+            await consumer.commitOffsets(offsets);
+            for (const { partition, offset } of offsets) this.partitions.get(partition)?.markCommitted(offset);
+        } catch (error) {
+            this.context.logger.warn(`Committing offsets of ${this.describe()} failed: ${toError(error).message}; retrying after the commit interval.`);
+            this.scheduleCommit();
+        }
+    }
+
+    private scheduleLag(): void {
+        if (this.lagTimer || this.stopping) return;
+        this.lagTimer = setInterval(() => void this.refreshLag(), this.context.tuning.lagIntervalMs);
+        this.lagTimer.unref();
+        void this.refreshLag();
+    }
+
+    private async refreshLag(): Promise<void> {
+        let lags: { partition: number; lag: number }[];
+        try {
+            lags = await this.context.fetchLag(this.groupId, this.topic);
+        } catch (error) {
+            this.context.logger.debug(`Reading the lag of ${this.describe()} failed: ${toError(error).message}`);
+            return;
+        }
+        for (const { partition, lag } of lags) {
+            if (!this.lag.has(partition) && !this.stopping) {
+                this.removeGauges.push(
+                    registerGauge('ul_bus_consumer_lag', 'Messages in a partition that the consumer group has not committed yet.', { topic: this.topic, partition: String(partition), group: this.groupId }, () => this.lag.get(partition) ?? 0),
+                );
+            }
+            this.lag.set(partition, lag);
+        }
+    }
+
+    private async shutDown(): Promise<void> {
+        this.stopping = true;
+        this.waiting.cancel?.();
+        if (this.lagTimer) clearInterval(this.lagTimer);
+        if (this.commitTimer) clearTimeout(this.commitTimer);
+
+        const consumer = this.consumer;
+        if (consumer && this.member) {
+            // Paused partitions are not fetched again while the flow finishes the messages it already has.
+            try {
+                consumer.pause([{ topic: this.topic }]);
+            } catch (error) {
+                this.context.logger.debug(`Pausing ${this.describe()} before stopping failed: ${toError(error).message}`);
+            }
+            const deadline = Date.now() + this.context.tuning.closeTimeoutMs;
+            while (this.unsettled() > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+            await this.commitSettled();
+        }
+        const left = this.unsettled();
+        await consumer?.disconnect().catch((error: unknown) => this.context.logger.warn(`Disconnecting the Kafka consumer of ${this.describe()} failed: ${toError(error).message}`));
+        for (const remove of this.removeGauges) remove();
+        this.context.logger.info(left > 0
+            ? `Kafka consumer of ${this.describe()} stopped with ${left} deliveries unsettled; they are delivered again to the next consumer of the group.`
+            : `Kafka consumer of ${this.describe()} stopped.`);
+        this.onState('disconnected', 'stopped');
+    }
+}

@@ -1,0 +1,310 @@
+// The Kafka bus transport against a real broker: batched publishing, at-least-once consumption
+// with commits after settling, redelivery after a consumer stops, and partitions shared by two
+// runtimes. Start the broker with `scripts/services.sh start` and export the
+// UL_TEST_KAFKA_BROKERS line it prints.
+import { randomBytes } from 'node:crypto';
+import { createRequire } from 'node:module';
+
+import { Kafka, logLevel } from 'kafkajs';
+import type { NodeAPI, NodeMessage } from 'node-red';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { deliveryOf } from '../../lib/bus/delivery';
+import type { BusLogger } from '../../lib/bus/kafka-client';
+import { createKafkaBus, DESIGN_TOPICS, type KafkaBus, type KafkaBusTuning } from '../../lib/bus/kafka';
+import type { KafkaSettings } from '../../lib/bus/settings';
+import type { BusMessage, SubscriptionState } from '../../lib/bus/transport';
+import { metricValue } from '../../lib/observability/counters';
+import busNode from '../../nodes/bus/bus';
+import busInNode from '../../nodes/bus-in/bus-in';
+
+const require = createRequire(import.meta.url);
+const helper = require('node-red-node-test-helper');
+
+const PARTITIONS = 12;
+const run = randomBytes(4).toString('hex');
+const topicOf = (name: string): string => `kafka-bus-test-${run}-${name}`;
+const groupPrefix = `kafka-bus-test-${run}`;
+
+function brokers(): string[] {
+    const value = process.env.UL_TEST_KAFKA_BROKERS;
+    if (!value) {
+        throw new Error('UL_TEST_KAFKA_BROKERS is not set. Start Kafka with `scripts/services.sh start` (as root) and export the UL_TEST_KAFKA_BROKERS=... line it prints.');
+    }
+    return value.split(',').map((broker) => broker.trim());
+}
+
+/** Collects the bus's log lines; warnings and errors are printed, because they explain failures. */
+function testLogger(lines: string[]): BusLogger {
+    const keep = (level: string) => (message: string): void => {
+        lines.push(`${level} ${message}`);
+    };
+    return { info: keep('info'), debug: keep('debug'), warn: keep('warn'), error: keep('error') };
+}
+
+const buses: KafkaBus[] = [];
+const logLines: string[] = [];
+
+function newBus(tuning: KafkaBusTuning = {}): KafkaBus {
+    const settings: KafkaSettings = { brokers: brokers(), clientId: `kafka-bus-test-${run}`, groupId: groupPrefix, partitions: PARTITIONS, replicationFactor: 1 };
+    const bus = createKafkaBus(settings, testLogger(logLines), { topics: [], commitIntervalMs: 100, lagIntervalMs: 250, sessionTimeoutMs: 10_000, ...tuning });
+    buses.push(bus);
+    return bus;
+}
+
+let admin: ReturnType<Kafka['admin']>;
+/** Design topics that a bus config node in this file creates; removed again unless they existed before. */
+let designTopicsToRemove: string[] = [];
+
+beforeAll(async () => {
+    const kafka = new Kafka({ clientId: `kafka-bus-test-admin-${run}`, brokers: brokers(), logLevel: logLevel.NOTHING });
+    admin = kafka.admin();
+    await admin.connect();
+    const existing = new Set(await admin.listTopics());
+    designTopicsToRemove = DESIGN_TOPICS.filter((topic) => !existing.has(topic));
+});
+
+afterAll(async () => {
+    await Promise.all(buses.map((bus) => bus.close()));
+    const existing = await admin.listTopics();
+    const topics = existing.filter((topic) => topic.startsWith(`kafka-bus-test-${run}-`) || designTopicsToRemove.includes(topic));
+    if (topics.length > 0) await admin.deleteTopics({ topics });
+    const groups = (await admin.listGroups()).groups.map((group) => group.groupId).filter((id) => id.startsWith(groupPrefix));
+    if (groups.length > 0) await admin.deleteGroups(groups).catch(() => undefined);
+    await admin.disconnect();
+    const problems = logLines.filter((line) => line.startsWith('warn') || line.startsWith('error'));
+    if (problems.length > 0) console.warn(`Kafka bus warnings during the test:\n${problems.join('\n')}`);
+});
+
+async function waitFor(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 60_000): Promise<void> {
+    const started = Date.now();
+    while (!(await check())) {
+        if (Date.now() - started > timeoutMs) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}.\nBus log:\n${logLines.slice(-30).join('\n')}`);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+}
+
+/**
+ * Committed offset and end offset per partition of a group's topic. A partition without a commit
+ * counts as committed at 0, where the group starts reading it; the test topics lose no messages
+ * to retention.
+ */
+async function groupOffsets(groupId: string, topic: string): Promise<Map<number, { committed: bigint; end: bigint }>> {
+    const ends = await admin.fetchTopicOffsets(topic);
+    const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] });
+    const byPartition = new Map(committed.partitions.map(({ partition, offset }) => [partition, BigInt(offset)]));
+    return new Map(ends.map(({ partition, high }) => {
+        const offset = byPartition.get(partition) ?? -1n;
+        return [partition, { committed: offset < 0n ? 0n : offset, end: BigInt(high) }];
+    }));
+}
+
+interface Payload {
+    key: string;
+    seq: number;
+    readings: { metric: string; value: number; ts: string }[];
+}
+
+/** Publishes `count` messages over `keys` keys; seq counts up per key. Returns the time taken in ms. */
+async function publishMany(bus: KafkaBus, topic: string, count: number, keys: number, firstSeq = 0): Promise<number> {
+    const started = Date.now();
+    const published: Promise<void>[] = [];
+    for (let index = 0; index < count; index += 1) {
+        const key = `well-${index % keys}`;
+        const seq = firstSeq + Math.floor(index / keys);
+        const value: Payload = { key, seq, readings: [{ metric: 'pressure_tpt', value: 1_000 + (index % 97), ts: new Date(1_700_000_000_000 + index * 1_000).toISOString() }] };
+        published.push(bus.publish(topic, key, value));
+    }
+    await Promise.all(published);
+    return Date.now() - started;
+}
+
+const position = (message: BusMessage): string => `${message.partition}:${message.offset}`;
+
+describe('Kafka bus', () => {
+    it('should deliver 20,000 messages in key order', async () => {
+        const topic = topicOf('order');
+        const producer = newBus();
+        await producer.ensureTopic(topic);
+        const publishMs = await publishMany(producer, topic, 20_000, 50);
+
+        const consumer = newBus();
+        const lastSeq = new Map<string, number>();
+        const outOfOrder: string[] = [];
+        const seen = new Set<string>();
+        let received = 0;
+        let firstAt = 0;
+        const started = Date.now();
+        consumer.subscribe(
+            topic,
+            (message) => {
+                if (received === 0) firstAt = Date.now();
+                received += 1;
+                seen.add(position(message));
+                const { key, seq } = message.value as Payload;
+                const previous = lastSeq.get(key) ?? -1;
+                if (seq <= previous || message.key !== key) outOfOrder.push(`${key} ${previous} -> ${seq}`);
+                lastSeq.set(key, seq);
+                // Settles later, as a flow does after its store write.
+                return new Promise<void>((resolve) => setTimeout(resolve, 1 + (seq % 5)));
+            },
+            { group: 'order' },
+        );
+        await waitFor(() => received >= 20_000, '20,000 messages');
+        const consumeMs = Date.now() - firstAt;
+
+        await waitFor(async () => {
+            const offsets = await groupOffsets(`${groupPrefix}.order`, topic);
+            return [...offsets.values()].every(({ committed, end }) => committed === end);
+        }, 'committed offsets at the end of every partition', 30_000);
+        await waitFor(() => metricValue('ul_bus_consumer_lag', { topic, partition: '0', group: `${groupPrefix}.order` }) === 0, 'the lag gauge at 0', 10_000);
+
+        console.info(`Kafka bus: published 20,000 messages in ${publishMs} ms (${Math.round(20_000_000 / publishMs)} msg/s); `
+            + `consumed and settled them in ${consumeMs} ms (${Math.round(20_000_000 / Math.max(consumeMs, 1))} msg/s), ${Date.now() - started} ms after subscribing.`);
+        expect(received).toBe(20_000);
+        expect(seen.size).toBe(20_000);
+        expect(outOfOrder).toEqual([]);
+        expect([...lastSeq.values()].every((seq) => seq === 399)).toBe(true);
+        expect(metricValue('ul_bus_published_total', { topic })).toBe(20_000);
+    });
+
+    it('should redeliver unsettled messages', async () => {
+        const topic = topicOf('redeliver');
+        const producer = newBus();
+        await publishMany(producer, topic, 2_000, 20);
+
+        // The first consumer leaves every tenth message unsettled, then stops.
+        const first = newBus({ closeTimeoutMs: 300 });
+        const unsettled = new Map<string, BusMessage>();
+        let firstReceived = 0;
+        const stopFirst = first.subscribe(
+            topic,
+            (message) => {
+                firstReceived += 1;
+                if ((message.value as Payload).seq % 10 === 3) {
+                    unsettled.set(position(message), message);
+                    return new Promise<void>(() => undefined);
+                }
+                return Promise.resolve();
+            },
+            { group: 'redeliver' },
+        );
+        await waitFor(() => firstReceived >= 2_000, 'the first consumer to receive 2,000 messages');
+        await stopFirst();
+
+        const offsets = await groupOffsets(`${groupPrefix}.redeliver`, topic);
+        for (const [partition, { committed, end }] of offsets) {
+            const lowestUnsettled = [...unsettled.values()].filter((message) => message.partition === partition).map((message) => BigInt(message.offset ?? '0'));
+            const expected = lowestUnsettled.length > 0 ? lowestUnsettled.reduce((low, offset) => (offset < low ? offset : low)) : end;
+            expect(committed, `committed offset of partition ${partition}`).toBe(expected);
+        }
+
+        const second = newBus();
+        const again = new Map<string, BusMessage>();
+        second.subscribe(
+            topic,
+            (message) => {
+                again.set(position(message), message);
+                return Promise.resolve();
+            },
+            { group: 'redeliver' },
+        );
+        const expectedAgain = [...offsets.values()].reduce((sum, { committed, end }) => sum + Number(end - committed), 0);
+        await waitFor(() => again.size >= expectedAgain, `${expectedAgain} redelivered messages`);
+        await new Promise((resolve) => setTimeout(resolve, 1_000));
+
+        expect(unsettled.size).toBe(200);
+        for (const key of unsettled.keys()) expect(again.has(key), `message ${key} delivered again`).toBe(true);
+        for (const message of again.values()) {
+            const { committed } = offsets.get(message.partition ?? -1) ?? { committed: -1n };
+            expect(BigInt(message.offset ?? '-1') >= committed, `message ${position(message)} is at or after the commit`).toBe(true);
+        }
+        expect(again.size).toBe(expectedAgain);
+    });
+
+    it('should share and hand over partitions', async () => {
+        const topic = topicOf('share');
+        const producer = newBus();
+        await producer.ensureTopic(topic);
+
+        const states: Record<'a' | 'b', string> = { a: '', b: '' };
+        const received: Record<'a' | 'b', Map<string, Payload>> = { a: new Map(), b: new Map() };
+        const subscribeAs = (runtime: 'a' | 'b') =>
+            newBus().subscribe(
+                topic,
+                (message) => {
+                    received[runtime].set(position(message), message.value as Payload);
+                    return new Promise<void>((resolve) => setImmediate(resolve));
+                },
+                { group: 'share', onState: (state: SubscriptionState, detail?: string) => (states[runtime] = `${state} ${detail ?? ''}`) },
+            );
+        const stopA = subscribeAs('a');
+        await waitFor(() => states.a === `connected ${PARTITIONS} partitions`, 'runtime a to own every partition');
+        subscribeAs('b');
+        const share = (runtime: 'a' | 'b'): number => Number(/connected (\d+) partitions/.exec(states[runtime])?.[1] ?? 0);
+        await waitFor(() => share('a') > 0 && share('b') > 0 && share('a') + share('b') === PARTITIONS, 'the partitions to be split');
+
+        await publishMany(producer, topic, 3_000, 60);
+        const total = (): number => new Set([...received.a.keys(), ...received.b.keys()]).size;
+        await waitFor(() => total() >= 3_000, 'the first 3,000 messages');
+        expect(received.a.size).toBeGreaterThan(0);
+        expect(received.b.size).toBeGreaterThan(0);
+
+        await stopA();
+        await waitFor(() => share('b') === PARTITIONS, 'runtime b to take over every partition');
+        const before = received.b.size;
+        await publishMany(producer, topic, 3_000, 60, 50);
+        await waitFor(() => total() >= 6_000, 'all 6,000 messages');
+
+        const secondRound = [...received.b.values()].filter((payload) => payload.seq >= 50);
+        expect(secondRound).toHaveLength(3_000);
+        expect(received.b.size - before).toBeGreaterThanOrEqual(3_000);
+        expect(total()).toBe(6_000);
+    });
+});
+
+describe('Kafka bus in a flow', () => {
+    beforeAll(() => {
+        helper.init(require.resolve('node-red'));
+    });
+
+    afterAll(async () => {
+        await helper.unload();
+    });
+
+    it('should commit only after done', async () => {
+        const topic = topicOf('flow');
+        const inFlow: { msg: NodeMessage; done: (err?: Error) => void }[] = [];
+        const sinkNode = (RED: NodeAPI): void => {
+            RED.nodes.registerType('test-sink', function (this: { on: (event: string, handler: unknown) => void }, config: never) {
+                RED.nodes.createNode(this as never, config);
+                this.on('input', (msg: NodeMessage, _send: unknown, done: (err?: Error) => void) => inFlow.push({ msg, done }));
+            } as never);
+        };
+        // The helper's node API has no RED.hooks, so the test passes in the runtime's own registry.
+        const { hooks } = require('@node-red/util') as { hooks: NodeAPI['hooks'] };
+        const busInWithHooks = (RED: NodeAPI): void => {
+            (RED as { hooks: NodeAPI['hooks'] }).hooks = hooks;
+            busInNode(RED);
+        };
+        await helper.load([busNode, busInWithHooks, sinkNode], [
+            { id: 'bus-1', type: 'ul-bus', transport: 'kafka', brokers: brokers().join(','), clientId: `kafka-bus-test-${run}`, groupId: groupPrefix, partitions: '3' },
+            { id: 'in-1', type: 'ul-bus-in', bus: 'bus-1', topic, wires: [['sink-1']] },
+            { id: 'sink-1', type: 'test-sink' },
+        ]);
+        const producer = newBus();
+        await producer.publish(topic, 'well-7', [{ asset_id: 'well-7', metric: 'oil_rate', value: 812 }]);
+        await waitFor(() => inFlow.length === 1, 'the message in the flow');
+
+        const delivery = deliveryOf(inFlow[0].msg);
+        const partition = delivery?.info.partition ?? -1;
+        expect(inFlow[0].msg.payload).toEqual([{ asset_id: 'well-7', metric: 'oil_rate', value: 812 }]);
+        expect(delivery?.info.offset).toBe('0');
+        // Well past the commit interval (1 s), nothing is committed while the sink keeps the message.
+        await new Promise((resolve) => setTimeout(resolve, 1_500));
+        expect((await groupOffsets(`${groupPrefix}.in-1`, topic)).get(partition)?.committed).toBe(0n);
+
+        inFlow[0].done();
+        await waitFor(async () => (await groupOffsets(`${groupPrefix}.in-1`, topic)).get(partition)?.committed === 1n, 'the commit after done', 10_000);
+    });
+});
