@@ -9,6 +9,8 @@
 #   scripts/services.sh restart SERVICE
 #                                stop and start one service of SERVICES (for example mosquitto)
 #                                and print its environment variables
+#   scripts/services.sh stop-one SERVICE, start-one SERVICE
+#                                stop or start one service only (outage tests)
 #
 # Runs as root, non-interactively (CI and development containers). Each service has its own
 # <service>_start, <service>_stop and <service>_status functions; add a service by writing
@@ -197,7 +199,7 @@ done
 # --- main -------------------------------------------------------------------------------------
 
 usage() {
-    echo "usage: $0 start|stop|status, or $0 restart SERVICE (one of: ${SERVICES[*]})" >&2
+    echo "usage: $0 start|stop|status, or $0 restart|stop-one|start-one SERVICE (one of: ${SERVICES[*]})" >&2
     exit 2
 }
 
@@ -213,6 +215,11 @@ case "${1:-}" in
         [[ " ${SERVICES[*]} " == *" $2 "* ]] || usage
         "${2}_stop"
         "${2}_start"
+        ;;
+    stop-one | start-one)
+        [ $# -eq 2 ] || usage
+        [[ " ${SERVICES[*]} " == *" $2 "* ]] || usage
+        "${2}_${1%-one}"
         ;;
     *) usage ;;
 esac
