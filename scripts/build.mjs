@@ -1,7 +1,8 @@
 // Compiles the TypeScript sources to dist/, copies the editor and locale files that Node-RED
 // expects beside each compiled node, and bundles the dashboard browser client.
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -32,6 +33,23 @@ function copyAssets(folder) {
 }
 for (const folder of ['nodes', 'dashboards']) {
     if (existsSync(join(root, folder))) copyAssets(join(root, folder));
+}
+
+// Site templates as editor examples: Node-RED lists the flows in a module's examples/ folder under
+// Import > Examples, so each template is filled in with its example parameters and written there.
+const require = createRequire(import.meta.url);
+const { generateSiteFlow, listTemplates, TEMPLATES_DIR } = require(join(root, 'dist/lib/flows/templates.js'));
+const { parse: parseYaml } = require('yaml');
+const examplesDir = join(root, 'examples', 'site-templates');
+rmSync(examplesDir, { recursive: true, force: true });
+mkdirSync(examplesDir, { recursive: true });
+for (const name of listTemplates()) {
+    const paramsFile = join(TEMPLATES_DIR, `${name}.example.yaml`);
+    if (!existsSync(paramsFile)) {
+        console.error(`build: template ${name} has no example parameters (${relative(root, paramsFile)}); add them so the editor can offer it.`);
+        process.exit(1);
+    }
+    writeFileSync(join(examplesDir, `${name}.json`), generateSiteFlow(name, parseYaml(readFileSync(paramsFile, 'utf8'))));
 }
 
 const clientBuild = join(root, 'dashboards', 'client', 'build.mjs');

@@ -9,6 +9,8 @@ import { join } from 'node:path';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
+import { formatFlows } from '../../lib/flows/canonical';
+import type { FlowNode } from '../../lib/flows/model';
 import { signEnvelope } from '../../lib/signing/envelope';
 import { loadPrivateKey } from '../../lib/signing/keys';
 import type { AlertEvent, Reading } from '../../lib/types';
@@ -287,6 +289,22 @@ describe('demo pipeline on real data', () => {
         expect(ownAssets.assets.every((asset) => asset.operator === 'equinor')).toBe(true);
     });
 
+    it('should offer the site templates in the editor import library', async () => {
+        const editor = `${demo.baseUrl}/editor`;
+        const login = await fetch(`${editor}/auth/token`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/x-www-form-urlencoded' },
+            body: new URLSearchParams({ client_id: 'node-red-admin', grant_type: 'password', scope: '*', username: 'admin', password: demoPassword(dataDir, 'admin') }).toString(),
+        });
+        const headers = { authorization: `Bearer ${((await login.json()) as { access_token: string }).access_token}` };
+
+        const listing = (await (await fetch(`${editor}/library/examples/flows/upstream-live/site-templates`, { headers })).json()) as { fn?: string }[];
+        const flow = (await (await fetch(`${editor}/library/examples/flows/upstream-live/site-templates/replay-site`, { headers })).json()) as { type: string }[];
+
+        expect(listing.map((entry) => entry.fn).sort()).toEqual(['opcua-well-pad', 'replay-site']);
+        expect(flow.map((node) => node.type)).toEqual(expect.arrayContaining(['tab', 'ul-replay', 'ul-tag-map', 'ul-sign', 'ul-forward-queue']));
+    });
+
     it('should record a deploy and refuse it to other roles', async () => {
         const editor = `${demo.baseUrl}/editor`;
         const editorToken = async (username: string) => {
@@ -314,6 +332,8 @@ describe('demo pipeline on real data', () => {
         expect((await deploy('')).status).toBe(401);
         expect((await deploy(analyst.token)).status).toBe(401);
         expect((await deploy(admin.token)).status).toBe(200);
+        // The storage module writes the deployed flows in canonical form, byte for byte.
+        expect(readFileSync(join(flowsDir, 'cloud.json'), 'utf8')).toBe(formatFlows(edited as FlowNode[]));
 
         const audit = await until(
             'the deploy in the audit log',
