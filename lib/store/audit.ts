@@ -49,6 +49,16 @@ export async function appendAudit(db: Queryable, input: AuditEntryInput): Promis
     return { id: Number(rows[0].id), ...entry, prev_hash: prevHash, hash };
 }
 
+/**
+ * Appends an entry inside the caller's transaction, holding a transaction-scoped lock so that
+ * concurrent appends chain one after the other instead of failing on the same previous hash.
+ */
+export async function appendAuditLocked(tx: Queryable, input: AuditEntryInput): Promise<AuditEntry> {
+    // The key differs from the partition, refresh and migration keys.
+    await tx.query('SELECT pg_advisory_xact_lock(7517260745)');
+    return appendAudit(tx, input);
+}
+
 type AuditRow = { id: string | number; at: string | Date; actor: string; action: string; subject: string | null; details: Record<string, unknown> | string; prev_hash: string | null; hash: string };
 
 const AUDIT_COLUMNS = 'id, at, actor, action, subject, details, prev_hash, hash';

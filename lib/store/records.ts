@@ -60,7 +60,7 @@ export async function insertEvent(db: Queryable, event: AlertEvent): Promise<boo
  * Acknowledging applies to open alerts only, and resolving to open or acknowledged ones.
  * Any other request (a repeated acknowledge, acknowledging a resolved alert) changes nothing
  * and returns the alert as stored, so the first person to act stays on record.
- * Returns undefined when no alert has this id.
+ * Returns the alert (undefined when no alert has this id) and whether this call changed it.
  */
 export async function updateEventState(
     db: Queryable,
@@ -68,7 +68,7 @@ export async function updateEventState(
     state: 'acknowledged' | 'resolved',
     by: string,
     at?: string,
-): Promise<AlertEvent | undefined> {
+): Promise<{ event: AlertEvent | undefined; changed: boolean }> {
     const time = at === undefined ? new Date().toISOString() : timeParam(at, 'at');
     const sql = state === 'acknowledged'
         ? `UPDATE events SET state = 'acknowledged', acknowledged_at = $2, acknowledged_by = $3
@@ -76,10 +76,10 @@ export async function updateEventState(
         : `UPDATE events SET state = 'resolved', resolved_at = $2, resolved_by = $3
             WHERE event_id = $1 AND state IN ('open', 'acknowledged') RETURNING ${EVENT_COLUMNS}`;
     const updated = await db.query(sql, [eventId, time, by]);
-    if (updated.rows[0]) return toEvent(updated.rows[0]);
+    if (updated.rows[0]) return { event: toEvent(updated.rows[0]), changed: true };
 
     const current = await db.query(`SELECT ${EVENT_COLUMNS} FROM events WHERE event_id = $1`, [eventId]);
-    return current.rows[0] ? toEvent(current.rows[0]) : undefined;
+    return { event: current.rows[0] ? toEvent(current.rows[0]) : undefined, changed: false };
 }
 
 /** Returns alerts, newest opened first. */

@@ -1,5 +1,5 @@
 // The Store implemented in SQL over a Db, the same on PostgreSQL and on the embedded engine.
-import { appendAudit, selectAudit, verifyAuditChain, type AuditEntry, type AuditEntryInput } from './audit';
+import { appendAudit, appendAuditLocked, selectAudit, verifyAuditChain, type AuditEntry, type AuditEntryInput } from './audit';
 import { selectMonthlyFieldProduction, type MonthlyFieldProduction } from './public-aggregates';
 import type { AlertEvent, Asset, Reading, Rejection } from '../types';
 import type { Db } from './db';
@@ -101,13 +101,39 @@ export class SqlStore implements DetailedStore {
         return insertQuarantine(this.db, rows);
     }
 
+    /** Stores a new alert and records its opening in the audit log, in one transaction. */
     insertEvent(event: AlertEvent): Promise<boolean> {
-        return insertEvent(this.db, event);
+        return this.db.transaction(async (tx) => {
+            const inserted = await insertEvent(tx, event);
+            if (inserted) {
+                await appendAuditLocked(tx, {
+                    actor: event.rule_id.startsWith('anomaly') ? 'detector' : 'rule',
+                    action: `alert.${event.state === 'open' ? 'open' : event.state}`,
+                    subject: event.event_id,
+                    details: { rule_id: event.rule_id, asset_id: event.asset_id, severity: event.severity, at: event.opened_at },
+                });
+            }
+            return inserted;
+        });
     }
 
+    /**
+     * Moves an alert to acknowledged or resolved and records who did it in the audit log, in one
+     * transaction. A request that changes nothing records nothing.
+     */
     updateEventState(eventId: string, state: 'acknowledged' | 'resolved', by: string, at?: string): Promise<AlertEvent | undefined> {
-        // A transaction keeps the update and the read of an unchanged alert consistent.
-        return this.db.transaction((tx) => updateEventState(tx, eventId, state, by, at));
+        return this.db.transaction(async (tx) => {
+            const { event, changed } = await updateEventState(tx, eventId, state, by, at);
+            if (event && changed) {
+                await appendAuditLocked(tx, {
+                    actor: by,
+                    action: state === 'acknowledged' ? 'alert.acknowledge' : 'alert.resolve',
+                    subject: eventId,
+                    details: { rule_id: event.rule_id, asset_id: event.asset_id, severity: event.severity, at: state === 'acknowledged' ? event.acknowledged_at : event.resolved_at },
+                });
+            }
+            return event;
+        });
     }
 
     upsertAssets(assets: Asset[]): Promise<void> {

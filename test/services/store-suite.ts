@@ -785,6 +785,17 @@ export function storeSuite(target: StoreTarget): void {
             expect(updated).toMatchObject({ state: 'resolved', acknowledged_by: 'alice' });
         });
 
+        it('should record each change of state in the audit log', async () => {
+            const entries = (await store.listAudit(1_000)).filter((entry) => entry.subject === event.event_id).reverse();
+
+            // Opened by the rule, acknowledged by alice, resolved by bob; the repeated acknowledgements changed nothing.
+            expect(entries.map((entry) => [entry.action, entry.actor])).toEqual([
+                ['alert.open', 'rule'], ['alert.acknowledge', 'alice'], ['alert.resolve', 'bob'],
+            ]);
+            expect(entries[1].details).toMatchObject({ rule_id: 'wellhead-pressure-high', asset_id: 'event-well', at: '2017-03-20T14:05:00.000Z' });
+            expect(await store.verifyAudit()).toBeUndefined();
+        });
+
         it('should return undefined for an unknown event', async () => {
             expect(await store.updateEventState('00000000-0000-4000-8000-000000000000', 'resolved', 'bob')).toBeUndefined();
         });
