@@ -181,6 +181,15 @@ export async function startEdge(options: RuntimeOptions, logger: Logger): Promis
             editorUser: auth.editorUser,
             authenticateEditorUser: auth.authenticateEditorUser,
         }),
+        mountBefore(app) {
+            app.get('/healthz', (_req, res) => {
+                res.json({ status: 'ok' });
+            });
+            // Forward queue depth and age, and the other counters of the edge's nodes.
+            app.get('/metrics', (_req, res) => {
+                res.type('text/plain; version=0.0.4').send(renderMetrics());
+            });
+        },
     });
     return { role: 'edge', port: host.port, stop: () => host.stop() };
 }

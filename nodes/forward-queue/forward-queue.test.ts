@@ -6,6 +6,7 @@ import { join } from 'node:path';
 
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
+import { metricValue, renderMetrics } from '../../lib/observability/counters';
 import { DATA_DIR } from '../../lib/paths';
 import { readReplayFile } from '../../lib/replay/reader';
 import forwardQueueNode from './forward-queue';
@@ -207,6 +208,29 @@ describe('ul-forward-queue when full', () => {
         expect(logsAt(20)).toEqual([]);
         await until(() => node.status.lastCall.args[0].fill === 'yellow');
         expect(node.status.lastCall.args[0]).toMatchObject({ shape: 'ring', text: 'ul-forward-queue.status.dropped' });
+    });
+
+    it('should export depth, age and losses as metrics', async () => {
+        await helper.load(NODES, queueNode({ broker: await closedBrokerUrl(), maxMb: 0.1, whenFull: 'drop-oldest' }));
+        const node = helper.getNode('queue-1');
+        const finished = countFinished();
+        for (let index = 0; index < 300; index++) node.receive({ topic: 'ops/a/b/readings', payload: { index, text: 'x'.repeat(900) } });
+        await until(() => finished.completed === 300);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        const labels = { node: 'queue-1' };
+
+        const depth = metricValue('ul_forward_queue_depth', labels) ?? 0;
+        const dropped = metricValue('ul_forward_queue_dropped', labels) ?? 0;
+
+        // Nothing drains without a broker: every accepted record is either still queued or dropped.
+        expect(depth).toBeGreaterThan(0);
+        expect(depth + dropped).toBe(300);
+        expect(metricValue('ul_forward_queue_bytes', labels)).toBeGreaterThan(0);
+        expect(metricValue('ul_forward_queue_oldest_age_seconds', labels)).toBeGreaterThan(0);
+        expect(renderMetrics()).toContain('ul_forward_queue_depth{node="queue-1"}');
+
+        await helper.unload();
+        expect(metricValue('ul_forward_queue_depth', labels)).toBeUndefined();
     });
 });
 

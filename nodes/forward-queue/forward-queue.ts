@@ -7,6 +7,7 @@ import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
 import { toError } from '../../lib/errors';
 import { MqttForwarder, type ForwarderState } from '../../lib/forward-queue/forwarder';
 import { OverflowReport } from '../../lib/forward-queue/overflow-report';
+import { registerGauge } from '../../lib/observability/counters';
 import { ForwardQueue, QueueFullError, type WhenFull } from '../../lib/forward-queue/queue';
 import { runtimeContext } from '../../lib/runtime-context';
 import { setStatus, type StatusState } from '../shared/status';
@@ -99,6 +100,7 @@ export default function register(RED: NodeAPI): void {
             if (summary) node.warn(RED._('ul-forward-queue.warnings.overflow', { ...summary, folder }));
         };
 
+        let lastState: ForwarderState | undefined;
         const forwarder = new MqttForwarder({
             queue,
             brokerUrl: broker,
@@ -111,12 +113,26 @@ export default function register(RED: NodeAPI): void {
             },
             onStateChange: (state) => {
                 if (state === 'connected') node.log(RED._('ul-forward-queue.log.connected', { broker, clientId, depth: queue.stats().depth }));
-                if (state === 'disconnected') node.log(RED._('ul-forward-queue.log.disconnected', { broker, depth: queue.stats().depth }));
+                // Logged when the link is lost, not again on each failed reconnect attempt.
+                if (state === 'disconnected' && lastState === 'connected') node.log(RED._('ul-forward-queue.log.disconnected', { broker, depth: queue.stats().depth }));
+                if (state === 'connected' || state === 'disconnected') lastState = state;
                 showStatus();
             },
             onError: (err) => node.debug(RED._('ul-forward-queue.log.connection-error', { broker, error: err.message })),
         });
         forwarder.start();
+        // Exported at the runtime's /metrics, labelled by node id.
+        const labels = { node: node.id };
+        const unregister = [
+            registerGauge('ul_forward_queue_depth', 'Records in the edge forward queue not yet acknowledged by the broker.', labels, () => queue.stats().depth),
+            registerGauge('ul_forward_queue_bytes', 'Disk space used by the edge forward queue, in bytes.', labels, () => queue.stats().bytes),
+            registerGauge('ul_forward_queue_oldest_age_seconds', 'Age of the oldest record waiting in the edge forward queue; 0 when empty.', labels, () => {
+                const oldest = queue.stats().oldestEnqueuedAt;
+                return oldest === undefined ? 0 : (Date.now() - oldest) / 1000;
+            }),
+            registerGauge('ul_forward_queue_dropped', 'Records the full queue dropped unacknowledged (drop-oldest) since it opened.', labels, () => queue.stats().dropped),
+            registerGauge('ul_forward_queue_blocked', 'Records the full queue refused (block) since it opened.', labels, () => queue.stats().blocked),
+        ];
         const statusTimer = setInterval(() => {
             showStatus();
             reportOverflow();
@@ -147,6 +163,7 @@ export default function register(RED: NodeAPI): void {
 
         node.on('close', (_removed: boolean, done: () => void) => {
             clearInterval(statusTimer);
+            for (const remove of unregister) remove();
             forwarder
                 .stop()
                 .then(() => queue.close())

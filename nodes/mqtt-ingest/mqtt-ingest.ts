@@ -71,7 +71,9 @@ export default function register(RED: NodeAPI): void {
             incrementCounter('ul_mqtt_messages_total', 'MQTT messages received by the ingest nodes.', { client_id: clientId });
             node.send({ topic, payload: payload.toString('utf8'), qos: packet.qos, retain: packet.retain });
         });
+        let warnedThisOutage = false;
         client.on('connect', (connack) => {
+            warnedThisOutage = false;
             setStatus(node, 'connected', RED._('ul-mqtt-ingest.status.connected'));
             node.log(RED._('ul-mqtt-ingest.log.connected', { broker, clientId, session: connack.sessionPresent ? 'resumed' : 'new' }));
             // Subscribing again on a resumed session is harmless and covers a broker that lost it.
@@ -81,7 +83,10 @@ export default function register(RED: NodeAPI): void {
         });
         client.on('offline', () => setStatus(node, 'disconnected', RED._('ul-mqtt-ingest.status.disconnected')));
         client.on('error', (err) => {
-            node.warn(RED._('ul-mqtt-ingest.errors.connection', { broker, error: err.message }));
+            // One warning per outage: the client retries every few seconds while the broker is away.
+            if (!warnedThisOutage) node.warn(RED._('ul-mqtt-ingest.errors.connection', { broker, error: err.message }));
+            else node.debug(RED._('ul-mqtt-ingest.errors.connection', { broker, error: err.message }));
+            warnedThisOutage = true;
         });
 
         const stopIntake = async () => {
