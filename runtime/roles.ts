@@ -1,5 +1,5 @@
 // Starts the cloud or the edge runtime in the current process.
-import { mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import express from 'express';
@@ -7,6 +7,8 @@ import express from 'express';
 import type { Principal } from '../lib/auth/types';
 import { createBusTransport } from '../lib/bus/index';
 import { parseBusSettings } from '../lib/bus/settings';
+import { checkFlowCapabilities } from '../lib/flows/capabilities';
+import { parseFlowText } from '../lib/flows/model';
 import { drain } from '../lib/drain';
 import { renderMetrics } from '../lib/observability/counters';
 import { DATA_DIR, PROJECT_ROOT } from '../lib/paths';
@@ -62,10 +64,21 @@ async function editorAuth(dataDir: string) {
     };
 }
 
+/**
+ * Refuses, before Node-RED starts, a flow file with nodes that the role's profile cannot run, so
+ * that the problem shows at start-up and not at the first message. A missing file starts empty.
+ */
+function checkProfileFlows(role: 'edge' | 'cloud'): void {
+    const file = join(process.env.UL_FLOWS_DIR || join(PROJECT_ROOT, 'flows'), `${role}.json`);
+    if (!existsSync(file)) return;
+    checkFlowCapabilities(parseFlowText(readFileSync(file, 'utf8'), file), role, file);
+}
+
 /** The first retention pass waits this long after start-up, so that it does not hold the partition locks during start-up imports. */
 const RETENTION_FIRST_DELAY_MS = 10 * 60_000;
 
 export async function startCloud(options: RuntimeOptions, logger: Logger): Promise<RunningRole> {
+    checkProfileFlows('cloud');
     mkdirSync(options.dataDir, { recursive: true });
     const auth = await editorAuth(options.dataDir);
     const issuer = await loadIssuer(options.dataDir);
@@ -160,6 +173,7 @@ export async function startCloud(options: RuntimeOptions, logger: Logger): Promi
 }
 
 export async function startEdge(options: RuntimeOptions, logger: Logger): Promise<RunningRole> {
+    checkProfileFlows('edge');
     mkdirSync(options.dataDir, { recursive: true });
     await provisionDemo(options.dataDir, false, logger);
     const auth = await editorAuth(options.dataDir);
