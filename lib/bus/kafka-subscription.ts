@@ -369,6 +369,8 @@ export class KafkaSubscription {
         }
     }
 
+    private readingLag = false;
+
     private scheduleLag(): void {
         if (this.lagTimer || this.stopping) return;
         this.lagTimer = setInterval(() => void this.refreshLag(), this.context.tuning.lagIntervalMs);
@@ -377,12 +379,17 @@ export class KafkaSubscription {
     }
 
     private async refreshLag(): Promise<void> {
+        // During an outage a read can take longer than the interval: skip rather than pile up.
+        if (this.readingLag) return;
+        this.readingLag = true;
         let lags: { partition: number; lag: number }[];
         try {
             lags = await this.context.fetchLag(this.groupId, this.topic);
         } catch (error) {
             this.context.logger.debug(`Reading the lag of ${this.describe()} failed: ${toError(error).message}`);
             return;
+        } finally {
+            this.readingLag = false;
         }
         for (const { partition, lag } of lags) {
             if (!this.lag.has(partition) && !this.stopping) {
