@@ -278,7 +278,8 @@ kafka_start() {
         log "starting Kafka $KAFKA_VERSION on 127.0.0.1:$KAFKA_PORT (controller 127.0.0.1:$KAFKA_CONTROLLER_PORT), log $KAFKA_LOG_FILE"
         # G1 with a 20 ms pause goal and a bounded heap. ExitOnOutOfMemoryError ends the process
         # on an OutOfMemoryError, so a broker that no longer works does not keep its ports.
-        nohup "$java" "-Xmx$KAFKA_HEAP" -XX:+UseG1GC -XX:MaxGCPauseMillis=20 \
+        # setsid: a new session, so that the broker outlives the shell or job that started it.
+        setsid nohup "$java" "-Xmx$KAFKA_HEAP" -XX:+UseG1GC -XX:MaxGCPauseMillis=20 \
             -XX:+ExitOnOutOfMemoryError -Djava.awt.headless=true \
             "-Dlog4j2.configurationFile=$KAFKA_LOG4J_FILE" \
             -cp "$KAFKA_LIBS_DIR/*" kafka.Kafka "$KAFKA_CONFIG_FILE" \

@@ -251,7 +251,8 @@ mosquitto_start() {
         fi
         log "starting Mosquitto on 127.0.0.1:$MQTT_PORT (MQTT) and 127.0.0.1:$MQTTS_PORT (MQTT over TLS), log $MQTT_LOG_FILE"
         # In the foreground (no -d), so errors before the log file opens reach the same file.
-        nohup "$(mosquitto_binary)" -c "$MQTT_CONFIG_FILE" </dev/null >>"$MQTT_LOG_FILE" 2>&1 &
+        # setsid: a new session, so that the broker outlives the shell or job that started it.
+        setsid nohup "$(mosquitto_binary)" -c "$MQTT_CONFIG_FILE" </dev/null >>"$MQTT_LOG_FILE" 2>&1 &
         pid=$!
         echo "$pid" >"$MQTT_PID_FILE"
     fi
