@@ -8,7 +8,7 @@
 // Needs the services of scripts/services.sh (PostgreSQL, Kafka, Mosquitto) and their UL_TEST_*
 // variables. Prints its figures and asserts nothing, so it is not a test.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { cpus, tmpdir } from 'node:os';
@@ -105,6 +105,7 @@ async function waitForReady(child, timeoutMs) {
         const timer = setTimeout(() => reject(new Error('the cloud runtime did not report ready in time')), timeoutMs);
         let buffer = '';
         child.stdout.on('data', (chunk) => {
+            if (process.env.UL_BENCH_RUNTIME_LOG) appendFileSync(process.env.UL_BENCH_RUNTIME_LOG, chunk);
             buffer += chunk;
             if (buffer.includes('cloud runtime ready')) {
                 clearTimeout(timer);
@@ -145,6 +146,8 @@ async function main() {
         stdio: ['ignore', 'pipe', 'inherit'],
     });
     child.stdout.setEncoding('utf8');
+    // A runtime left behind would keep the MQTT client id and take messages from the next run.
+    process.on('exit', () => child.kill('SIGKILL'));
     await waitForReady(child, 120_000).catch((error) => {
         child.kill('SIGKILL');
         throw error;
@@ -179,7 +182,7 @@ async function main() {
     const db = new Client({ connectionString: databaseUrl.toString() });
     await db.connect();
     let stored = 0;
-    const deadline = Date.now() + 600_000;
+    const deadline = Date.now() + Number(process.env.UL_BENCH_STORE_WAIT_MS ?? 600_000);
     while (stored < expected && Date.now() < deadline) {
         stored = Number((await db.query('SELECT count(*) AS n FROM readings')).rows[0].n);
         if (stored < expected) await new Promise((resolve) => setTimeout(resolve, 500));
