@@ -16,6 +16,9 @@ function flowEnvironment(role: 'cloud' | 'edge', databaseUrl: string): Record<st
             ? {
                   UL_STORE_ENGINE: databaseUrl ? 'postgres' : 'pglite',
                   UL_BUS_TRANSPORT: 'memory',
+                  // Empty: each runtime receives every MQTT message. Runtimes that share a broker
+                  // set the same group, and the broker splits the messages between them.
+                  UL_MQTT_SHARED_GROUP: '',
                   // Node-RED leaves `${NAME}` in place when NAME is unset, so every variable the
                   // flow names gets a value. No SMTP host means alert e-mails go to the outbox.
                   UL_SMTP_HOST: '',

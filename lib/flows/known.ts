@@ -40,6 +40,7 @@ export const RUNTIME_ENV_NAMES: readonly string[] = [
     // runtime/process.ts flowEnvironment
     'UL_STORE_ENGINE',
     'UL_BUS_TRANSPORT',
+    'UL_MQTT_SHARED_GROUP',
     'UL_SMTP_HOST',
     'UL_SMTP_PORT',
     'UL_REPLAY_FILE_A',

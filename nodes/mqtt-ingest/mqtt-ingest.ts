@@ -33,7 +33,10 @@ export default function register(RED: NodeAPI): void {
         RED.nodes.createNode(this, config);
         const node = this;
         const broker = (config.broker || '').trim();
-        const clientId = (config.clientId || '').trim();
+        // Several cloud runtimes may share one flow file: UL_RUNTIME_ID gives each its own client id.
+        const instance = (process.env.UL_RUNTIME_ID || '').trim();
+        const configuredId = (config.clientId || '').trim();
+        const clientId = configuredId && instance ? `${configuredId}-${instance}` : configuredId;
         const qos = Number(config.qos ?? 1);
         const topics = subscriptionTopics(config.topics || '', (config.group || '').trim());
 

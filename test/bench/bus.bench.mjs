@@ -8,7 +8,7 @@
 // Needs the services of scripts/services.sh (PostgreSQL, Kafka, Mosquitto) and their UL_TEST_*
 // variables. Prints its figures and asserts nothing, so it is not a test.
 import { spawn } from 'node:child_process';
-import { appendFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { cpus, tmpdir } from 'node:os';
@@ -32,7 +32,7 @@ const METRICS = [
 function option(name, fallback) {
     const index = process.argv.indexOf(`--${name}`);
     if (process.argv.includes('--help')) {
-        console.log('Usage: npm run bench:bus -- [--envelopes N] (signed envelopes of 8 readings each, default 20000)\n'
+        console.log('Usage: npm run bench:bus -- [--envelopes N] [--runtimes N] (signed envelopes of 8 readings each, default 20000; cloud runtimes, default 1)\n'
             + 'Needs UL_TEST_DATABASE_URL, UL_TEST_KAFKA_BROKERS, UL_TEST_MQTT_URL and UL_TEST_MQTT_PASSWORD from scripts/services.sh.');
         process.exit(0);
     }
@@ -137,21 +137,27 @@ async function main() {
     const quiet = { info() {}, warn() {}, error() {}, debug() {}, log() {} };
     await provisionDemo(dataDir, false, quiet);
     const prefix = `b${Date.now()}`;
-    const child = spawn(process.execPath, [join(root, 'bin/upstream-live.js'), 'start', '--profile', 'cloud', '--data-dir', dataDir,
-        '--port', String(await freePort()), '--database-url', databaseUrl.toString(), '--mqtt-url', mqttUrl], {
-        env: {
-            ...process.env, UL_BUS_TRANSPORT: 'kafka', UL_KAFKA_BROKERS: brokers, UL_MQTT_USERNAME: 'cloud', UL_MQTT_PASSWORD: mqttPassword,
-            UL_IMPORT_DEMO_REPORT: 'false',
-        },
-        stdio: ['ignore', 'pipe', 'inherit'],
+    const runtimes = option('runtimes', 1);
+    const children = [];
+    // Runtimes left behind would keep their MQTT client ids and take messages from the next run.
+    process.on('exit', () => {
+        for (const child of children) child.kill('SIGKILL');
     });
-    child.stdout.setEncoding('utf8');
-    // A runtime left behind would keep the MQTT client id and take messages from the next run.
-    process.on('exit', () => child.kill('SIGKILL'));
-    await waitForReady(child, 120_000).catch((error) => {
-        child.kill('SIGKILL');
-        throw error;
-    });
+    for (let index = 0; index < runtimes; index++) {
+        const runtimeDir = index === 0 ? dataDir : mkdtempSync(join(tmpdir(), 'ul-bench-bus-'));
+        if (index > 0) cpSync(join(dataDir, 'devices.json'), join(runtimeDir, 'devices.json'));
+        const child = spawn(process.execPath, [join(root, 'bin/upstream-live.js'), 'start', '--profile', 'cloud', '--data-dir', runtimeDir,
+            '--port', String(await freePort()), '--database-url', databaseUrl.toString(), '--mqtt-url', mqttUrl], {
+            env: {
+                ...process.env, UL_BUS_TRANSPORT: 'kafka', UL_KAFKA_BROKERS: brokers, UL_MQTT_USERNAME: 'cloud', UL_MQTT_PASSWORD: mqttPassword,
+                UL_IMPORT_DEMO_REPORT: 'false', UL_RUNTIME_ID: `r${index}`, UL_MQTT_SHARED_GROUP: runtimes > 1 ? `${prefix}-cloud` : '',
+            },
+            stdio: ['ignore', 'pipe', 'inherit'],
+        });
+        child.stdout.setEncoding('utf8');
+        children.push(child);
+        await waitForReady(child, 120_000);
+    }
 
     // The demo device may sign for its own wells only; the cloud quarantines readings of others.
     const devices = JSON.parse(readFileSync(join(dataDir, 'devices.json'), 'utf8'));
@@ -191,14 +197,16 @@ async function main() {
     const lastStored = rows.reduce((latest, row) => Math.max(latest, Number(row.at)), 0);
     const latencies = rows.map((row) => Number(row.at) - publishedAt.get(Number(row.ts))).filter((value) => Number.isFinite(value)).sort((a, b) => a - b);
     const seconds = (lastStored - started) / 1000;
-    console.log(`end to end, MQTT publish (Mosquitto, QoS 1) -> verify -> normalize -> PostgreSQL, one cloud runtime on Kafka: ${stored.toLocaleString('en-US')} of ${expected.toLocaleString('en-US')} readings stored in ${seconds.toFixed(1)} s = ${Math.round(stored / seconds).toLocaleString('en-US')} readings/s (publishing took ${publishSeconds.toFixed(1)} s)`);
+    console.log(`end to end, MQTT publish (Mosquitto, QoS 1) -> verify -> normalize -> PostgreSQL, ${runtimes} cloud runtime(s) on Kafka: ${stored.toLocaleString('en-US')} of ${expected.toLocaleString('en-US')} readings stored in ${seconds.toFixed(1)} s = ${Math.round(stored / seconds).toLocaleString('en-US')} readings/s (publishing took ${publishSeconds.toFixed(1)} s)`);
     console.log(`latency MQTT publish -> stored row: p50 ${Math.round(percentile(latencies, 50))} ms, p99 ${Math.round(percentile(latencies, 99))} ms (under saturation: every envelope was published as fast as possible)`);
     console.log(`ratio: raw kafkajs messages/s to end-to-end envelopes/s: ${(rawRate / (stored / METRICS.length / seconds)).toFixed(1)}`);
 
     await client.endAsync();
     await db.end();
-    child.kill('SIGTERM');
-    await new Promise((resolve) => child.once('exit', resolve));
+    for (const child of children) {
+        child.kill('SIGTERM');
+        await new Promise((resolve) => child.once('exit', resolve));
+    }
     rmSync(dataDir, { recursive: true, force: true });
     for (let attempt = 0; attempt < 20; attempt++) {
         try {
