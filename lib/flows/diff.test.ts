@@ -61,7 +61,7 @@ const CASES: EditCase[] = [
             node(nodes, 'ingest-verify').x = 380;
         },
         options: { positions: true },
-        expected: ['Nodes', '  changed  verify signature (ul-verify, ingest-verify) on Ingest and store', '      x: 360 → 380'],
+        expected: ['Nodes', '  changed  verify signature (ul-verify, ingest-verify) on Ingest and store', '      x: 560 → 380'],
     },
     {
         name: 'changed threshold',

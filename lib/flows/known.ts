@@ -37,6 +37,8 @@ export const RUNTIME_ENV_NAMES: readonly string[] = [
     'UL_REPLAY_LOOP',
     'UL_DATABASE_URL',
     'UL_IMPORT_DEMO_REPORT',
+    'UL_RETENTION',
+    'UL_RETENTION_INTERVAL_HOURS',
     // runtime/process.ts flowEnvironment
     'UL_STORE_ENGINE',
     'UL_BUS_TRANSPORT',
