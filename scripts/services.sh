@@ -53,6 +53,25 @@ apt_install() {
     apt-get install -y -qq --no-install-recommends "$@" >/dev/null
 }
 
+# Sends SIGTERM to a background service and waits up to TIMEOUT seconds for it to exit, then
+# sends SIGKILL with a warning that ends with HINT.
+#   stop_process NAME PID TIMEOUT HINT
+stop_process() {
+    local name="$1" pid="$2" timeout="$3" hint="$4"
+    log "stopping $name (pid $pid)"
+    kill -TERM "$pid" 2>/dev/null || true
+    local started=$SECONDS
+    while kill -0 "$pid" 2>/dev/null; do
+        if [ $((SECONDS - started)) -ge "$timeout" ]; then
+            log "warning: $name (pid $pid) did not exit within ${timeout} s of SIGTERM; sending SIGKILL. $hint"
+            kill -KILL "$pid" 2>/dev/null || true
+            sleep 1
+            return 0
+        fi
+        sleep 0.2
+    done
+}
+
 # --- PostgreSQL -------------------------------------------------------------------------------
 
 # Prints the newest installed PostgreSQL major version, or nothing.

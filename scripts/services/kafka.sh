@@ -298,18 +298,7 @@ kafka_stop() {
         rm -f "$KAFKA_PID_FILE"
         return 0
     fi
-    log "stopping Kafka (pid $pid)"
-    kill -TERM "$pid" 2>/dev/null || true
-    local started=$SECONDS
-    while kill -0 "$pid" 2>/dev/null; do
-        if [ $((SECONDS - started)) -ge "$KAFKA_STOP_TIMEOUT_S" ]; then
-            log "warning: Kafka (pid $pid) did not exit within ${KAFKA_STOP_TIMEOUT_S} s of SIGTERM; sending SIGKILL. See $KAFKA_LOG_FILE."
-            kill -KILL "$pid" 2>/dev/null || true
-            sleep 1
-            break
-        fi
-        sleep 0.5
-    done
+    stop_process Kafka "$pid" "$KAFKA_STOP_TIMEOUT_S" "See $KAFKA_LOG_FILE."
     rm -f "$KAFKA_PID_FILE"
 }
 

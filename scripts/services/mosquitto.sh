@@ -268,18 +268,7 @@ mosquitto_stop() {
         return 0
     fi
     # On SIGTERM Mosquitto writes its persistence file and exits.
-    log "stopping Mosquitto (pid $pid)"
-    kill -TERM "$pid" 2>/dev/null || true
-    local started=$SECONDS
-    while kill -0 "$pid" 2>/dev/null; do
-        if [ $((SECONDS - started)) -ge "$MQTT_STOP_TIMEOUT_S" ]; then
-            log "warning: Mosquitto (pid $pid) did not exit within ${MQTT_STOP_TIMEOUT_S} s of SIGTERM; sending SIGKILL. Queued messages since its last autosave are lost. See $MQTT_LOG_FILE."
-            kill -KILL "$pid" 2>/dev/null || true
-            sleep 1
-            break
-        fi
-        sleep 0.2
-    done
+    stop_process Mosquitto "$pid" "$MQTT_STOP_TIMEOUT_S" "Queued messages since its last autosave are lost. See $MQTT_LOG_FILE."
     rm -f "$MQTT_PID_FILE"
 }
 
