@@ -18,6 +18,8 @@ export interface ForwarderOptions {
     /** Broker account; empty for a broker without accounts. */
     username?: string;
     password?: string;
+    /** TLS for mqtts:// brokers: trusted CA certificates, and a client certificate and key for mutual TLS. */
+    tls?: { ca?: Buffer; cert?: Buffer; key?: Buffer };
     /** Wait between reconnection attempts, in milliseconds. Default 1000. */
     reconnectPeriodMs?: number;
     /** MQTT keepalive, in seconds. Default 30. */
@@ -55,6 +57,7 @@ export class MqttForwarder {
             connectTimeout: 10_000,
             keepalive: this.options.keepaliveS ?? 30,
             ...(this.options.username ? { username: this.options.username, password: this.options.password ?? '' } : {}),
+            ...(this.options.tls ? { ...this.options.tls, rejectUnauthorized: true } : {}),
         };
         this.setState('connecting');
         const client = mqtt.connect(this.options.brokerUrl, clientOptions);

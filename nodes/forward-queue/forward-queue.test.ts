@@ -241,6 +241,8 @@ describe('ul-forward-queue configuration', () => {
         ['a missing client id', { clientId: '' }, 'ul-forward-queue.errors.missing-client-id'],
         ['a zero budget', { maxMb: 0 }, 'ul-forward-queue.errors.bad-budget'],
         ['an unknown full behaviour', { whenFull: 'wait' }, 'ul-forward-queue.errors.bad-when-full'],
+        ['a CA file that does not exist', { caFile: '/nonexistent/ca.crt' }, 'ul-forward-queue.errors.tls-file'],
+        ['a certificate without its key', { certFile: join(DATA_DIR, 'assets.json') }, 'ul-forward-queue.errors.tls-pair'],
     ];
     for (const [name, overrides, message] of invalid) {
         it(`should report ${name} at deploy`, async () => {

@@ -1,5 +1,6 @@
 // Store and forward at the edge: queues each message on disk and publishes it to the MQTT broker
 // itself (QoS 1, persistent session), releasing the next message only after the broker's PUBACK.
+import { readFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
@@ -18,6 +19,10 @@ interface ForwardQueueConfig extends NodeDef {
     /** Broker account; normally `${UL_MQTT_USERNAME}` and `${UL_MQTT_PASSWORD}`, empty for none. */
     username?: string;
     password?: string;
+    /** PEM files for TLS, relative to the data folder: trusted CA, client certificate and key. */
+    caFile?: string;
+    certFile?: string;
+    keyFile?: string;
     folder: string;
     maxMb: string | number;
     whenFull: string;
@@ -62,6 +67,25 @@ export default function register(RED: NodeAPI): void {
         }
 
         const base = runtimeContext(RED.settings).dataDir ?? process.cwd();
+        // Certificates and keys come from files, never from the flow file.
+        const tls: { ca?: Buffer; cert?: Buffer; key?: Buffer } = {};
+        for (const [field, option] of [['caFile', 'ca'], ['certFile', 'cert'], ['keyFile', 'key']] as const) {
+            const path = (config[field] || '').trim();
+            if (path === '') continue;
+            const file = isAbsolute(path) ? path : resolve(base, path);
+            try {
+                tls[option] = readFileSync(file);
+            } catch (err) {
+                node.error(RED._('ul-forward-queue.errors.tls-file', { field, file, error: toError(err).message }));
+                setStatus(node, 'failed', RED._('ul-forward-queue.status.not-configured'));
+                return;
+            }
+        }
+        if ((tls.cert === undefined) !== (tls.key === undefined)) {
+            node.error(RED._('ul-forward-queue.errors.tls-pair'));
+            setStatus(node, 'failed', RED._('ul-forward-queue.status.not-configured'));
+            return;
+        }
         const configured = (config.folder || '').trim();
         const folder = configured === '' ? join(base, 'forward-queue', node.id) : isAbsolute(configured) ? configured : resolve(base, configured);
         let queue: ForwardQueue;
@@ -107,6 +131,7 @@ export default function register(RED: NodeAPI): void {
             clientId,
             username: (config.username || '').trim(),
             password: config.password ?? '',
+            ...(Object.keys(tls).length > 0 ? { tls } : {}),
             onDelivered: (record, message) => {
                 full = false;
                 node.send({ topic: message.topic, payload: message.payload, seq: record.seq, enqueued_at: new Date(record.enqueuedAt).toISOString() } as NodeMessage);
