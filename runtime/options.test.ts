@@ -33,7 +33,7 @@ describe('parseOptions', () => {
         expect(() => parseOptions(['--database-url', 'nonsense'], {})).toThrow(/invalid PostgreSQL URL "nonsense"/);
         expect(() => parseOptions(['--host', '999.1.1.1'], {})).toThrow(/invalid address "999.1.1.1"/);
         expect(() => parseOptions(['--retention', 'raw=ninety'], {})).toThrow(/--retention: Invalid retention "ninety" for raw: use a positive number of days such as 90d, or forever/);
-        expect(() => parseOptions([], { UL_RETENTION: 'raw=800d' })).toThrow(/UL_RETENTION: Invalid retention: 1m is kept 730 days, shorter than a finer resolution/);
+        expect(() => parseOptions([], { UL_RETENTION: 'raw=800d' })).toThrow(/UL_RETENTION: Invalid retention: raw is kept 800 days, longer than 1m \(730 days\); keep 1m as long, for example 1m=800d/);
     });
 
     it('should normalize the retention policy', () => {

@@ -2,7 +2,7 @@
 // two child processes that talk to each other only over MQTT, as at a real site.
 import { fork, type ChildProcess } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 
 import { startBroker, type EmbeddedBroker } from './broker';
 import { lockDataDir } from './lock';
@@ -55,11 +55,13 @@ export async function runSupervisor(options: RuntimeOptions, logger: Logger): Pr
         const base = `http://${options.host}:${options.port}`;
         const credentials = readDemoCredentials(options.dataDir);
         const login = credentials.admin ? `log in as admin / ${credentials.admin}` : `accounts in ${join(options.dataDir, 'demo-credentials.txt')}`;
+        // The token command reads the same data folder, so a non-default one is part of the hint.
+        const dataDirFlag = options.dataDir === resolve('.upstream-live') ? '' : ` --data-dir ${options.dataDir}`;
         const lines = [
             '',
             `Upstream Live is running (profile all), ready in ${((Date.now() - started) / 1000).toFixed(1)} s`,
             `  Dashboard     ${base}/dashboard/   ${login}`,
-            `  API           ${base}/v1/          token: POST ${base}/auth/token or \`node bin/upstream-live.js token analyst\``,
+            `  API           ${base}/v1/          token: POST ${base}/auth/token or \`node bin/upstream-live.js token analyst${dataDirFlag}\``,
             `  Cloud editor  ${base}/editor/`,
             `  Edge editor   http://${options.host}:${options.edgePort}/`,
             `  MQTT broker   ${resolved.mqttUrl}`,

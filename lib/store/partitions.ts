@@ -124,6 +124,7 @@ export function monthsAround(now: Date, months: number): number[] {
 /** Throws a ConfigError unless every retention is positive or null and no resolution outlives a coarser one. */
 export function checkRetentionPolicy(policy: RetentionPolicy): void {
     let previous = 0;
+    let previousResolution: Resolution = 'raw';
     for (const resolution of RESOLUTION_ORDER) {
         const days = policy[resolution];
         if (days !== null && (typeof days !== 'number' || !Number.isFinite(days) || days <= 0)) {
@@ -133,10 +134,14 @@ export function checkRetentionPolicy(policy: RetentionPolicy): void {
         // A rollup recomputed after its raw readings were dropped would lose data, and rollups of
         // a coarse resolution are built from the 1-minute rollups.
         if (keptDays < previous) {
-            throw new ConfigError(`Invalid retention: ${resolution} is kept ${days} days, shorter than a finer resolution; `
-                + 'keep each resolution at least as long as the finer ones (raw ≤ 1m ≤ 15m ≤ 1h).');
+            const kept = Number.isFinite(previous) ? `${previous} days` : 'forever';
+            const example = Number.isFinite(previous) ? `${previous}d` : 'forever';
+            throw new ConfigError(`Invalid retention: ${previousResolution} is kept ${kept}, longer than ${resolution} (${days} days); `
+                + `keep ${resolution} as long, for example ${resolution}=${example}, because each resolution must be kept `
+                + 'at least as long as the finer ones (raw ≤ 1m ≤ 15m ≤ 1h).');
         }
         previous = keptDays;
+        previousResolution = resolution;
     }
 }
 

@@ -3,6 +3,7 @@
 import express, { type Router } from 'express';
 
 import type { Principal } from '../../lib/auth/types';
+import { METRICS } from '../../lib/metrics';
 import type { Resolution, RollupRow, Store } from '../../lib/store/types';
 import type { Reading, Severity } from '../../lib/types';
 import { ApiError, authenticate, intParam, isoParam, requireRole, route, type AuthedRequest } from './http';
@@ -106,6 +107,9 @@ export function createApiRouter(deps: ApiDependencies): Router {
             }
             if (Array.isArray(req.query.metric)) {
                 throw new ApiError(400, 'invalid_parameter', 'Query parameter metric is given more than once; request one metric, or leave it out for all metrics.');
+            }
+            if (typeof req.query.metric === 'string' && req.query.metric !== '' && !METRICS.has(req.query.metric)) {
+                throw new ApiError(400, 'unknown_metric', `Query parameter metric=${req.query.metric} is not a known metric; use one of ${[...METRICS.keys()].join(', ')}, or leave it out for all metrics.`);
             }
             const from = isoParam(req.query.from, 'from');
             const to = isoParam(req.query.to, 'to');

@@ -133,4 +133,11 @@ describe('GET /v1/readings on PostgreSQL', () => {
         expect(maxPoints.body.error?.message).toMatch(/max_points="0"/);
         expect(after.status).toBe(400);
     });
+
+    it('should reject an unknown metric with the list of metrics', async () => {
+        const { status, body } = await get({ metric: 'pressur_tpt' });
+
+        expect(status).toBe(400);
+        expect(body.error?.message).toMatch(/metric=pressur_tpt is not a known metric; use one of .*pressure_tpt/);
+    });
 });
