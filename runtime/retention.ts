@@ -3,10 +3,9 @@
 import { ConfigError } from '../lib/errors';
 import { incrementCounter, registerGauge } from '../lib/observability/counters';
 import { checkRetentionPolicy, DEFAULT_RETENTION } from '../lib/store/partitions';
+import { RESOLUTIONS } from '../lib/store/readings';
 import type { Resolution, RetentionPolicy, RetentionResult } from '../lib/store/types';
 import type { Logger } from './logging';
-
-const RESOLUTIONS: readonly Resolution[] = ['raw', '1m', '15m', '1h'];
 
 /** Formats a policy the way --retention takes it, for example raw=90d,1m=730d,15m=forever,1h=forever. */
 export function formatRetentionPolicy(policy: RetentionPolicy): string {

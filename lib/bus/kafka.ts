@@ -62,8 +62,8 @@ export class KafkaBus implements BusTransport {
         this.admin = this.kafka.admin();
         // NOTE: the idempotent producer retries without limit (kafkajs requires it), but the
         // client's connection and metadata retries are limited. After about 30 s of unreachable
-        // brokers, the batch being sent fails with a retriable ServiceError, and its bus-out
-        // nodes fail their messages; batches queued behind it are sent once the brokers are back.
+        // brokers, the batch being sent fails with a retriable ServiceError, so its bus-out nodes
+        // fail their messages. Batches queued behind it are sent once the brokers are back.
         // A services test (test/services/kafka-outage.test.ts) measures this during a 20 s stop.
         this.producer = this.kafka.producer({
             idempotent: true,

@@ -1,8 +1,8 @@
-// What a runtime profile can run. The edge sits beside a site's sensors without a database or a
+// Capabilities of the runtime profiles. The edge sits beside a site's sensors without a database or a
 // bus. The cloud runs the store, the bus, the API and the dashboard. A flow file with a node that
 // needs something its profile lacks is refused at start-up, naming the node and the fix.
 import { ConfigError } from '../errors';
-import { describeNode, type FlowNode } from './model';
+import { describeNode, envReferenceName, type FlowNode } from './model';
 
 export type RuntimeRole = 'edge' | 'cloud';
 
@@ -40,13 +40,11 @@ const NODE_NEEDS: Record<string, Capability> = {
     'ul-mqtt-ingest': 'mqtt-intake',
 };
 
-const ENV_REFERENCE = /^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$/;
-
 /** Resolves a whole-value `${NAME}` reference against the environment; other text stays as it is. */
 function resolved(value: unknown, env: NodeJS.ProcessEnv): string {
-    const text = typeof value === 'string' ? value.trim() : '';
-    const reference = ENV_REFERENCE.exec(text);
-    return reference ? (env[reference[1]] ?? '').trim() : text;
+    const name = envReferenceName(value);
+    if (name !== undefined) return (env[name] ?? '').trim();
+    return typeof value === 'string' ? value.trim() : '';
 }
 
 /** Returns the capabilities of a profile in the given environment. */

@@ -325,7 +325,7 @@ CREATE TABLE retention_horizons (
 // readings_1m by UTC month of bucket (readings_1m_YYYY_MM), readings_15m and readings_1h by UTC
 // year (readings_15m_YYYY, readings_1h_YYYY), since they hold 15 and 60 times fewer rows.
 // readings_create_partition now creates, for the month it is given, the raw partition and any
-// missing rollup partition that covers that month; it still returns the raw partition's name when
+// missing rollup partition that covers that month. It still returns the raw partition's name when
 // it created it. A bucket never crosses a month boundary, so a reading and its three rollup
 // buckets always land in partitions of the same month.
 const partitionedRollup = (name: string): string => `
@@ -419,7 +419,7 @@ ALTER TABLE rollup_pending_15m SET (autovacuum_vacuum_scale_factor = 0, autovacu
 
 // Each mark carries the number of the write that set it last, so that a refresh removes only the
 // marks it has read, and a mark set again by a later write stays for the next refresh. A refresh
-// then never holds locks on marks while it recomputes, and writes never wait for it.
+// does not lock marks while it recomputes, so writes do not wait for it.
 const ROLLUP_MARK_SEQUENCE = `
 CREATE SEQUENCE rollup_mark_seq;
 ALTER TABLE rollup_pending_1m ADD COLUMN seq bigint NOT NULL DEFAULT 0;

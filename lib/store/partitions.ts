@@ -8,6 +8,7 @@ import { ConfigError } from '../errors';
 import type { Reading } from '../types';
 import type { Db, Queryable } from './db';
 import type { Resolution, RetentionPolicy, RetentionResult } from './types';
+import { RESOLUTION_TABLES, RESOLUTIONS } from './readings';
 import { isoTime } from './sql-values';
 
 /**
@@ -20,8 +21,6 @@ import { isoTime } from './sql-values';
 export const DEFAULT_RETENTION: RetentionPolicy = { raw: 90, '1m': 730, '15m': null, '1h': null };
 
 const DAY_MS = 86_400_000;
-const RESOLUTION_ORDER: readonly Resolution[] = ['raw', '1m', '15m', '1h'];
-const TABLES: Record<Resolution, string> = { raw: 'readings', '1m': 'readings_1m', '15m': 'readings_15m', '1h': 'readings_1h' };
 
 /** Returns the start of the UTC month of `ms` plus `offset` months, in epoch milliseconds. */
 export function monthStart(ms: number, offset = 0): number {
@@ -125,7 +124,7 @@ export function monthsAround(now: Date, months: number): number[] {
 export function checkRetentionPolicy(policy: RetentionPolicy): void {
     let previous = 0;
     let previousResolution: Resolution = 'raw';
-    for (const resolution of RESOLUTION_ORDER) {
+    for (const resolution of RESOLUTIONS) {
         const days = policy[resolution];
         if (days !== null && (typeof days !== 'number' || !Number.isFinite(days) || days <= 0)) {
             throw new ConfigError(`Invalid retention of ${String(days)} days for ${resolution}: use a positive number of days, or null to keep forever.`);
@@ -148,8 +147,8 @@ export function checkRetentionPolicy(policy: RetentionPolicy): void {
 /**
  * Drops, for each resolution with a retention, every partition whose range ends at or before `now`
  * minus that retention, and records how far each resolution is gone, in one transaction.
- * Partitions are dropped whole and never emptied row by row: raw readings and 1-minute rollups go
- * by month, 15-minute and hourly rollups by year, so rows of the month (or year) that contains the
+ * Partitions are dropped whole and never emptied row by row. Raw readings and 1-minute rollups go
+ * by month, 15-minute and hourly rollups by year. Rows of the month (or year) that contains the
  * cutoff stay until all of it has passed the cutoff.
  */
 export async function applyRetention(db: Db, now: Date, policy: RetentionPolicy = DEFAULT_RETENTION): Promise<RetentionResult> {
@@ -159,12 +158,12 @@ export async function applyRetention(db: Db, now: Date, policy: RetentionPolicy 
 
     return db.transaction(async (tx) => {
         const dropped: RetentionResult['droppedPartitions'] = [];
-        for (const resolution of RESOLUTION_ORDER) {
+        for (const resolution of RESOLUTIONS) {
             const days = policy[resolution];
             if (days === null) continue;
             const cutoff = nowMs - days * DAY_MS;
             const droppedHere: number[] = [];
-            for (const partition of await listPartitions(tx, TABLES[resolution])) {
+            for (const partition of await listPartitions(tx, RESOLUTION_TABLES[resolution])) {
                 if (partition.to > cutoff) continue;
                 // Takes an ACCESS EXCLUSIVE lock on the parent table until commit, so writes wait that long.
                 await tx.exec(`DROP TABLE ${quoteIdentifier(partition.name)}`);

@@ -54,7 +54,7 @@ describe('monthlyFieldProduction', () => {
         expect(months).toEqual([{ field: 'NORTH', month: '2020-01', oil_bbl: 700, gas_mmscf: 2.5, water_bbl: null, wells: 3 }]);
     });
 
-    it('should give the same volumes from the hourly rollups once retention has dropped the raw readings', async () => {
+    it('should keep volumes after raw retention', async () => {
         const before = await store.monthlyFieldProduction();
 
         const result = await store.applyRetention(new Date('2020-09-01T00:00:00.000Z'));

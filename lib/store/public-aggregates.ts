@@ -26,7 +26,7 @@ const METRICS: Record<string, 'oil_bbl' | 'gas_mmscf' | 'water_bbl'> = { oil_rat
  * Sums each well's daily mean rate over the days of each month: a rate in barrels (or MMscf) per
  * day held for one day is that day's volume. Readings flagged BAD are left out, and days without
  * readings count as no production. Days before the raw retention horizon, whose raw readings are
- * gone, are read from the hourly rollups, which are kept forever; there an hour whose worst
+ * gone, are read from the hourly rollups, which are kept forever. There an hour whose worst
  * reading was BAD is left out as a whole.
  * NOTE: a day with readings for only part of it counts as a full day at its mean rate, which is
  * exact for daily reports but overstates a high-rate series that stopped mid-day.

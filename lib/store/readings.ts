@@ -189,9 +189,17 @@ export interface RefreshScope {
     metric?: string;
 }
 
+/** WHERE conditions that limit marks to the asset and metric of a refresh scope. */
+function scopeConditions(scope: RefreshScope): Conditions {
+    const conditions = new Conditions();
+    if (scope.asset_id !== undefined) conditions.add('asset_id = $', scope.asset_id);
+    if (scope.metric !== undefined) conditions.add('metric = $', scope.metric);
+    return conditions;
+}
+
 /**
- * The two refresh stages: marked minutes are recomputed from raw readings and mark their quarters;
- * marked quarters are recomputed from their minutes, and so are the hours that contain them.
+ * Stage of a refresh. Marked minutes are recomputed from raw readings and then mark their
+ * quarters. Marked quarters are recomputed from their minutes, as are the hours that contain them.
  */
 export type RefreshStage = 'minutes' | 'quarters';
 
@@ -222,9 +230,7 @@ export async function refreshRollupBatch(db: Db, stage: RefreshStage, scope: Ref
             const { rows } = await tx.query<{ locked: boolean }>('SELECT pg_try_advisory_xact_lock($1) AS locked', [lock]);
             if (!rows[0]?.locked) return [];
         }
-        const conditions = new Conditions();
-        if (scope.asset_id !== undefined) conditions.add('asset_id = $', scope.asset_id);
-        if (scope.metric !== undefined) conditions.add('metric = $', scope.metric);
+        const conditions = scopeConditions(scope);
         const { rows } = await tx.query<Mark>(
             `SELECT asset_id, metric, bucket, seq::text AS seq,
                 bucket < coalesce((SELECT dropped_before FROM retention_horizons WHERE resolution = 'raw'), '-infinity')
@@ -285,10 +291,8 @@ function bucketColumns(list: Bucket[]): unknown[][] {
 
 /** Recomputes every marked bucket of the scope, minutes first, batch after batch; returns how many minutes it took. */
 export async function refreshRollups(db: Db, scope: RefreshScope = {}): Promise<number> {
-    // Most reads find nothing marked: one query without a lock or a transaction says so.
-    const conditions = new Conditions();
-    if (scope.asset_id !== undefined) conditions.add('asset_id = $', scope.asset_id);
-    if (scope.metric !== undefined) conditions.add('metric = $', scope.metric);
+    // Most reads find nothing marked, which one query without a lock or a transaction checks.
+    const conditions = scopeConditions(scope);
     const where = conditions.where();
     const { rows } = await db.query<{ marked: boolean }>(
         `SELECT EXISTS (SELECT 1 FROM rollup_pending_1m ${where}) OR EXISTS (SELECT 1 FROM rollup_pending_15m ${where}) AS marked`,
@@ -345,15 +349,16 @@ function checkResolution(resolution: unknown): Resolution {
     return resolution as Resolution;
 }
 
-const TABLES: Record<Resolution, string> = { raw: 'readings', '1m': 'readings_1m', '15m': 'readings_15m', '1h': 'readings_1h' };
+/** Table of each resolution. */
+export const RESOLUTION_TABLES: Record<Resolution, string> = { raw: 'readings', '1m': 'readings_1m', '15m': 'readings_15m', '1h': 'readings_1h' };
 
 /** Returns the table, time column and selected columns of one resolution. */
 function source(resolution: Resolution): { table: string; time: string; select: string } {
     if (resolution === 'raw') {
-        return { table: TABLES.raw, time: 'ts', select: 'asset_id, metric, ts, value, unit, quality_flag' };
+        return { table: RESOLUTION_TABLES.raw, time: 'ts', select: 'asset_id, metric, ts, value, unit, quality_flag' };
     }
     return {
-        table: TABLES[resolution],
+        table: RESOLUTION_TABLES[resolution],
         time: 'bucket',
         select: 'asset_id, metric, bucket, count, min, max, avg, first, last, unit, quality_flag',
     };
@@ -400,7 +405,7 @@ async function retentionHorizons(db: Queryable): Promise<Partial<Record<Resoluti
  * hourly rollups when even those are more. Rows are counted, not estimated from the length of the
  * range, so that a sparse series (daily reports) stays raw over years, and each count reads at most
  * maxPoints + 1 rows. A resolution that retention has dropped for part of the range is skipped, so
- * an old range is answered from the rollups that still cover it.
+ * an old range is read from the rollups that still cover it.
  */
 export async function chooseResolution(db: Queryable, query: ReadingsQuery, maxPoints: number): Promise<Resolution> {
     const horizons = await retentionHorizons(db);

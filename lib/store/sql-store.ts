@@ -150,7 +150,7 @@ export class SqlStore implements DetailedStore {
     }
 
     async readingsPage(query: ReadingsPageQuery): Promise<ReadingsPage> {
-        // Brings the asset's rollups up to date first, so that a read sees every committed write.
+        // Brings the asset's rollups up to date first, so that a read includes every committed write.
         if (query.resolution !== 'raw') await this.refreshRollups({ asset_id: query.asset_id, metric: query.metric });
         return selectReadingsPage(this.db, query);
     }
