@@ -196,3 +196,82 @@ describe('close', () => {
         await expect(batcher.submit(readings('a', 1))).rejects.toThrow(/closing/);
     });
 });
+
+describe('concurrent batches', () => {
+    /** A write whose batches each wait for their own release. */
+    function gatedWrites(): { write: BatchWriterOptions['write']; started: Reading[][]; release: (index: number) => void } {
+        const started: Reading[][] = [];
+        const gates: (() => void)[] = [];
+        return {
+            started,
+            release: (index) => gates[index](),
+            write: async (batch) => {
+                started.push(batch);
+                await new Promise<void>((resolve) => gates.push(resolve));
+                return { inserted: batch.length, duplicates: 0, storedFlags: batch.map(() => true) };
+            },
+        };
+    }
+
+    it('should write a second batch while the first is still being written', async () => {
+        const gated = gatedWrites();
+        const batcher = new BatchWriter({ write: gated.write, batchSize: 10, maxWaitMs: 60_000 });
+
+        void batcher.submit(readings('a', 10));
+        void batcher.submit(readings('b', 10));
+        void batcher.submit(readings('c', 10));
+        await settle();
+
+        // Two batches at once by default; the third waits for a free write.
+        expect(gated.started.map((batch) => batch[0].asset_id)).toEqual(['a', 'b']);
+        gated.release(0);
+        await settle();
+        await settle();
+        expect(gated.started.map((batch) => batch[0].asset_id)).toEqual(['a', 'b', 'c']);
+    });
+
+    it('should settle messages in submission order when a later batch commits first', async () => {
+        const gated = gatedWrites();
+        const batcher = new BatchWriter({ write: gated.write, batchSize: 10, maxWaitMs: 60_000 });
+        const order: string[] = [];
+
+        const first = batcher.submit(readings('a', 10)).then(() => order.push('a'));
+        const second = batcher.submit(readings('b', 10)).then(() => order.push('b'));
+        await settle();
+        gated.release(1);
+        await settle();
+        await settle();
+
+        expect(order).toEqual([]);
+        gated.release(0);
+        await Promise.all([first, second]);
+        expect(order).toEqual(['a', 'b']);
+    });
+
+    it('should start no batch while a write waits to be retried', async () => {
+        const store = new FakeStore();
+        store.failures = [new ServiceError('connection lost', { retriable: true })];
+        const batcher = writer(store, { initialDelayMs: 50, maxDelayMs: 50, concurrency: 2 });
+
+        const first = batcher.submit(readings('a', 10));
+        await settle();
+        void batcher.submit(readings('b', 10));
+        await settle();
+
+        expect(store.batches.map((batch) => batch[0].asset_id)).toEqual(['a']);
+        await first;
+        await batcher.close();
+        expect(store.batches.map((batch) => batch[0].asset_id)).toEqual(['a', 'a', 'b']);
+    });
+
+    it('should write one batch at a time with a concurrency of 1', async () => {
+        const gated = gatedWrites();
+        const batcher = new BatchWriter({ write: gated.write, batchSize: 10, maxWaitMs: 60_000, concurrency: 1 });
+
+        void batcher.submit(readings('a', 10));
+        void batcher.submit(readings('b', 10));
+        await settle();
+
+        expect(gated.started).toHaveLength(1);
+    });
+});

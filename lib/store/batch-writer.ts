@@ -1,5 +1,7 @@
 // Collects readings from many messages into batched writes, and settles each message only
-// after the write that contains it has committed. Used by the ul-store-write node.
+// after the write that contains it has committed. Several batches may be written at once, each in
+// its own transaction, but messages settle in the order they were submitted. Used by the
+// ul-store-write node.
 import { ServiceError, toError } from '../errors';
 import type { Reading } from '../types';
 import type { ReadingsWriteResult } from './readings';
@@ -19,6 +21,12 @@ export interface BatchWriterOptions extends BackoffOptions {
     maxWaitMs?: number;
     /** Readings buffered or being written before further messages are held back. Default 50,000. */
     maxBuffered?: number;
+    /**
+     * Batches written at the same time, each in its own transaction. Default 2, so the database
+     * writes one batch while the next is prepared. While a write waits to be retried, no further
+     * batch starts.
+     */
+    concurrency?: number;
     listener?: BatchWriterListener;
 }
 
@@ -41,21 +49,29 @@ interface Entry {
     settled: boolean;
 }
 
-export const BATCH_DEFAULTS = { batchSize: 5_000, maxWaitMs: 200, maxBuffered: 50_000 };
+export const BATCH_DEFAULTS = { batchSize: 5_000, maxWaitMs: 200, maxBuffered: 50_000, concurrency: 2 };
 
 export class BatchWriter {
     private readonly batchSize: number;
     private readonly maxWaitMs: number;
     private readonly maxBuffered: number;
-    /** Messages accepted and not yet committed, in arrival order; the first ones may be in flight. */
+    private readonly concurrency: number;
+    /** Messages accepted and not yet taken by a write, in arrival order. */
     private readonly buffer: Entry[] = [];
+    /** Readings of the messages in `buffer`. */
+    private queuedReadings = 0;
     /** Messages that arrived while the buffer was full. */
     private readonly held: Entry[] = [];
+    /** Readings accepted and not yet settled: queued or being written. */
     private bufferedReadings = 0;
-    private writing = false;
-    private attempt = 0;
+    /** Batches being written, retried or waiting for an earlier batch to settle. */
+    private readonly writing = new Set<Entry[]>();
+    /** Writes waiting for their retry delay; no batch starts meanwhile. */
+    private retrying = 0;
+    /** Settles when every batch started so far has settled its messages. */
+    private settledInOrder: Promise<void> = Promise.resolve();
     private waitTimer?: NodeJS.Timeout;
-    private retryTimer?: NodeJS.Timeout;
+    private readonly retryTimers = new Set<NodeJS.Timeout>();
     private closing = false;
     private closed = false;
     private idleWaiters: (() => void)[] = [];
@@ -64,6 +80,7 @@ export class BatchWriter {
         this.batchSize = options.batchSize ?? BATCH_DEFAULTS.batchSize;
         this.maxWaitMs = options.maxWaitMs ?? BATCH_DEFAULTS.maxWaitMs;
         this.maxBuffered = options.maxBuffered ?? BATCH_DEFAULTS.maxBuffered;
+        this.concurrency = Math.max(1, options.concurrency ?? BATCH_DEFAULTS.concurrency);
     }
 
     /** Readings accepted and not yet committed, including held messages. */
@@ -110,27 +127,29 @@ export class BatchWriter {
 
         this.closed = true;
         clearTimeout(this.waitTimer);
-        clearTimeout(this.retryTimer);
+        for (const retryTimer of this.retryTimers) clearTimeout(retryTimer);
+        this.retryTimers.clear();
         if (timedOut) {
             const error = new ServiceError(
                 `The store writer closed after ${timeoutMs} ms with ${this.pendingReadings} readings not stored; `
                     + 'the database did not accept them in time. Resend them once the database is available.',
                 { retriable: true },
             );
-            for (const entry of [...this.buffer, ...this.held]) this.settle(entry, error);
+            const unsettled = [...[...this.writing].flat(), ...this.buffer, ...this.held];
             this.buffer.length = 0;
             this.held.length = 0;
-            this.bufferedReadings = 0;
+            this.queuedReadings = 0;
+            for (const entry of unsettled) this.settle(entry, error);
         }
     }
 
     private hasRoomFor(entry: Entry): boolean {
-        // An empty buffer takes any message, even one larger than the cap.
         return this.bufferedReadings === 0 || this.bufferedReadings + entry.readings.length <= this.maxBuffered;
     }
 
     private accept(entry: Entry): void {
         this.buffer.push(entry);
+        this.queuedReadings += entry.readings.length;
         this.bufferedReadings += entry.readings.length;
     }
 
@@ -146,40 +165,50 @@ export class BatchWriter {
     }
 
     private isIdle(): boolean {
-        return !this.writing && this.buffer.length === 0 && this.held.length === 0;
+        return this.writing.size === 0 && this.buffer.length === 0 && this.held.length === 0;
     }
 
-    /** Starts a write now, or sets the timer for the oldest buffered reading. */
+    /** Starts writes while there is room for them, or sets the timer for the oldest queued reading. */
     private schedule(): void {
-        if (this.closed || this.writing || this.retryTimer || this.buffer.length === 0) return;
-        const waited = Date.now() - this.buffer[0].enqueuedAt;
-        if (this.closing || this.bufferedReadings >= this.batchSize || waited >= this.maxWaitMs) {
+        while (!this.closed && this.retrying === 0 && this.writing.size < this.concurrency && this.buffer.length > 0) {
+            const waited = Date.now() - this.buffer[0].enqueuedAt;
+            if (!this.closing && this.queuedReadings < this.batchSize && waited < this.maxWaitMs) {
+                this.waitTimer ??= setTimeout(() => {
+                    this.waitTimer = undefined;
+                    this.schedule();
+                }, this.maxWaitMs - waited);
+                return;
+            }
             clearTimeout(this.waitTimer);
             this.waitTimer = undefined;
             void this.writeNext();
-            return;
         }
-        this.waitTimer ??= setTimeout(() => {
-            this.waitTimer = undefined;
-            this.schedule();
-        }, this.maxWaitMs - waited);
     }
 
+    /** Takes the next batch from the buffer, writes it and settles its messages after those of earlier batches. */
     private async writeNext(): Promise<void> {
-        this.writing = true;
         const batch: Entry[] = [];
         let count = 0;
-        while (batch.length < this.buffer.length && count < this.batchSize) {
-            const entry = this.buffer[batch.length];
+        while (this.buffer.length > 0 && count < this.batchSize) {
+            const entry = this.buffer.shift() as Entry;
             batch.push(entry);
             count += entry.readings.length;
         }
+        this.queuedReadings -= count;
+        this.writing.add(batch);
+        const earlier = this.settledInOrder;
+        let settled = (): void => undefined;
+        this.settledInOrder = new Promise((resolve) => {
+            settled = resolve;
+        });
 
         try {
-            const committed = await this.writeBatch(batch);
-            this.buffer.splice(0, committed);
+            const outcomes = await this.writeBatch(batch);
+            await earlier;
+            batch.forEach((entry, index) => this.settle(entry, outcomes[index]));
         } finally {
-            this.writing = false;
+            settled();
+            this.writing.delete(batch);
             if (!this.closed) {
                 this.admitHeld();
                 this.schedule();
@@ -191,77 +220,83 @@ export class BatchWriter {
     }
 
     /**
-     * Writes `batch`, the first entries of the buffer, and returns how many of them are settled
-     * (committed or failed for good). A non-retriable failure of several messages writes them
-     * one by one, so that only the messages at fault fail.
+     * Writes `batch` and returns the outcome of each message: its result, or the error it failed
+     * with for good. A retriable failure is retried after a backoff, until the writer closes. A
+     * non-retriable failure of several messages writes them one by one, so that only the messages
+     * at fault fail.
      */
-    private async writeBatch(batch: Entry[]): Promise<number> {
-        const started = Date.now();
+    private async writeBatch(batch: Entry[]): Promise<(WriteResult | Error)[]> {
+        for (let attempt = 1; ; attempt++) {
+            const started = Date.now();
+            try {
+                const readings = batch.length === 1 ? batch[0].readings : batch.flatMap((entry) => entry.readings);
+                const result = await this.options.write(readings);
+                this.options.listener?.written?.({
+                    inserted: result.inserted,
+                    duplicates: result.duplicates,
+                    readings: readings.length,
+                    messages: batch.length,
+                    durationMs: Date.now() - started,
+                });
+                return this.perMessage(batch, result);
+            } catch (thrown) {
+                const error = toError(thrown);
+                if (isRetriable(error)) {
+                    if (!(await this.waitToRetry(error, attempt))) return batch.map(() => error);
+                    continue;
+                }
+                if (batch.length === 1) {
+                    this.options.listener?.failed?.(error, batch[0].readings.length);
+                    return [error];
+                }
+                break;
+            }
+        }
+        const outcomes: (WriteResult | Error)[] = [];
+        for (const entry of batch) outcomes.push(...(await this.writeBatch([entry])));
+        return outcomes;
+    }
+
+    /** Waits the backoff delay of a retry; false when the writer closed meanwhile. */
+    private async waitToRetry(error: Error, attempt: number): Promise<boolean> {
+        if (this.closed) return false;
+        const delayMs = backoffDelay(attempt, this.options);
+        this.options.listener?.retrying?.(error, attempt, delayMs);
+        this.retrying++;
         try {
-            const readings = batch.length === 1 ? batch[0].readings : batch.flatMap((entry) => entry.readings);
-            const result = await this.options.write(readings);
-            this.attempt = 0;
-            this.resolveAll(batch, result);
-            this.options.listener?.written?.({
-                inserted: result.inserted,
-                duplicates: result.duplicates,
-                readings: readings.length,
-                messages: batch.length,
-                durationMs: Date.now() - started,
+            await new Promise<void>((resolve) => {
+                const timer = setTimeout(() => {
+                    this.retryTimers.delete(timer);
+                    resolve();
+                }, delayMs);
+                this.retryTimers.add(timer);
+                // close() clears the timers; its deadline settles the messages of this batch.
+                if (this.closed) resolve();
             });
-            return batch.length;
-        } catch (thrown) {
-            const error = toError(thrown);
-            if (isRetriable(error)) {
-                this.scheduleRetry(error);
-                return 0;
-            }
-            if (batch.length === 1) {
-                this.fail(batch[0], error);
-                return 1;
-            }
+        } finally {
+            this.retrying--;
         }
-
-        for (const [index, entry] of batch.entries()) {
-            const settled = await this.writeBatch([entry]);
-            if (settled === 0) return index;
-        }
-        return batch.length;
+        return !this.closed;
     }
 
-    private scheduleRetry(error: Error): void {
-        this.attempt += 1;
-        const delayMs = backoffDelay(this.attempt, this.options);
-        this.options.listener?.retrying?.(error, this.attempt, delayMs);
-        this.retryTimer = setTimeout(() => {
-            this.retryTimer = undefined;
-            this.schedule();
-        }, delayMs);
-    }
-
-    private resolveAll(batch: Entry[], result: ReadingsWriteResult): void {
+    /** Splits a batch's result into one result per message, by the stored flags of its readings. */
+    private perMessage(batch: Entry[], result: ReadingsWriteResult): WriteResult[] {
         let offset = 0;
-        for (const entry of batch) {
+        return batch.map((entry) => {
             const size = entry.readings.length;
             let inserted = 0;
             for (let i = offset; i < offset + size; i += 1) {
                 if (result.storedFlags[i]) inserted += 1;
             }
             offset += size;
-            this.bufferedReadings -= size;
-            this.settle(entry, { inserted, duplicates: size - inserted });
-        }
-    }
-
-    private fail(entry: Entry, error: Error): void {
-        this.bufferedReadings -= entry.readings.length;
-        this.options.listener?.failed?.(error, entry.readings.length);
-        this.settle(entry, error);
+            return { inserted, duplicates: size - inserted };
+        });
     }
 
     private settle(entry: Entry, outcome: WriteResult | Error): void {
         if (entry.settled) return;
         entry.settled = true;
+        this.bufferedReadings -= entry.readings.length;
         if (outcome instanceof Error) entry.reject(outcome);
         else entry.resolve(outcome);
     }

@@ -426,10 +426,83 @@ ALTER TABLE rollup_pending_1m ADD COLUMN seq bigint NOT NULL DEFAULT 0;
 ALTER TABLE rollup_pending_15m ADD COLUMN seq bigint NOT NULL DEFAULT 0;
 `;
 
+// A write marks each asset's minutes once, whatever the number of metrics it sent, which makes the
+// marks several times cheaper to keep. The refresh expands an asset's marked minute to its metrics
+// through the series list, which writes keep up to date.
+const ASSET_MINUTE_MARKS = `
+CREATE TABLE series (
+    asset_id text NOT NULL,
+    metric text NOT NULL,
+    PRIMARY KEY (asset_id, metric)
+);
+INSERT INTO series (asset_id, metric) SELECT DISTINCT asset_id, metric FROM readings;
+CREATE TABLE rollup_pending_asset_1m (
+    asset_id text NOT NULL,
+    bucket timestamptz NOT NULL,
+    seq bigint NOT NULL DEFAULT 0,
+    PRIMARY KEY (asset_id, bucket)
+);
+INSERT INTO rollup_pending_asset_1m (asset_id, bucket, seq)
+SELECT asset_id, bucket, max(seq) FROM rollup_pending_1m GROUP BY asset_id, bucket;
+DROP TABLE rollup_pending_1m;
+ALTER TABLE rollup_pending_asset_1m RENAME TO rollup_pending_1m;
+ALTER TABLE rollup_pending_1m RENAME CONSTRAINT rollup_pending_asset_1m_pkey TO rollup_pending_1m_pkey;
+ALTER TABLE rollup_pending_1m SET (autovacuum_vacuum_scale_factor = 0, autovacuum_vacuum_threshold = 10000);
+`;
+
+// Alert lifecycle: repeat counts, escalation steps, silences and the bookkeeping of notifications,
+// so that the alert router derives its timers from stored state and keeps them across restarts.
+// Alerts stored before this migration were notified when they were stored, so they count as
+// notified then, with the severity and state they have now.
+const ALERT_LIFECYCLE = `
+CREATE TABLE silences (
+    silence_id uuid PRIMARY KEY,
+    asset_id text,
+    field text,
+    operator text,
+    rule_id text,
+    starts_at timestamptz NOT NULL,
+    ends_at timestamptz NOT NULL,
+    reason text NOT NULL,
+    created_by text NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    expired_at timestamptz,
+    expired_by text,
+    CHECK (ends_at >= starts_at),
+    CHECK (asset_id IS NOT NULL OR field IS NOT NULL OR operator IS NOT NULL OR rule_id IS NOT NULL)
+);
+CREATE INDEX silences_ends_at_idx ON silences (ends_at);
+
+ALTER TABLE events
+    ADD COLUMN repeat_count integer NOT NULL DEFAULT 0,
+    ADD COLUMN last_repeated_at timestamptz,
+    ADD COLUMN opened_severity text CHECK (opened_severity IN ('P1', 'P2', 'P3')),
+    ADD COLUMN escalation_step integer NOT NULL DEFAULT 0,
+    ADD COLUMN escalated_at timestamptz,
+    ADD COLUMN group_key text,
+    ADD COLUMN silenced boolean NOT NULL DEFAULT false,
+    ADD COLUMN silence_id uuid REFERENCES silences (silence_id),
+    ADD COLUMN notify_pending_since timestamptz,
+    ADD COLUMN first_notified_at timestamptz,
+    ADD COLUMN last_notified_at timestamptz,
+    ADD COLUMN notified_severity text CHECK (notified_severity IN ('P1', 'P2', 'P3')),
+    ADD COLUMN notified_state text CHECK (notified_state IN ('open', 'acknowledged', 'resolved'));
+UPDATE events SET opened_severity = severity, first_notified_at = created_at, last_notified_at = created_at,
+    notified_severity = severity, notified_state = state;
+
+-- Finds the unresolved alert of a rule, asset and metric when the same condition opens again.
+CREATE INDEX events_condition_idx ON events (rule_id, asset_id, metric) WHERE state <> 'resolved';
+-- The alerts the router's sweep reads; the predicate is the one of its query.
+CREATE INDEX events_lifecycle_idx ON events (opened_at) WHERE (state <> 'resolved' OR notify_pending_since IS NOT NULL
+    OR (first_notified_at IS NOT NULL AND notified_state IS DISTINCT FROM 'resolved' AND NOT silenced));
+`;
+
 export const MIGRATIONS: readonly Migration[] = [
     { version: 1, name: 'initial schema', sql: INITIAL_SCHEMA },
     { version: 2, name: 'partitioned readings, 15-minute and hourly rollups, retention', sql: PARTITIONED_READINGS },
     { version: 3, name: 'partitioned rollups', sql: PARTITIONED_ROLLUPS },
     { version: 4, name: 'deferred rollup refresh', sql: ROLLUP_PENDING },
     { version: 5, name: 'write sequence of rollup marks', sql: ROLLUP_MARK_SEQUENCE },
+    { version: 6, name: 'minute marks per asset and the series list', sql: ASSET_MINUTE_MARKS },
+    { version: 7, name: 'alert lifecycle: repeats, escalation, silences and notifications', sql: ALERT_LIFECYCLE },
 ];

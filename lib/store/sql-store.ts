@@ -1,4 +1,25 @@
 // The Store implemented in SQL over a Db, the same on PostgreSQL and on the embedded engine.
+import { randomUUID } from 'node:crypto';
+
+import {
+    claimAlertNotifications,
+    escalateAlert,
+    expireSilence,
+    insertSilence,
+    openAlert,
+    requestAlertNotification,
+    selectSilences,
+    selectStoredAlerts,
+    setAlertSilence,
+    type EscalationChange,
+    type OpenAlertOptions,
+    type OpenAlertResult,
+    type Silence,
+    type SilenceInput,
+    type SilencesQuery,
+    type StoredAlert,
+    type StoredAlertsQuery,
+} from './alert-lifecycle';
 import { appendAudit, appendAuditLocked, selectAudit, verifyAuditChain, type AuditEntry, type AuditEntryInput } from './audit';
 import { selectMonthlyFieldProduction, type MonthlyFieldProduction } from './public-aggregates';
 import type { AlertEvent, Asset, Reading, Rejection } from '../types';
@@ -15,6 +36,8 @@ import {
     selectLatestReadings,
     selectReadings,
     selectReadingsPage,
+    type InsertReadingsOptions,
+    type InsertReadingsResult,
     type ReadingsWriteResult,
 } from './readings';
 import {
@@ -44,9 +67,31 @@ export interface DetailedStore extends Store {
     writeReadings(readings: Reading[]): Promise<ReadingsWriteResult>;
 }
 
+/** True for a unique violation (SQLSTATE 23505): a reading of the batch is already stored. */
+function isDuplicateError(error: unknown): boolean {
+    return (error as { context?: { code?: unknown } } | undefined)?.context?.code === '23505';
+}
+
+/** Batches written with skipped duplicates after a duplicate, before the plain insert is tried again. */
+const CAREFUL_BATCHES = 20;
+
+/** Audit details of a silence: what it matches, when and why. */
+function silenceDetails(silence: Silence): Record<string, unknown> {
+    const { asset_id, field, operator, rule_id, starts_at, ends_at, reason } = silence;
+    return { asset_id, field, operator, rule_id, starts_at, ends_at, reason };
+}
+
 export class SqlStore implements DetailedStore {
     private readonly partitions: PartitionCache;
     private readonly refresher: RollupRefresher;
+    /** Series this process has seen in the series list. */
+    private readonly knownSeries = new Set<string>();
+    /**
+     * Batches left to write in the mode that skips duplicates. Most batches hold only new readings
+     * and take the faster plain insert; after a batch with a duplicate (a redelivery) the next few
+     * skip duplicates from the start, since redelivered readings tend to come in runs.
+     */
+    private carefulBatches = 0;
 
     constructor(private readonly db: Db) {
         this.partitions = new PartitionCache(db);
@@ -61,18 +106,37 @@ export class SqlStore implements DetailedStore {
         // does not hold its locks while another process attaches a partition.
         const months = readingMonths(readings);
         await this.partitions.ensure(months);
-        let result: ReadingsWriteResult;
+        let result: InsertReadingsResult;
         try {
-            result = await this.db.transaction((tx) => insertReadings(tx, readings));
+            result = await this.insertBatch(readings);
         } catch (error) {
             if (!isMissingPartitionError(error)) throw error;
             // Retention in another process dropped a month this process had seen: create it again.
             this.partitions.forget(months);
             await this.partitions.ensure(months);
-            result = await this.db.transaction((tx) => insertReadings(tx, readings));
+            result = await this.insertBatch(readings);
         }
+        for (const key of result.addedSeries) this.knownSeries.add(key);
         if (result.inserted > 0) this.refresher.kick();
-        return result;
+        const { inserted, duplicates, storedFlags } = result;
+        return { inserted, duplicates, storedFlags };
+    }
+
+    /** Writes one batch in one transaction, with the plain insert unless a duplicate is likely. */
+    private async insertBatch(readings: Reading[]): Promise<InsertReadingsResult> {
+        const write = (mode: InsertReadingsOptions['mode']): Promise<InsertReadingsResult> =>
+            this.db.transaction((tx) => insertReadings(tx, readings, { mode, knownSeries: this.knownSeries }));
+        if (this.carefulBatches > 0) {
+            this.carefulBatches--;
+            return write('skip-duplicates');
+        }
+        try {
+            return await write('new');
+        } catch (error) {
+            if (!isDuplicateError(error)) throw error;
+            this.carefulBatches = CAREFUL_BATCHES;
+            return write('skip-duplicates');
+        }
     }
 
     /**
@@ -133,6 +197,90 @@ export class SqlStore implements DetailedStore {
                 });
             }
             return event;
+        });
+    }
+
+    /** Stores an alert with its lifecycle; a new alert is recorded in the audit log in the same transaction. */
+    openAlert(event: AlertEvent, options: OpenAlertOptions): Promise<OpenAlertResult> {
+        return this.db.transaction(async (tx) => {
+            const result = await openAlert(tx, event, options);
+            if (result.outcome === 'inserted') {
+                await appendAuditLocked(tx, {
+                    actor: event.rule_id.startsWith('anomaly') ? 'detector' : 'rule',
+                    action: `alert.${event.state === 'open' ? 'open' : event.state}`,
+                    subject: event.event_id,
+                    details: {
+                        rule_id: event.rule_id,
+                        asset_id: event.asset_id,
+                        severity: event.severity,
+                        at: event.opened_at,
+                        ...(result.alert.silence_id ? { silence_id: result.alert.silence_id } : {}),
+                    },
+                });
+            }
+            return result;
+        });
+    }
+
+    listStoredAlerts(query?: StoredAlertsQuery): Promise<StoredAlert[]> {
+        return selectStoredAlerts(this.db, query);
+    }
+
+    /** Applies an escalation and records it in the audit log with actor `escalation`, in one transaction. */
+    escalateAlert(eventId: string, change: EscalationChange): Promise<StoredAlert | undefined> {
+        return this.db.transaction(async (tx) => {
+            const alert = await escalateAlert(tx, eventId, change);
+            if (alert) {
+                await appendAuditLocked(tx, {
+                    actor: 'escalation',
+                    action: 'alert.escalate',
+                    subject: eventId,
+                    at: change.at,
+                    details: { rule_id: alert.rule_id, asset_id: alert.asset_id, from: change.from_severity, to: change.to_severity, step: change.to_step },
+                });
+            }
+            return alert;
+        });
+    }
+
+    setAlertSilence(eventId: string, silenceId: string | null, at: string): Promise<StoredAlert | undefined> {
+        return setAlertSilence(this.db, eventId, silenceId, at);
+    }
+
+    requestAlertNotification(eventId: string, at: string): Promise<boolean> {
+        return requestAlertNotification(this.db, eventId, at);
+    }
+
+    claimAlertNotifications(eventIds: string[], at: string): Promise<string[]> {
+        return claimAlertNotifications(this.db, eventIds, at);
+    }
+
+    /** Stores a silence and records it in the audit log, in one transaction. */
+    createSilence(input: SilenceInput): Promise<Silence> {
+        return this.db.transaction(async (tx) => {
+            const silence = await insertSilence(tx, randomUUID(), input);
+            await appendAuditLocked(tx, {
+                actor: input.created_by,
+                action: 'silence.create',
+                subject: silence.silence_id,
+                details: silenceDetails(silence),
+            });
+            return silence;
+        });
+    }
+
+    listSilences(query?: SilencesQuery): Promise<Silence[]> {
+        return selectSilences(this.db, query);
+    }
+
+    /** Ends a silence and records who did it in the audit log, in one transaction; an ended silence records nothing. */
+    expireSilence(silenceId: string, by: string, at: string = new Date().toISOString()): Promise<{ silence: Silence | undefined; changed: boolean }> {
+        return this.db.transaction(async (tx) => {
+            const result = await expireSilence(tx, silenceId, by, at);
+            if (result.silence && result.changed) {
+                await appendAuditLocked(tx, { actor: by, action: 'silence.expire', subject: silenceId, at, details: silenceDetails(result.silence) });
+            }
+            return result;
         });
     }
 

@@ -41,8 +41,8 @@ Options:
 Environment:
   UL_BENCH_DATABASE_URL, else UL_TEST_DATABASE_URL: a PostgreSQL server whose role may create databases.`;
 
-const METRIC_NAMES = ['pressure_wellhead', 'temperature_wellhead', 'pressure_tpt', 'temp_tpt', 'pressure_upstream_choke', 'temp_downstream_choke', 'gas_lift_rate', 'oil_rate'];
-const UNITS = { pressure_wellhead: 'psi', temperature_wellhead: 'degC', pressure_tpt: 'kPa', temp_tpt: 'degC', pressure_upstream_choke: 'kPa', temp_downstream_choke: 'degC', gas_lift_rate: 'sm3/d', oil_rate: 'bopd' };
+const METRIC_NAMES = ['pressure_wellhead', 'temp_wellhead', 'pressure_tpt', 'temp_tpt', 'pressure_upstream_choke', 'temp_downstream_choke', 'gas_lift_rate', 'oil_rate'];
+const UNITS = { pressure_wellhead: 'psi', temp_wellhead: 'degC', pressure_tpt: 'kPa', temp_tpt: 'degC', pressure_upstream_choke: 'kPa', temp_downstream_choke: 'degC', gas_lift_rate: 'sm3/d', oil_rate: 'bopd' };
 const START = Date.parse('2026-11-01T00:00:00.000Z');
 const HISTORY_ASSETS = 2;
 const HISTORY_DAYS = 30;

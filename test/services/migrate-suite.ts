@@ -7,6 +7,7 @@ import type { Db } from '../../lib/store/db';
 import { closeAllStores, openStore } from '../../lib/store/index';
 import { migrate } from '../../lib/store/migrate';
 import { MIGRATIONS, type Migration } from '../../lib/store/migrations';
+import { refreshRollupBatch } from '../../lib/store/readings';
 import { openDb } from '../../lib/store/sql-store';
 import type { StoreSpec } from '../../lib/store/types';
 import type { StoreTarget } from './store-target';
@@ -198,6 +199,69 @@ export function migrateSuite(target: StoreTarget): void {
                 ('old-well', 'pressure_wellhead', '2030-01-01T00:00:00Z', 5, 'psi')`);
 
             await expect(insert).rejects.toThrow(/no partition of relation "readings" found for row/);
+        });
+    });
+
+    describe('asset minute marks migration', () => {
+        let db: Db | undefined;
+
+        function database(): Db {
+            if (!db) throw new Error('database not open');
+            return db;
+        }
+
+        beforeAll(async () => {
+            db = await openDb(await target.createSpec());
+            // A database of schema version 5, with minute marks per metric that no refresh has taken.
+            await migrate(db, MIGRATIONS.slice(0, 5));
+            await db.query("SELECT readings_create_partition('2017-05-01T00:00:00Z')");
+            await db.exec(`
+                INSERT INTO readings (asset_id, metric, ts, value, unit) VALUES
+                    ('marked-well', 'pressure_wellhead', '2017-05-01T10:00:05Z', 1, 'psi'),
+                    ('marked-well', 'temp_tpt', '2017-05-01T10:00:05Z', 50, 'degC'),
+                    ('marked-well', 'temp_tpt', '2017-05-01T10:01:05Z', 51, 'degC');
+                INSERT INTO rollup_pending_1m (asset_id, metric, bucket, seq) VALUES
+                    ('marked-well', 'pressure_wellhead', '2017-05-01T10:00:00Z', 3),
+                    ('marked-well', 'temp_tpt', '2017-05-01T10:00:00Z', 4),
+                    ('marked-well', 'temp_tpt', '2017-05-01T10:01:00Z', 5);
+            `);
+        });
+
+        afterAll(async () => {
+            await db?.close();
+        });
+
+        it('should keep one mark per asset and minute, with the latest write number', async () => {
+            await migrate(database());
+            const { rows } = await database().query<{ bucket: Date; seq: unknown }>(
+                "SELECT bucket, seq FROM rollup_pending_1m WHERE asset_id = 'marked-well' ORDER BY bucket",
+            );
+
+            expect(rows.map((row) => [row.bucket.toISOString(), Number(row.seq)])).toEqual([
+                ['2017-05-01T10:00:00.000Z', 4],
+                ['2017-05-01T10:01:00.000Z', 5],
+            ]);
+        });
+
+        it('should list the series of the stored readings', async () => {
+            const { rows } = await database().query<{ metric: string }>("SELECT metric FROM series WHERE asset_id = 'marked-well' ORDER BY metric");
+
+            expect(rows.map((row) => row.metric)).toEqual(['pressure_wellhead', 'temp_tpt']);
+        });
+
+        it('should refresh the migrated marks into minute rollups of each metric', async () => {
+            await refreshRollupBatch(database(), 'minutes');
+            const { rows } = await database().query<{ metric: string; bucket: Date; count: number }>(
+                "SELECT metric, bucket, count FROM readings_1m WHERE asset_id = 'marked-well' ORDER BY metric, bucket",
+            );
+
+            // pressure_wellhead has no reading in 10:01, so that minute gets no row of it.
+            expect(rows.map((row) => [row.metric, row.bucket.toISOString(), row.count])).toEqual([
+                ['pressure_wellhead', '2017-05-01T10:00:00.000Z', 1],
+                ['temp_tpt', '2017-05-01T10:00:00.000Z', 1],
+                ['temp_tpt', '2017-05-01T10:01:00.000Z', 1],
+            ]);
+            expect(await count(database(), 'SELECT count(*) AS count FROM rollup_pending_1m')).toBe(0);
         });
     });
 }

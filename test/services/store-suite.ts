@@ -511,6 +511,23 @@ export function storeSuite(target: StoreTarget): void {
             expect(result.duplicates).toBe(2);
         });
 
+        it('should store new readings in the batches after a redelivery', async () => {
+            const asset = 'after-redelivery-well';
+            await store.writeReadings([reading(asset, '2017-03-21T00:00:00.000Z', 0)]);
+            await store.writeReadings([reading(asset, '2017-03-21T00:00:00.000Z', 0)]);
+
+            // Enough batches to pass from writes that skip duplicates back to plain inserts.
+            const results = [];
+            for (let i = 1; i <= 30; i++) {
+                results.push(await store.writeReadings([reading(asset, `2017-03-21T00:${String(i).padStart(2, '0')}:00.000Z`, i)]));
+            }
+            const repeated = await store.writeReadings([reading(asset, '2017-03-21T00:30:00.000Z', 30), reading(asset, '2017-03-21T00:31:00.000Z', 31)]);
+
+            expect(results.every((result) => result.inserted === 1 && result.storedFlags[0] === true)).toBe(true);
+            expect(repeated).toMatchObject({ inserted: 1, duplicates: 1, storedFlags: [false, true] });
+            expect(await store.countReadings({ asset_id: asset })).toBe(32);
+        });
+
         it('should match a time written with an offset to the same instant in UTC', async () => {
             await store.writeReadings([reading('offset-well', '2017-03-20T14:00:00.000Z', 1)]);
 
@@ -612,6 +629,32 @@ export function storeSuite(target: StoreTarget): void {
             expect(marks).toBeLessThanOrEqual(2);
             expect(await pendingMarks('marked-well')).toBe(0);
             expect(await minuteRows('marked-well')).toBe(2);
+        });
+
+        it('should mark a minute of an asset once for all of its metrics', async () => {
+            const metrics = ['pressure_wellhead', 'temp_tpt', 'pressure_tpt'];
+            await store.writeReadings(metrics.map((metric) => reading('many-metrics-well', '2017-05-01T10:00:05.000Z', 1, metric)));
+            const marks = await pendingMarks('many-metrics-well');
+            await store.refreshRollups();
+
+            expect(marks).toBeLessThanOrEqual(1);
+            expect(await minuteRows('many-metrics-well')).toBe(3);
+        });
+
+        it('should give a metric no minute row for a minute without its readings', async () => {
+            await store.writeReadings([
+                reading('sparse-well', '2017-05-01T10:00:05.000Z', 1, 'pressure_wellhead'),
+                reading('sparse-well', '2017-05-01T10:00:05.000Z', 7, 'temp_tpt'),
+                reading('sparse-well', '2017-05-01T10:01:05.000Z', 8, 'temp_tpt'),
+            ]);
+
+            const rows = (await store.queryReadings({ asset_id: 'sparse-well', resolution: '1m' })) as RollupRow[];
+
+            expect(rows.map((row) => `${row.metric} ${row.bucket}`).sort()).toEqual([
+                'pressure_wellhead 2017-05-01T10:00:00.000Z',
+                'temp_tpt 2017-05-01T10:00:00.000Z',
+                'temp_tpt 2017-05-01T10:01:00.000Z',
+            ]);
         });
 
         it('should refresh in the background without a read', async () => {
