@@ -313,9 +313,18 @@ type Mark = { asset_id: string; metric?: string; bucket: unknown; seq: string; e
  * again, so a crash in between only repeats the recompute. A bucket whose month retention has
  * dropped is unmarked without recomputing, since its raw readings and rollup partitions are gone.
  * Returns the number of buckets taken, so a caller repeats until it gets 0. Returns 0 at once when
- * `wait` is false and another refresh of the stage holds its lock.
+ * `wait` is false and another refresh of the stage holds its lock. With `endedBy` (epoch ms), it
+ * takes only buckets that ended by then, so a live minute is recomputed once after it ends rather
+ * than after every write to it.
  */
-export async function refreshRollupBatch(db: Db, stage: RefreshStage, scope: RefreshScope = {}, limit = REFRESH_BATCH_BUCKETS, wait = true): Promise<number> {
+export async function refreshRollupBatch(
+    db: Db,
+    stage: RefreshStage,
+    scope: RefreshScope = {},
+    limit = REFRESH_BATCH_BUCKETS,
+    wait = true,
+    endedBy?: number,
+): Promise<number> {
     const minutes = stage === 'minutes';
     const marks = minutes ? 'rollup_pending_1m' : 'rollup_pending_15m';
     const taken = await db.transaction(async (tx): Promise<Mark[]> => {
@@ -327,6 +336,7 @@ export async function refreshRollupBatch(db: Db, stage: RefreshStage, scope: Ref
             if (!rows[0]?.locked) return [];
         }
         const conditions = scopeConditions(scope, !minutes);
+        if (endedBy !== undefined) conditions.add('bucket <= $', new Date(endedBy - (minutes ? ROLLUPS[0] : ROLLUPS[1]).bucketMs).toISOString());
         const { rows } = await tx.query<Mark>(
             `SELECT asset_id, ${minutes ? '' : 'metric, '}bucket, seq::text AS seq,
                 bucket < coalesce((SELECT dropped_before FROM retention_horizons WHERE resolution = 'raw'), '-infinity')

@@ -1,5 +1,5 @@
 // Background refresh of the rollups. Writes only mark the minutes they touch. Shortly after, the
-// marked minutes are recomputed in large batches and mark their quarters. Less often, the marked
+// marked minutes that have ended are recomputed in large batches and mark their quarters. Less often, the marked
 // quarters and their hours are recomputed. So a busy minute is recomputed once per refresh, not
 // once per write, and an hour once per quarter refresh, not once per minute refresh.
 import { incrementCounter } from '../observability/counters';
@@ -15,7 +15,12 @@ export interface RollupRefresherOptions {
     maxBackoffMs?: number;
     /** Receives each failure; the refresher tries again with a growing delay. */
     onError?: (error: Error, stage: RefreshStage) => void;
+    /** Current time in epoch milliseconds; Date.now by default. */
+    now?: () => number;
 }
+
+/** Time after which marks of buckets that had not ended are looked at again without a new write. */
+const OPEN_BUCKET_RECHECK_MS = 15_000;
 
 /** Runs one refresh stage on a timer, at most one run at a time. */
 class StageLoop {
@@ -31,6 +36,7 @@ class StageLoop {
         private readonly delayMs: number,
         private readonly maxBackoffMs: number,
         private readonly onDone: (taken: number) => void,
+        private readonly now: () => number,
         private readonly onError?: (error: Error, stage: RefreshStage) => void,
     ) {}
 
@@ -68,12 +74,15 @@ class StageLoop {
             // marks of this one too.
             for (;;) {
                 if (this.closed) break;
-                const taken = await refreshRollupBatch(this.db, this.stage, {}, REFRESH_BATCH_BUCKETS, false);
+                const taken = await refreshRollupBatch(this.db, this.stage, {}, REFRESH_BATCH_BUCKETS, false, this.now());
                 total += taken;
                 if (taken > 0) incrementCounter('ul_rollup_buckets_refreshed_total', 'Marked rollup buckets that were recomputed.', { stage: this.stage }, taken);
                 if (taken < REFRESH_BATCH_BUCKETS) break;
             }
             this.failures = 0;
+            // Buckets still open stay marked. Writes to them kick the loop again, and so does this
+            // check when writes stop.
+            if (!this.closed && (await this.marksLeft())) setTimeout(() => this.kick(), OPEN_BUCKET_RECHECK_MS).unref();
         } catch (error) {
             this.failures += 1;
             incrementCounter('ul_rollup_refresh_failures_total', 'Rollup refreshes that failed and were tried again.', { stage: this.stage });
@@ -83,6 +92,12 @@ class StageLoop {
         }
         if (total > 0) this.onDone(total);
     }
+
+    private async marksLeft(): Promise<boolean> {
+        const table = this.stage === 'minutes' ? 'rollup_pending_1m' : 'rollup_pending_15m';
+        const { rows } = await this.db.query<{ marked: boolean }>(`SELECT EXISTS (SELECT 1 FROM ${table}) AS marked`);
+        return rows[0]?.marked === true;
+    }
 }
 
 export class RollupRefresher {
@@ -91,8 +106,9 @@ export class RollupRefresher {
 
     constructor(db: Db, options: RollupRefresherOptions = {}) {
         const maxBackoffMs = options.maxBackoffMs ?? 30_000;
-        this.quarters = new StageLoop(db, 'quarters', options.quarterDelayMs ?? 10_000, maxBackoffMs, () => undefined, options.onError);
-        this.minutes = new StageLoop(db, 'minutes', options.minuteDelayMs ?? 1_000, maxBackoffMs, () => this.quarters.kick(), options.onError);
+        const now = options.now ?? Date.now;
+        this.quarters = new StageLoop(db, 'quarters', options.quarterDelayMs ?? 10_000, maxBackoffMs, () => undefined, now, options.onError);
+        this.minutes = new StageLoop(db, 'minutes', options.minuteDelayMs ?? 1_000, maxBackoffMs, () => this.quarters.kick(), now, options.onError);
     }
 
     /** Schedules a refresh of the marked minutes, and after it of the quarters they mark. */

@@ -666,6 +666,18 @@ export function storeSuite(target: StoreTarget): void {
             expect(await pendingMarks('background-well')).toBe(0);
         });
 
+        it('should leave a minute that has not ended to later refreshes', async () => {
+            // A minute that ends in two minutes at the earliest, so that no background refresh may take it.
+            const minute = Math.floor(Date.now() / 60_000) * 60_000 + 120_000;
+            await store.writeReadings([reading('open-minute-well', new Date(minute + 5_000).toISOString(), 1)]);
+            await new Promise((resolve) => setTimeout(resolve, 2_500));
+
+            expect(await minuteRows('open-minute-well')).toBe(0);
+            expect(await pendingMarks('open-minute-well')).toBe(1);
+            await store.refreshRollups();
+            expect(await minuteRows('open-minute-well')).toBe(1);
+        });
+
         it('should bring an asset up to date before a rollup query', async () => {
             const writes = Array.from({ length: 30 }, (_, second) => reading('read-well', `2017-05-01T11:00:${String(second * 2).padStart(2, '0')}.000Z`, second));
             await store.writeReadings(writes);
