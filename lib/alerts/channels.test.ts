@@ -1,4 +1,4 @@
-// Teams, Slack and SMS channels against HTTP receivers on 127.0.0.1, through the alert router.
+// Teams, Slack and SMS channels against HTTP receivers on 127.0.0.1, through the notifier.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -12,7 +12,8 @@ import type { AlertEvent, Rejection } from '../types';
 import { alertSummary, evidenceSummary, type ChannelSettings } from './channels';
 import type { AlertEmail } from './email';
 import type { Mailer } from './mailer';
-import { AlertRouter, type EventStore } from './router';
+import { notificationOf, type Notification } from './notification';
+import { AlertNotifier } from './notifier';
 
 function alertEvent(overrides: Partial<AlertEvent> = {}): AlertEvent {
     return {
@@ -38,19 +39,9 @@ const ACK = 'https://live.example.com/v1/alerts/0b6f5a52-3c1d-5e8f-9a7b-2c4d6e8f
 const RUNBOOK = 'https://live.example.com/docs/runbooks/tpt-temperature-drop.md';
 const EVIDENCE = 'rule_kind=rate_of_change, value=106.8, change=5.2';
 
-class MemoryStore implements EventStore {
-    readonly events = new Map<string, AlertEvent>();
+/** Quarantine of dead-letter rows in memory. */
+class MemoryStore {
     readonly quarantine: Rejection[] = [];
-
-    async insertEvent(event: AlertEvent): Promise<boolean> {
-        if (this.events.has(event.event_id)) return false;
-        this.events.set(event.event_id, event);
-        return true;
-    }
-
-    async updateEventState(): Promise<AlertEvent | undefined> {
-        return undefined;
-    }
 
     async writeQuarantine(rows: Rejection[]): Promise<number> {
         this.quarantine.push(...rows);
@@ -98,9 +89,9 @@ afterEach(async () => {
     await Promise.all(servers.splice(0).map((server) => new Promise((resolve) => server.close(resolve))));
 });
 
-function router(store: MemoryStore, channels: ChannelSettings[]): AlertRouter {
-    return new AlertRouter({
-        store: async () => store,
+function notifier(store: MemoryStore, channels: ChannelSettings[]): AlertNotifier {
+    return new AlertNotifier({
+        quarantine: async () => store,
         mailer: noMail,
         emailSeverities: [],
         channels,
@@ -130,7 +121,7 @@ describe('alert channels', () => {
     it('should post the Slack message', async () => {
         const slack = await receiver();
         const store = new MemoryStore();
-        const { channels } = await router(store, [{ kind: 'slack', name: 'slack', url: slack.url, severities: ['P1'] }]).route(alertEvent());
+        const { channels } = notifier(store, [{ kind: 'slack', name: 'slack', url: slack.url, severities: ['P1'] }]).send(notificationOf(alertEvent()));
 
         expect(await channels).toMatchObject([{ channel: 'slack', status: 'sent', attempts: 1 }]);
         expect(slack.bodies).toHaveLength(1);
@@ -165,7 +156,7 @@ describe('alert channels', () => {
 
     it('should post the Teams Adaptive Card', async () => {
         const teams = await receiver();
-        const { channels } = await router(new MemoryStore(), [{ kind: 'teams', name: 'teams', url: teams.url, severities: ['P1', 'P2'] }]).route(alertEvent());
+        const { channels } = notifier(new MemoryStore(), [{ kind: 'teams', name: 'teams', url: teams.url, severities: ['P1', 'P2'] }]).send(notificationOf(alertEvent()));
 
         expect((await channels)[0].status).toBe('sent');
         const body = teams.bodies[0] as { type: string; attachments: { contentType: string; content: Record<string, unknown> }[] };
@@ -187,9 +178,9 @@ describe('alert channels', () => {
 
     it('should post SMS once per recipient', async () => {
         const sms = await receiver();
-        const { channels } = await router(new MemoryStore(), [
+        const { channels } = notifier(new MemoryStore(), [
             { kind: 'sms', name: 'sms', url: sms.url, severities: ['P1'], to: ['+4790000000', '+4791111111'] },
-        ]).route(alertEvent());
+        ]).send(notificationOf(alertEvent()));
 
         expect((await channels)[0].status).toBe('sent');
         const text = [
@@ -207,7 +198,7 @@ describe('alert channels', () => {
     it('should dead-letter after three 500 statuses', async () => {
         const slack = await receiver([500, 500, 500]);
         const store = new MemoryStore();
-        const { channels } = await router(store, [{ kind: 'slack', name: 'slack', url: slack.url, severities: ['P1'] }]).route(alertEvent());
+        const { channels } = notifier(store, [{ kind: 'slack', name: 'slack', url: slack.url, severities: ['P1'] }]).send(notificationOf(alertEvent()));
         const [outcome] = await channels;
 
         expect(slack.bodies).toHaveLength(3);
@@ -224,14 +215,12 @@ describe('alert channels', () => {
         // The webhook URL carries its secret; the dead letter must not.
         expect(JSON.stringify(row)).not.toContain('secret-token');
         expect((row.payload as { event: AlertEvent }).event.event_id).toBe(alertEvent().event_id);
-        // The event itself stays stored.
-        expect(store.events.has(alertEvent().event_id)).toBe(true);
     });
 
     it('should deliver once after one failure', async () => {
         const teams = await receiver([500]);
         const store = new MemoryStore();
-        const { channels } = await router(store, [{ kind: 'teams', name: 'teams', url: teams.url, severities: ['P1'] }]).route(alertEvent());
+        const { channels } = notifier(store, [{ kind: 'teams', name: 'teams', url: teams.url, severities: ['P1'] }]).send(notificationOf(alertEvent()));
 
         expect(await channels).toMatchObject([{ status: 'sent', attempts: 2 }]);
         expect(teams.bodies).toHaveLength(2);
@@ -242,9 +231,9 @@ describe('alert channels', () => {
     it('should not retry a 400 status', async () => {
         const sms = await receiver([400]);
         const store = new MemoryStore();
-        const { channels } = await router(store, [
+        const { channels } = notifier(store, [
             { kind: 'sms', name: 'sms', url: sms.url, severities: ['P1'], to: ['+4790000000', '+4791111111'] },
-        ]).route(alertEvent());
+        ]).send(notificationOf(alertEvent()));
         const [outcome] = await channels;
 
         expect(outcome.status).toBe('dead_letter');
@@ -258,19 +247,17 @@ describe('alert channels', () => {
     it('should filter by severity and state', async () => {
         const slack = await receiver();
         const sms = await receiver();
-        const subject = router(new MemoryStore(), [
+        const subject = notifier(new MemoryStore(), [
             { kind: 'slack', name: 'slack', url: slack.url, severities: ['P1', 'P2'] },
             { kind: 'sms', name: 'sms', url: sms.url, severities: ['P1'], to: ['+4790000000'] },
         ]);
-        const p2 = await (await subject.route(alertEvent({ event_id: 'p2-event', severity: 'P2' }))).channels;
-        const repeat = await (await subject.route(alertEvent({ event_id: 'p2-event', severity: 'P2' }))).channels;
-        const acknowledged = await (await subject.route(alertEvent({ event_id: 'p2-event', severity: 'P2', state: 'acknowledged', acknowledged_by: 'ops' }))).channels;
+        const p2 = await subject.send(notificationOf(alertEvent({ event_id: 'p2-event', severity: 'P2' }))).channels;
+        const acknowledged = await subject.send(notificationOf(alertEvent({ event_id: 'p2-event', severity: 'P2', state: 'acknowledged', acknowledged_by: 'ops' }))).channels;
 
         expect(p2.map((outcome) => [outcome.channel, outcome.status])).toEqual([
             ['slack', 'sent'],
             ['sms', 'skipped'],
         ]);
-        expect(repeat).toEqual([]);
         expect(acknowledged.map((outcome) => outcome.status)).toEqual(['skipped', 'skipped']);
         expect(slack.bodies).toHaveLength(1);
         expect(sms.bodies).toHaveLength(0);
@@ -279,14 +266,14 @@ describe('alert channels', () => {
     it('should dead-letter on close', async () => {
         const slack = await receiver([500, 500, 500]);
         const store = new MemoryStore();
-        const subject = new AlertRouter({
-            store: async () => store,
+        const subject = new AlertNotifier({
+            quarantine: async () => store,
             mailer: noMail,
             emailSeverities: [],
             channels: [{ kind: 'slack', name: 'slack', url: slack.url, severities: ['P1'] }],
             retry: { attempts: 3, delayMs: 60_000, maxDelayMs: 60_000 },
         });
-        const { channels } = await subject.route(alertEvent());
+        const { channels } = subject.send(notificationOf(alertEvent()));
         await new Promise((resolve) => setTimeout(resolve, 100));
         await subject.close();
         const [outcome] = await channels;
@@ -294,7 +281,32 @@ describe('alert channels', () => {
         expect(outcome).toMatchObject({ status: 'dead_letter', attempts: 1 });
         expect(slack.bodies).toHaveLength(1);
         expect(store.quarantine).toHaveLength(1);
-        expect(subject.pendingEmails).toBe(0);
+        expect(subject.pendingMessages).toBe(0);
+    });
+
+    it('should post a group as one message and dead-letter it with every event', async () => {
+        const slack = await receiver([500, 500, 500]);
+        const store = new MemoryStore();
+        const second = alertEvent({ event_id: '0b6f5a52-3c1d-5e8f-9a7b-2c4d6e8f0a1c', asset_id: '3w-well-00012', severity: 'P2' });
+        const group: Notification = {
+            group: 'field:3W offshore (anonymised)',
+            at: '2026-05-04T08:00:30.000Z',
+            items: [
+                { event: alertEvent(), kind: 'opened', repeatCount: 0 },
+                { event: second, kind: 'opened', repeatCount: 0 },
+            ],
+        };
+        const [outcome] = await notifier(store, [{ kind: 'slack', name: 'slack', url: slack.url, severities: ['P1', 'P2'] }]).send(group).channels;
+
+        expect(outcome.status).toBe('dead_letter');
+        expect((slack.bodies[0] as { text: string }).text.split('\n')[0]).toBe(
+            '[P1] 2 alerts on 3W offshore (anonymised): [P1 opened] tpt-temperature-drop on 3w-well-00011: '
+                + `3w-well-00011: temperature at the TPT fell 5.2 degC within 5m Acknowledge: ${ACK}`,
+        );
+        expect(store.quarantine).toHaveLength(1);
+        expect(store.quarantine[0]).toMatchObject({ ref: 'group:field:3W offshore (anonymised)@2026-05-04T08:00:30.000Z' });
+        expect(store.quarantine[0].reason).toContain('Slack message for 2 alerts on 3W offshore (anonymised) was not delivered: HTTP 500 (after 3 attempts). The events are stored;');
+        expect((store.quarantine[0].payload as { events: AlertEvent[] }).events.map((event) => event.event_id)).toEqual([alertEvent().event_id, second.event_id]);
     });
 
     it('should write dead letters to a real store', async () => {
@@ -302,14 +314,14 @@ describe('alert channels', () => {
         const store = await openStore({ engine: 'pglite', dataDir: join(folder, 'db') });
         try {
             const teams = await receiver([503, 503, 503]);
-            const subject = new AlertRouter({
-                store: async () => store,
+            const subject = new AlertNotifier({
+                quarantine: async () => store,
                 mailer: noMail,
                 emailSeverities: [],
                 channels: [{ kind: 'teams', name: 'teams', url: teams.url, severities: ['P1'] }],
                 retry: { attempts: 3, delayMs: 5, maxDelayMs: 20 },
             });
-            const { channels } = await subject.route(alertEvent());
+            const { channels } = subject.send(notificationOf(alertEvent()));
             expect((await channels)[0].status).toBe('dead_letter');
             const rows = await store.listQuarantine({ source: 'alert-channel:teams' });
             expect(rows).toHaveLength(1);

@@ -3,6 +3,17 @@
 // dead-letter row in the quarantine, so it shows in GET /v1/quarantine.
 import type { Store } from '../store/types';
 import type { AlertEvent, Rejection, Severity } from '../types';
+import { alertSubject, followUpLine } from './email';
+import {
+    describeNotification,
+    groupTitle,
+    itemsOfSeverities,
+    kindLabel,
+    notificationRef,
+    notificationSeverity,
+    type Notification,
+    type NotificationItem,
+} from './notification';
 import { retry, type RetryOptions } from './retry';
 
 export type ChannelKind = 'teams' | 'slack' | 'sms';
@@ -27,11 +38,11 @@ export interface AlertSummary {
     asset: string;
     rule: string;
     message: string;
-    /** Evidence as `key=value` pairs, shortened to about 300 characters. */
+    /** Evidence as `key=value` pairs, shortened to about 300 characters; empty for a group. */
     evidence: string;
-    /** Runbook link: the rule's URL, or its repository path under the base URL. */
+    /** Runbook link: the rule's URL, or its repository path under the base URL; empty for none. */
     runbook: string;
-    /** `{baseUrl}/v1/alerts/{event_id}/ack`. */
+    /** `{baseUrl}/v1/alerts/{event_id}/ack`; empty for a group, whose message lists each alert's link. */
     ack: string;
 }
 
@@ -69,13 +80,59 @@ export function alertSummary(event: AlertEvent, baseUrl: string): AlertSummary {
     };
 }
 
+/** Alerts a group summary lists before it cuts the list short, so that Slack and Teams accept the message. */
+const GROUP_LIST_LIMIT = 20;
+
+function itemLine(item: NotificationItem, base: string): string {
+    const { event } = item;
+    const ack = event.state === 'resolved' ? '' : ` Acknowledge: ${base}/v1/alerts/${encodeURIComponent(event.event_id)}/ack`;
+    return `[${event.severity} ${kindLabel(item)}] ${event.rule_id} on ${event.asset_id}: ${event.message}${ack}`;
+}
+
+/** Lists distinct values, cut after `limit` with a count of the rest. */
+function listed(values: string[], limit = 5): string {
+    const distinct = [...new Set(values)];
+    return distinct.length > limit ? `${distinct.slice(0, limit).join(', ')} and ${distinct.length - limit} more` : distinct.join(', ');
+}
+
+/**
+ * Builds the summary of a notification. For one item it is the summary of its alert, with the
+ * escalation or reminder in the title. For several it has a title such as
+ * `[P1] 3 alerts on VOLVE` and one line per alert with its acknowledge link.
+ */
+export function notificationSummary(notification: Notification, baseUrl: string): AlertSummary {
+    const base = baseUrl.replace(/\/+$/, '');
+    if (notification.items.length === 1) {
+        const [item] = notification.items;
+        const summary = alertSummary(item.event, base);
+        if (item.kind !== 'escalated' && item.kind !== 'reminder') return summary;
+        const followUp = { kind: item.kind, previousSeverity: item.previousSeverity, at: notification.at };
+        const intro = followUpLine(item.event, followUp);
+        return { ...summary, title: alertSubject(item.event, followUp), message: intro ? `${intro} ${summary.message}` : summary.message };
+    }
+    const { items } = notification;
+    const lines = items.slice(0, GROUP_LIST_LIMIT).map((item) => itemLine(item, base));
+    if (items.length > GROUP_LIST_LIMIT) lines.push(`... and ${items.length - GROUP_LIST_LIMIT} more alerts; GET ${base}/v1/events lists them.`);
+    return {
+        title: groupTitle(notification),
+        severity: notificationSeverity(notification),
+        state: items.some((item) => item.event.state === 'open') ? 'open' : items.every((item) => item.event.state === 'resolved') ? 'resolved' : 'acknowledged',
+        asset: listed(items.map((item) => item.event.asset_id)),
+        rule: listed(items.map((item) => item.event.rule_id)),
+        message: lines.join('\n'),
+        evidence: '',
+        runbook: '',
+        ack: '',
+    };
+}
+
 /** Plain text of the summary, for SMS and as the fallback text of the webhooks. */
 export function summaryText(summary: AlertSummary): string {
     return [
         `${summary.title}: ${summary.message}`,
-        `Evidence: ${summary.evidence}`,
+        ...(summary.evidence ? [`Evidence: ${summary.evidence}`] : []),
         ...(summary.runbook ? [`Runbook: ${summary.runbook}`] : []),
-        `Acknowledge: ${summary.ack}`,
+        ...(summary.ack ? [`Acknowledge: ${summary.ack}`] : []),
     ].join('\n');
 }
 
@@ -88,7 +145,7 @@ export function slackBody(summary: AlertSummary): Record<string, unknown> {
         `*Rule:* ${summary.rule}`,
     ];
     const buttons = [
-        { type: 'button', text: { type: 'plain_text', text: 'Acknowledge' }, url: summary.ack },
+        ...(summary.ack ? [{ type: 'button', text: { type: 'plain_text', text: 'Acknowledge' }, url: summary.ack }] : []),
         ...(summary.runbook ? [{ type: 'button', text: { type: 'plain_text', text: 'Runbook' }, url: summary.runbook }] : []),
     ];
     return {
@@ -96,8 +153,8 @@ export function slackBody(summary: AlertSummary): Record<string, unknown> {
         blocks: [
             { type: 'header', text: { type: 'plain_text', text: summary.title } },
             { type: 'section', text: { type: 'mrkdwn', text: summary.message }, fields: facts.map((text) => ({ type: 'mrkdwn', text })) },
-            { type: 'context', elements: [{ type: 'mrkdwn', text: `Evidence: ${summary.evidence}` }] },
-            { type: 'actions', elements: buttons },
+            ...(summary.evidence ? [{ type: 'context', elements: [{ type: 'mrkdwn', text: `Evidence: ${summary.evidence}` }] }] : []),
+            ...(buttons.length > 0 ? [{ type: 'actions', elements: buttons }] : []),
         ],
     };
 }
@@ -124,12 +181,12 @@ export function teamsBody(summary: AlertSummary): Record<string, unknown> {
                                 { title: 'State', value: summary.state },
                                 { title: 'Asset', value: summary.asset },
                                 { title: 'Rule', value: summary.rule },
-                                { title: 'Evidence', value: summary.evidence },
+                                ...(summary.evidence ? [{ title: 'Evidence', value: summary.evidence }] : []),
                             ],
                         },
                     ],
                     actions: [
-                        { type: 'Action.OpenUrl', title: 'Acknowledge', url: summary.ack },
+                        ...(summary.ack ? [{ type: 'Action.OpenUrl', title: 'Acknowledge', url: summary.ack }] : []),
                         ...(summary.runbook ? [{ type: 'Action.OpenUrl', title: 'Runbook', url: summary.runbook }] : []),
                     ],
                 },
@@ -184,25 +241,28 @@ export interface ChannelDeliveryOptions {
     signal?: AbortSignal;
     post?: PostJson;
     now?: () => Date;
-    onRetry?: (channel: ChannelSettings, event: AlertEvent, err: unknown, attempt: number, waitMs: number) => void;
+    onRetry?: (channel: ChannelSettings, notification: Notification, err: unknown, attempt: number, waitMs: number) => void;
 }
 
 export type ChannelOutcome =
-    | { channel: string; status: 'sent'; event: AlertEvent; attempts: number }
-    | { channel: string; status: 'skipped'; event: AlertEvent }
+    | { channel: string; status: 'sent'; notification: Notification; attempts: number }
+    | { channel: string; status: 'skipped'; notification: Notification }
     | {
           channel: string;
           status: 'dead_letter';
-          event: AlertEvent;
+          notification: Notification;
           attempts: number;
           reason: string;
           /** False when the dead-letter row itself could not be written. */
           quarantined: boolean;
       };
 
-/** True for open and resolved events of the channel's severities. */
-export function channelWants(channel: ChannelSettings, event: AlertEvent): boolean {
-    return event.state !== 'acknowledged' && channel.severities.includes(event.severity);
+/** Returns the part of a notification that a channel carries: its severities, without acknowledged alerts. */
+export function channelPart(channel: ChannelSettings, notification: Notification): Notification | undefined {
+    const part = itemsOfSeverities(notification, channel.severities);
+    if (!part) return undefined;
+    const items = part.items.filter((item) => item.event.state !== 'acknowledged');
+    return items.length === 0 ? undefined : { ...part, items };
 }
 
 const LABELS: Record<ChannelKind, string> = { teams: 'Teams', slack: 'Slack', sms: 'SMS' };
@@ -215,13 +275,15 @@ function requests(channel: ChannelSettings, summary: AlertSummary): { to?: strin
 }
 
 /**
- * Delivers an event on one channel with retries (exponential backoff with jitter). When a request
- * still fails, writes one dead-letter row for the event and channel; the promise never rejects.
+ * Delivers the part of a notification that the channel carries (see channelPart), with retries
+ * (exponential backoff with jitter). When a request still fails, writes one dead-letter row for
+ * the notification and channel; the promise never rejects.
  */
-export async function deliver(channel: ChannelSettings, event: AlertEvent, options: ChannelDeliveryOptions): Promise<ChannelOutcome> {
-    if (!channelWants(channel, event)) return { channel: channel.name, status: 'skipped', event };
+export async function deliver(channel: ChannelSettings, whole: Notification, options: ChannelDeliveryOptions): Promise<ChannelOutcome> {
+    const notification = channelPart(channel, whole);
+    if (!notification) return { channel: channel.name, status: 'skipped', notification: whole };
     const post = options.post ?? postJson;
-    const summary = alertSummary(event, options.baseUrl);
+    const summary = notificationSummary(notification, options.baseUrl);
     const failures: { to?: string; body: unknown; error: string }[] = [];
     let attempts = 0;
     for (const request of requests(channel, summary)) {
@@ -235,27 +297,29 @@ export async function deliver(channel: ChannelSettings, event: AlertEvent, optio
                     ...options.retry,
                     retriable: retriableDelivery,
                     signal: options.signal,
-                    onRetry: (err, attempt, waitMs) => options.onRetry?.(channel, event, err, attempt, waitMs),
+                    onRetry: (err, attempt, waitMs) => options.onRetry?.(channel, notification, err, attempt, waitMs),
                 },
             );
         } catch (err) {
             failures.push({ ...(request.to ? { to: request.to } : {}), body: request.body, error: err instanceof Error ? err.message : String(err) });
         }
     }
-    if (failures.length === 0) return { channel: channel.name, status: 'sent', event, attempts };
+    if (failures.length === 0) return { channel: channel.name, status: 'sent', notification, attempts };
 
     const label = LABELS[channel.kind];
     const recipients = failures.some((failure) => failure.to) ? ` to ${failures.map((failure) => failure.to).join(', ')}` : '';
+    const stored = notification.items.length === 1 ? 'The event is stored' : 'The events are stored';
     const reason =
-        `${label} message${recipients} for alert ${event.event_id} (${event.rule_id} on ${event.asset_id}) was not delivered: ` +
-        `${failures[0].error}. The event is stored; check the ${label} URL of the alert router and that the receiver is up.`;
+        `${label} message${recipients} for ${describeNotification(notification)} was not delivered: ` +
+        `${failures[0].error}. ${stored}; check the ${label} URL of the alert router and that the receiver is up.`;
+    const events: AlertEvent[] = notification.items.map((item) => item.event);
     const row: Rejection = {
         source: `alert-channel:${channel.name}`,
         code: 'delivery_failed',
         reason,
-        ref: event.event_id,
+        ref: notificationRef(notification),
         // The URL stays out of the row: webhook URLs carry their secret in the path.
-        payload: { channel: channel.kind, event, requests: failures },
+        payload: { channel: channel.kind, ...(events.length === 1 ? { event: events[0] } : { events }), requests: failures },
         received_at: (options.now?.() ?? new Date()).toISOString(),
     };
     let quarantined = true;
@@ -265,5 +329,5 @@ export async function deliver(channel: ChannelSettings, event: AlertEvent, optio
     } catch {
         quarantined = false;
     }
-    return { channel: channel.name, status: 'dead_letter', event, attempts, reason, quarantined };
+    return { channel: channel.name, status: 'dead_letter', notification, attempts, reason, quarantined };
 }

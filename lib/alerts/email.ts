@@ -12,10 +12,19 @@ export interface AlertEmail {
 
 const SAFE = /[^A-Za-z0-9._-]+/g;
 
-/** Returns `<opened_at>-<severity>-<rule>-<asset>.eml` (with `-resolved` for resolutions) in safe characters. */
-export function outboxFileName(event: AlertEvent): string {
+/**
+ * Returns `<opened_at>-<severity>-<rule>-<asset>.eml` (with `-resolved` for resolutions and then
+ * any `extra` parts, such as `reminder` and its time) in safe characters.
+ */
+export function outboxFileName(event: AlertEvent, extra: string[] = []): string {
     const parts = [event.opened_at, event.severity, event.rule_id, event.asset_id];
     if (event.state === 'resolved') parts.push('resolved');
+    parts.push(...extra);
+    return safeFileName(parts);
+}
+
+/** Joins parts into a `.eml` file name of letters, digits, dots, underscores and dashes. */
+export function safeFileName(parts: string[]): string {
     const stem = parts
         .map((part) => part.replace(SAFE, '-').replace(/^-+|-+$/g, ''))
         .join('-')
@@ -23,7 +32,7 @@ export function outboxFileName(event: AlertEvent): string {
     return `${stem}.eml`;
 }
 
-function formatValue(value: unknown): string {
+export function formatValue(value: unknown): string {
     if (typeof value === 'number') return String(Number(value.toFixed(4)));
     if (typeof value === 'string') return value;
     return JSON.stringify(value);
@@ -33,7 +42,7 @@ function evidenceLines(evidence: Record<string, unknown>): [string, string][] {
     return Object.entries(evidence).map(([key, value]) => [key, formatValue(value)]);
 }
 
-function escapeHtml(text: string): string {
+export function escapeHtml(text: string): string {
     return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 }
 
@@ -41,10 +50,40 @@ function isUrl(runbook: string): boolean {
     return /^https?:\/\//.test(runbook);
 }
 
-/** Composes the email for an open or resolved alert event. */
-export function composeAlertEmail(event: AlertEvent): AlertEmail {
+/** Follow-up email of an alert that was announced before: an escalation or a reminder. */
+export interface FollowUp {
+    kind: 'escalated' | 'reminder';
+    /** Severity the alert had in its last notification, for escalations. */
+    previousSeverity?: string;
+    /** Time of sending (ISO 8601); part of a reminder's file name, so that reminders do not overwrite each other. */
+    at: string;
+}
+
+/** Returns the subject of an alert's email: `[P1] rule on asset`, with `resolved`, `reminder` or the escalation in the brackets. */
+export function alertSubject(event: AlertEvent, followUp?: FollowUp): string {
+    let tag: string = event.severity;
+    if (event.state === 'resolved') tag += ' resolved';
+    else if (followUp?.kind === 'escalated') tag += `, escalated from ${followUp.previousSeverity ?? 'a lower severity'}`;
+    else if (followUp?.kind === 'reminder') tag += ' reminder';
+    return `[${tag}] ${event.rule_id} on ${event.asset_id}`;
+}
+
+/** Returns the first line of a follow-up email, or undefined for a first announcement or a resolution. */
+export function followUpLine(event: AlertEvent, followUp?: FollowUp): string | undefined {
+    if (!followUp || event.state === 'resolved') return undefined;
+    const state = event.state === 'open' ? 'open and unacknowledged' : event.state;
+    if (followUp.kind === 'escalated') return `Escalated from ${followUp.previousSeverity ?? 'a lower severity'} to ${event.severity}: the alert is still ${state}.`;
+    return `Reminder: the alert is still ${state}.`;
+}
+
+/**
+ * Composes the email for an alert event: its opening or resolution, or with `followUp` an
+ * escalation or a reminder of an alert that was announced before.
+ */
+export function composeAlertEmail(event: AlertEvent, followUp?: FollowUp): AlertEmail {
     const resolved = event.state === 'resolved';
-    const subject = `[${event.severity}${resolved ? ' resolved' : ''}] ${event.rule_id} on ${event.asset_id}`;
+    const subject = alertSubject(event, followUp);
+    const intro = followUpLine(event, followUp);
     const facts: [string, string][] = [
         ['Severity', event.severity],
         ['State', event.state],
@@ -59,6 +98,7 @@ export function composeAlertEmail(event: AlertEvent): AlertEmail {
     const width = Math.max(...facts.map(([label]) => label.length)) + 2;
 
     const text = [
+        ...(intro ? [intro, ''] : []),
         event.message,
         '',
         ...facts.map(([label, value]) => `${`${label}:`.padEnd(width)}${value}`),
@@ -76,6 +116,7 @@ export function composeAlertEmail(event: AlertEvent): AlertEmail {
     const html = [
         '<!DOCTYPE html>',
         '<html><body>',
+        ...(intro ? [`<p><strong>${escapeHtml(intro)}</strong></p>`] : []),
         `<p>${escapeHtml(event.message)}</p>`,
         `<table>${facts.map(([label, value]) => row(label, value)).join('')}</table>`,
         '<h3>Evidence</h3>',
@@ -89,7 +130,12 @@ export function composeAlertEmail(event: AlertEvent): AlertEmail {
         subject,
         text,
         html,
-        fileName: outboxFileName(event),
+        fileName: outboxFileName(event, followUpParts(event, followUp)),
         headers: { 'X-Upstream-Live-Event': event.event_id, 'X-Upstream-Live-Severity': event.severity },
     };
+}
+
+function followUpParts(event: AlertEvent, followUp: FollowUp | undefined): string[] {
+    if (!followUp || event.state === 'resolved') return [];
+    return followUp.kind === 'escalated' ? ['escalated'] : ['reminder', followUp.at];
 }

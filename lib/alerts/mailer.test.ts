@@ -1,10 +1,11 @@
 import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
-import { createServer, type Server } from 'node:net';
+import type { Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { afterEach, describe, expect, it } from 'vitest';
 
+import { startSmtpServer } from '../../test/support/smtp-receiver';
 import type { AlertEvent } from '../types';
 import { composeAlertEmail } from './email';
 import { createMailer } from './mailer';
@@ -21,58 +22,6 @@ const event: AlertEvent = {
     opened_at: '2017-03-20T15:02:56.000Z',
     evidence: { value: 2850.2, reference: 2954.8 },
 };
-
-interface SmtpLog {
-    commands: string[];
-    data: string[];
-}
-
-/** Minimal SMTP server on 127.0.0.1 that accepts mail, or rejects recipients with 550. */
-function startSmtpServer(rejectRecipients = false): Promise<{ server: Server; port: number; log: SmtpLog }> {
-    const log: SmtpLog = { commands: [], data: [] };
-    const server = createServer((socket) => {
-        let buffer = '';
-        let inData = false;
-        let message = '';
-        socket.write('220 localhost test SMTP\r\n');
-        socket.on('data', (chunk) => {
-            buffer += chunk.toString('utf8');
-            let newline: number;
-            while ((newline = buffer.indexOf('\r\n')) >= 0) {
-                const line = buffer.slice(0, newline);
-                buffer = buffer.slice(newline + 2);
-                if (inData) {
-                    if (line === '.') {
-                        inData = false;
-                        log.data.push(message);
-                        message = '';
-                        socket.write('250 2.0.0 queued\r\n');
-                    } else {
-                        message += `${line}\n`;
-                    }
-                    continue;
-                }
-                log.commands.push(line);
-                const verb = line.slice(0, 4).toUpperCase();
-                if (verb === 'EHLO' || verb === 'HELO') socket.write('250 localhost\r\n');
-                else if (verb === 'MAIL') socket.write('250 2.1.0 ok\r\n');
-                else if (verb === 'RCPT') socket.write(rejectRecipients ? '550 5.1.1 mailbox unavailable\r\n' : '250 2.1.5 ok\r\n');
-                else if (verb === 'DATA') {
-                    inData = true;
-                    socket.write('354 end with .\r\n');
-                } else if (verb === 'QUIT') {
-                    socket.end('221 bye\r\n');
-                } else socket.write('250 ok\r\n');
-            }
-        });
-    });
-    return new Promise((resolve) => {
-        server.listen(0, '127.0.0.1', () => {
-            const address = server.address();
-            resolve({ server, port: typeof address === 'object' && address ? address.port : 0, log });
-        });
-    });
-}
 
 const servers: Server[] = [];
 

@@ -1,191 +1,346 @@
-import { describe, expect, it } from 'vitest';
+// The alert router on the embedded store with an injected clock: sweeps run when the test calls
+// them, so minutes of escalation and reminder time pass without waiting.
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
-import { ServiceError } from '../errors';
-import type { AlertEvent } from '../types';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+
+import { DATA_DIR } from '../paths';
+import { closeAllStores, openStore, type StoreHandle } from '../store';
+import type { AlertEvent, Asset } from '../types';
 import type { AlertEmail } from './email';
+import { alertEventId } from './event-id';
 import type { Mailer } from './mailer';
-import { AlertRouter, type EventStore } from './router';
+import { AlertRouter, type AlertRouterOptions, type RouterStore, type SweepReport } from './router';
 
-function alertEvent(overrides: Partial<AlertEvent> = {}): AlertEvent {
-    return {
-        event_id: 'event-1',
-        rule_id: 'tpt-temperature-drop',
-        asset_id: '3w-well-00011',
-        metric: 'temp_tpt',
-        severity: 'P1',
-        state: 'open',
-        message: '3w-well-00011: temperature at the TPT fell 5.2 degC within 5m',
-        runbook: 'docs/runbooks/tpt-temperature-drop.md',
-        opened_at: '2014-06-07T00:35:40.000Z',
-        acknowledged_at: null,
-        acknowledged_by: null,
-        resolved_at: null,
-        resolved_by: null,
-        evidence: { value: 106.8 },
-        ...overrides,
-    };
-}
+const T0 = Date.parse('2026-05-04T08:00:00.000Z');
+const SECOND = 1_000;
+const MINUTE = 60 * SECOND;
 
-/** In-memory events table with the update rules of the store: resolve only open or acknowledged events. */
-class FakeStore implements EventStore {
-    readonly events = new Map<string, AlertEvent>();
-    readonly calls: string[] = [];
-    failNext = false;
+const folder = mkdtempSync(join(tmpdir(), 'ul-alert-router-'));
+let store: StoreHandle;
 
-    async insertEvent(event: AlertEvent): Promise<boolean> {
-        this.calls.push(`insert ${event.event_id} ${event.state}`);
-        if (this.failNext) {
-            this.failNext = false;
-            throw new ServiceError('database is down', { retriable: true });
-        }
-        if (this.events.has(event.event_id)) return false;
-        this.events.set(event.event_id, { ...event });
-        return true;
-    }
+beforeAll(async () => {
+    store = await openStore({ engine: 'pglite', dataDir: join(folder, 'db') });
+    const registry = JSON.parse(readFileSync(join(DATA_DIR, 'assets.json'), 'utf8')) as { assets: Asset[] };
+    await store.upsertAssets(registry.assets);
+}, 60_000);
 
-    async updateEventState(eventId: string, state: 'acknowledged' | 'resolved', by: string, at?: string): Promise<AlertEvent | undefined> {
-        this.calls.push(`update ${eventId} ${state} ${by} ${at}`);
-        const event = this.events.get(eventId);
-        if (!event) return undefined;
-        const updated: AlertEvent =
-            state === 'resolved' ? { ...event, state, resolved_by: by, resolved_at: at ?? null } : { ...event, state, acknowledged_by: by, acknowledged_at: at ?? null };
-        this.events.set(eventId, updated);
-        return updated;
-    }
-}
+afterAll(async () => {
+    await closeAllStores();
+    rmSync(folder, { recursive: true, force: true });
+});
 
-/** Mailer that fails with the queued errors first, then succeeds. */
-class FakeMailer implements Mailer {
+beforeEach(async () => {
+    // Each test starts without alerts or silences, because a sweep reads all of them.
+    await store.query('DELETE FROM events');
+    await store.query('DELETE FROM silences');
+});
+
+/** Mailer that records every email. */
+class RecordingMailer implements Mailer {
     readonly mode = 'outbox' as const;
     readonly sent: AlertEmail[] = [];
-    attempts = 0;
-    closed = false;
-
-    constructor(private readonly failures: unknown[] = []) {}
 
     async send(email: AlertEmail): Promise<string> {
-        this.attempts++;
-        const failure = this.failures.shift();
-        if (failure) throw failure;
         this.sent.push(email);
         return `/outbox/${email.fileName}`;
     }
 
-    close(): void {
-        this.closed = true;
-    }
+    close(): void {}
 }
 
-function router(store: FakeStore, mailer: FakeMailer, delayMs = 1): AlertRouter {
-    return new AlertRouter({ store: async () => store, mailer, emailSeverities: ['P1', 'P2'], retry: { delayMs, maxDelayMs: 50 } });
+/** Returns an open event on `asset` whose reading time is `minute` minutes into a 2016 replay. */
+function opened(asset: string, minute = 0, overrides: Partial<AlertEvent> = {}): AlertEvent {
+    const ruleId = overrides.rule_id ?? 'tpt-pressure-collapse';
+    const metric = overrides.metric ?? 'pressure_tpt';
+    const openedAt = new Date(Date.parse('2016-06-01T10:00:00.000Z') + minute * MINUTE).toISOString();
+    return {
+        event_id: alertEventId(ruleId, asset, metric, openedAt),
+        rule_id: ruleId,
+        asset_id: asset,
+        metric,
+        severity: 'P1',
+        state: 'open',
+        message: `${asset}: pressure at the TPT fell 120 psi within 5m`,
+        runbook: 'docs/runbooks/tpt-pressure-collapse.md',
+        opened_at: openedAt,
+        acknowledged_at: null,
+        acknowledged_by: null,
+        resolved_at: null,
+        resolved_by: null,
+        evidence: { value: 2850 },
+        ...overrides,
+    };
+}
+
+function resolved(event: AlertEvent, at = '2016-06-01T12:00:00.000Z'): AlertEvent {
+    return { ...event, state: 'resolved', resolved_at: at, resolved_by: 'rule' };
+}
+
+interface Harness {
+    router: AlertRouter;
+    mailer: RecordingMailer;
+    /** Moves the clock to `ms` after T0. */
+    setClock(ms: number): void;
+    /** Moves the clock to `ms` after T0, sweeps and waits for the emails of the sweep. */
+    sweepAt(ms: number): Promise<SweepReport>;
+}
+
+function harness(options: Partial<AlertRouterOptions> = {}, routerStore: () => Promise<RouterStore> = async () => store): Harness {
+    let clock = T0;
+    const mailer = new RecordingMailer();
+    const router = new AlertRouter({
+        store: routerStore,
+        mailer,
+        emailSeverities: ['P1', 'P2', 'P3'],
+        retry: { delayMs: 1, maxDelayMs: 5 },
+        now: () => clock,
+        sweepIntervalMs: 0,
+        siteCacheMs: 0,
+        ...options,
+    });
+    return {
+        router,
+        mailer,
+        setClock(ms) {
+            clock = T0 + ms;
+        },
+        async sweepAt(ms) {
+            clock = T0 + ms;
+            const report = await router.sweep();
+            await Promise.all(report.sent.map((sent) => sent.email));
+            return report;
+        },
+    };
 }
 
 describe('AlertRouter', () => {
-    it('should insert an open event and email it', async () => {
-        const store = new FakeStore();
-        const mailer = new FakeMailer();
-        const result = await router(store, mailer).route(alertEvent());
+    it('should count a repeated open instead of notifying again', async () => {
+        const { router, mailer, setClock, sweepAt } = harness();
+        const first = await router.route(opened('volve-15-9-f-11'));
+        await sweepAt(30 * SECOND);
+        // The rules node restarted and opened the same condition again with a new reading time.
+        setClock(40 * SECOND);
+        const again = await router.route(opened('volve-15-9-f-11', 7));
+        await sweepAt(2 * MINUTE);
 
-        expect(result.stored.event_id).toBe('event-1');
-        expect(store.calls).toEqual(['insert event-1 open']);
-        const outcome = await result.email;
-        expect(outcome).toMatchObject({ status: 'sent', destination: '/outbox/2014-06-07T00-35-40.000Z-P1-tpt-temperature-drop-3w-well-00011.eml', attempts: 1 });
-        expect(mailer.sent[0].subject).toBe('[P1] tpt-temperature-drop on 3w-well-00011');
+        expect(first.outcome).toBe('inserted');
+        expect(again.outcome).toBe('repeated');
+        expect(again.stored.event_id).toBe(first.stored.event_id);
+        expect(again.alert?.repeat_count).toBe(1);
+        expect(mailer.sent.map((email) => email.subject)).toEqual(['[P1] tpt-pressure-collapse on volve-15-9-f-11']);
+        expect(await store.listStoredAlerts()).toHaveLength(1);
     });
 
-    it('should email a repeated incident once', async () => {
-        const store = new FakeStore();
-        const mailer = new FakeMailer();
-        const routed = router(store, mailer);
-        const first = await (await routed.route(alertEvent())).email;
-        const again = await (await routed.route(alertEvent())).email;
+    it('should resolve the repeated alert when the repeat clears', async () => {
+        const { router } = harness();
+        const original = opened('volve-15-9-f-11');
+        const repeat = opened('volve-15-9-f-11', 7);
+        await router.route(original);
+        await router.route(repeat);
+        const result = await router.route(resolved(repeat));
 
-        expect(first.status).toBe('sent');
-        expect(again.status).toBe('skipped');
-        expect(mailer.sent).toHaveLength(1);
-        expect(store.events.size).toBe(1);
+        expect(result.outcome).toBe('updated');
+        expect(result.stored).toMatchObject({ event_id: original.event_id, state: 'resolved', resolved_by: 'rule' });
+        expect(await store.listStoredAlerts({ event_ids: [repeat.event_id] })).toEqual([]);
     });
 
-    it('should resolve the stored event by id', async () => {
-        const store = new FakeStore();
-        const subject = router(store, new FakeMailer());
-        await subject.route(alertEvent());
-        const result = await subject.route(alertEvent({ state: 'resolved', resolved_at: '2014-06-07T01:00:00.000Z', resolved_by: 'rule' }));
+    it('should send alerts of one field within the window as one email', async () => {
+        const { router, mailer, setClock, sweepAt } = harness();
+        await router.route(opened('volve-15-9-f-11', 0, { severity: 'P2' }));
+        setClock(2 * SECOND);
+        await router.route(opened('3w-well-00001'));
+        setClock(5 * SECOND);
+        await router.route(opened('volve-15-9-f-12'));
+        setClock(10 * SECOND);
+        await router.route(opened('volve-15-9-f-1-c', 0, { severity: 'P3' }));
 
-        expect(store.calls[1]).toBe('update event-1 resolved rule 2014-06-07T01:00:00.000Z');
-        expect(result.stored).toMatchObject({ state: 'resolved', resolved_by: 'rule', resolved_at: '2014-06-07T01:00:00.000Z' });
+        const early = await sweepAt(29 * SECOND);
+        const volve = await sweepAt(30 * SECOND);
+        const threeW = await sweepAt(32 * SECOND);
+
+        expect(early.sent).toEqual([]);
+        expect(volve.sent).toHaveLength(1);
+        expect(threeW.sent).toHaveLength(1);
+        expect(mailer.sent.map((email) => email.subject)).toEqual(['[P1] 3 alerts on VOLVE', '[P1] tpt-pressure-collapse on 3w-well-00001']);
+        const lines = mailer.sent[0].text.split('\n').filter((line) => line.startsWith('['));
+        expect(lines).toEqual([
+            '[P1 opened] tpt-pressure-collapse on volve-15-9-f-12',
+            '[P2 opened] tpt-pressure-collapse on volve-15-9-f-11',
+            '[P3 opened] tpt-pressure-collapse on volve-15-9-f-1-c',
+        ]);
     });
 
-    it('should insert a resolved event the store does not hold', async () => {
-        const store = new FakeStore();
-        const result = await router(store, new FakeMailer()).route(alertEvent({ state: 'resolved', resolved_at: '2014-06-07T01:00:00.000Z', resolved_by: 'rule' }));
+    it('should not send a storm for a flapping signal', async () => {
+        const { router, mailer, setClock, sweepAt } = harness();
+        // The condition opens at even seconds and clears at odd ones for two minutes, with a
+        // sweep every second as the router's timers would run them.
+        let open: AlertEvent | undefined;
+        for (let second = 0; second < 120; second++) {
+            setClock(second * SECOND);
+            if (second % 2 === 0) {
+                open = opened('volve-15-9-f-11', second / 60);
+                await router.route(open);
+            } else if (open) {
+                await router.route(resolved(open, new Date(Date.parse(open.opened_at) + SECOND).toISOString()));
+            }
+            await sweepAt(second * SECOND);
+        }
+        await sweepAt(10 * MINUTE);
 
-        expect(store.calls).toEqual(['update event-1 resolved rule 2014-06-07T01:00:00.000Z', 'insert event-1 resolved']);
-        expect(result.stored.state).toBe('resolved');
+        // 60 openings and 60 resolutions, numbered by the second of their opening divided by 2.
+        // By hand, a message goes out a window after the oldest waiting notification. That gives
+        // messages at 30 s (openings 0 to 15) and 61 s (resolution of 15, openings 16 to 30, all
+        // resolved by then). Then come 92 s (openings 31 to 46) and 123 s (resolution of 46,
+        // openings 47 to 59).
+        expect(mailer.sent).toHaveLength(4);
+        expect(mailer.sent.map((email) => email.subject)).toEqual([
+            '[P1] 16 alerts on VOLVE',
+            '[P1 resolved] 16 alerts on VOLVE',
+            '[P1] 16 alerts on VOLVE',
+            '[P1 resolved] 14 alerts on VOLVE',
+        ]);
     });
 
-    it('should retry a failed email and succeed on the third attempt', async () => {
-        const mailer = new FakeMailer([Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNECTION' }), new Error('greeting never received')]);
-        const outcome = await (await router(new FakeStore(), mailer).route(alertEvent())).email;
+    it('should escalate an unacknowledged alert until it is acknowledged', async () => {
+        const { router, mailer, sweepAt } = harness({
+            defaultEscalation: [
+                { afterMs: 15 * MINUTE, to: 'P2' },
+                { afterMs: 30 * MINUTE, to: 'P1' },
+            ],
+            reminders: {},
+        });
+        const event = opened('volve-15-9-f-11', 0, { severity: 'P3' });
+        await router.route(event);
+        await sweepAt(30 * SECOND);
 
-        expect(outcome).toMatchObject({ status: 'sent', attempts: 3 });
-        expect(mailer.attempts).toBe(3);
+        // First notified at 30 s, so the P2 step is due at 15 min 30 s and the P1 step at 45 min 30 s.
+        expect((await sweepAt(15 * MINUTE + 29 * SECOND)).escalated).toEqual([]);
+        const step = await sweepAt(15 * MINUTE + 30 * SECOND);
+        await sweepAt(16 * MINUTE);
+        expect(step.escalated.map((alert) => [alert.severity, alert.escalation_step])).toEqual([['P2', 1]]);
+        expect(step.nextDueMs).toBe(T0 + 16 * MINUTE);
+        const [audit] = await store.listAudit(1);
+        expect(audit).toMatchObject({ actor: 'escalation', action: 'alert.escalate', subject: event.event_id });
+
+        await store.updateEventState(event.event_id, 'acknowledged', 'equinor-ops', new Date(T0 + 20 * MINUTE).toISOString());
+        const later = await sweepAt(3 * 60 * MINUTE);
+
+        expect(later.escalated).toEqual([]);
+        expect(mailer.sent.map((email) => email.subject)).toEqual([
+            '[P3] tpt-pressure-collapse on volve-15-9-f-11',
+            '[P2, escalated from P3] tpt-pressure-collapse on volve-15-9-f-11',
+        ]);
+        const [alert] = await store.listStoredAlerts({ event_ids: [event.event_id] });
+        expect(alert).toMatchObject({ severity: 'P2', opened_severity: 'P3', state: 'acknowledged' });
     });
 
-    it('should keep the stored event when every email attempt fails', async () => {
-        const store = new FakeStore();
-        const mailer = new FakeMailer([new Error('timeout 1'), new Error('timeout 2'), new Error('timeout 3'), new Error('not reached')]);
-        const result = await router(store, mailer).route(alertEvent());
-        const outcome = await result.email;
+    it('should take the policy of the rule before the default', async () => {
+        const { router, sweepAt } = harness({
+            defaultEscalation: [{ afterMs: 5 * MINUTE, to: 'P1' }],
+            ruleEscalations: () => new Map([['stuck-transmitter', [{ afterMs: 60 * MINUTE, to: 'P2' as const }]]]),
+            reminders: {},
+        });
+        await router.route(opened('volve-15-9-f-11', 0, { severity: 'P3', rule_id: 'stuck-transmitter' }));
+        await router.route(opened('volve-15-9-f-12', 0, { severity: 'P3' }));
+        await sweepAt(30 * SECOND);
+        const report = await sweepAt(5 * MINUTE + 30 * SECOND);
 
-        expect(mailer.attempts).toBe(3);
-        expect(outcome.status).toBe('failed');
-        if (outcome.status !== 'failed') return;
-        expect(outcome.error).toBeInstanceOf(ServiceError);
-        expect(outcome.error.message).toBe(
-            'Email for alert event-1 (tpt-temperature-drop on 3w-well-00011) failed: timeout 3 (after 3 attempts). The event is stored; check the mail settings of the alert router.',
-        );
-        expect(store.events.get('event-1')?.state).toBe('open');
+        expect(report.escalated.map((alert) => [alert.rule_id, alert.severity])).toEqual([['tpt-pressure-collapse', 'P1']]);
     });
 
-    it('should not retry a rejected recipient', async () => {
-        const mailer = new FakeMailer([Object.assign(new Error('550 mailbox unavailable'), { responseCode: 550 })]);
-        const outcome = await (await router(new FakeStore(), mailer).route(alertEvent())).email;
+    it('should remind every interval until the alert is acknowledged', async () => {
+        const { router, mailer, sweepAt } = harness({ reminders: { P1: 30 * MINUTE } });
+        const event = opened('3w-well-00001');
+        await router.route(event);
+        await sweepAt(30 * SECOND);
+        // Reminders wait a group window like every other notification.
+        const due = await sweepAt(30 * MINUTE + 30 * SECOND);
+        await sweepAt(31 * MINUTE);
+        await sweepAt(61 * MINUTE);
+        await sweepAt(61 * MINUTE + 30 * SECOND);
+        await store.updateEventState(event.event_id, 'acknowledged', 'petrobras-ops', new Date(T0 + 70 * MINUTE).toISOString());
+        await sweepAt(5 * 60 * MINUTE);
 
-        expect(outcome.status).toBe('failed');
-        expect(mailer.attempts).toBe(1);
+        expect(due.reminded.map((alert) => alert.event_id)).toEqual([event.event_id]);
+        expect(mailer.sent.map((email) => email.subject)).toEqual([
+            '[P1] tpt-pressure-collapse on 3w-well-00001',
+            '[P1 reminder] tpt-pressure-collapse on 3w-well-00001',
+            '[P1 reminder] tpt-pressure-collapse on 3w-well-00001',
+        ]);
     });
 
-    it('should email only the configured severities and states', async () => {
-        const mailer = new FakeMailer();
-        const subject = router(new FakeStore(), mailer);
-        const p3 = await (await subject.route(alertEvent({ event_id: 'event-2', severity: 'P3' }))).email;
-        const acknowledged = await (await subject.route(alertEvent({ state: 'acknowledged', acknowledged_by: 'ops' }))).email;
+    it('should hold back a silenced alert and notify it when the silence ends', async () => {
+        const { router, mailer, setClock, sweepAt } = harness();
+        await store.createSilence({ field: 'VOLVE', starts_at: new Date(T0).toISOString(), ends_at: new Date(T0 + 60 * MINUTE).toISOString(), reason: 'Turnaround', created_by: 'admin' });
+        setClock(MINUTE);
+        const silenced = await router.route(opened('volve-15-9-f-11'));
+        const short = opened('volve-15-9-f-12');
+        await router.route(short);
+        setClock(2 * MINUTE);
+        await router.route(resolved(short));
+        const during = await sweepAt(30 * MINUTE);
 
-        expect(p3.status).toBe('skipped');
-        expect(acknowledged.status).toBe('skipped');
-        expect(mailer.attempts).toBe(0);
+        expect(silenced.alert).toMatchObject({ silenced: true, notify_pending_since: null });
+        expect(during.sent).toEqual([]);
+
+        const ended = await sweepAt(60 * MINUTE);
+        await sweepAt(60 * MINUTE + 30 * SECOND);
+
+        expect(ended.unsilenced.map((alert) => alert.event_id)).toEqual([silenced.stored.event_id]);
+        // The alert resolved during the silence is never announced.
+        expect(mailer.sent.map((email) => email.subject)).toEqual(['[P1] tpt-pressure-collapse on volve-15-9-f-11']);
     });
 
-    it('should not email when the store write fails', async () => {
-        const store = new FakeStore();
-        store.failNext = true;
-        const mailer = new FakeMailer();
+    it('should pick up reminders and group windows after a restart', async () => {
+        const before = harness({ reminders: { P1: 30 * MINUTE } });
+        const event = opened('3w-well-00001');
+        await before.router.route(event);
+        await before.sweepAt(30 * SECOND);
+        before.setClock(40 * MINUTE);
+        await before.router.route(opened('volve-15-9-f-11'));
+        await before.router.close();
 
-        await expect(router(store, mailer).route(alertEvent())).rejects.toThrow('database is down');
-        expect(mailer.attempts).toBe(0);
+        // A new router on the same store, as after a restart of the runtime.
+        const after = harness({ reminders: { P1: 30 * MINUTE } });
+        const report = await after.sweepAt(40 * MINUTE + 30 * SECOND);
+
+        expect(before.mailer.sent).toHaveLength(1);
+        // The reminder of the first alert was due at 30 min 30 s, so it waits from now, 40 min 30 s.
+        // The second alert has waited since 40 min, so its group is due now.
+        expect(report.reminded.map((alert) => alert.event_id)).toEqual([event.event_id]);
+        expect(after.mailer.sent.map((email) => email.subject)).toEqual(['[P1] tpt-pressure-collapse on volve-15-9-f-11']);
+        await after.sweepAt(41 * MINUTE);
+        expect(after.mailer.sent.map((email) => email.subject)[1]).toBe('[P1 reminder] tpt-pressure-collapse on 3w-well-00001');
     });
 
-    it('should stop waiting for retries on close', async () => {
-        const mailer = new FakeMailer([new Error('down'), new Error('down')]);
-        const subject = router(new FakeStore(), mailer, 60_000);
-        const { email } = await subject.route(alertEvent());
-        await subject.close();
-        const outcome = await email;
+    it('should not notify when the store write fails', async () => {
+        const failing: RouterStore = Object.assign(Object.create(store) as RouterStore, {
+            openAlert: async () => {
+                throw new Error('database is down');
+            },
+        });
+        const { router, mailer } = harness({}, async () => failing);
 
-        expect(outcome.status).toBe('failed');
-        expect(mailer.attempts).toBe(1);
-        expect(mailer.closed).toBe(true);
-        expect(subject.pendingEmails).toBe(0);
+        await expect(router.route(opened('volve-15-9-f-11'))).rejects.toThrow('database is down');
+        expect(mailer.sent).toEqual([]);
+    });
+
+    it('should sweep by itself on its timers', async () => {
+        const mailer = new RecordingMailer();
+        const router = new AlertRouter({ store: async () => store, mailer, emailSeverities: ['P1'], groupWindowMs: 50, sweepIntervalMs: 60_000 });
+        try {
+            router.start();
+            await router.route(opened('volve-15-9-f-11'));
+            // The route sets a timer for the end of the group window, 50 ms on.
+            const deadline = Date.now() + 5_000;
+            while (mailer.sent.length === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+
+            expect(mailer.sent.map((email) => email.subject)).toEqual(['[P1] tpt-pressure-collapse on volve-15-9-f-11']);
+        } finally {
+            await router.close();
+        }
     });
 });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 
 import { ConfigError } from '../errors';
-import { parseChannelSettings, parseRouterSettings } from './settings';
+import { parseChannelSettings, parseLifecycleSettings, parseRouterSettings } from './settings';
 
 describe('parseRouterSettings', () => {
     it('should default to the outbox under the data folder and P1,P2', () => {
@@ -13,6 +13,13 @@ describe('parseRouterSettings', () => {
             retryDelayMs: 1000,
             channels: [],
             baseUrl: 'http://127.0.0.1:1880',
+            lifecycle: {
+                groupWindowMs: 30_000,
+                reminders: { P1: 1_800_000, P2: 7_200_000 },
+                defaultEscalation: [],
+                rulesFile: '',
+                sweepIntervalMs: 10_000,
+            },
         });
     });
 
@@ -78,5 +85,40 @@ describe('parseChannelSettings', () => {
         expect(() => parseChannelSettings({ teamsUrl: 'ftp://example.com/x' }, env)).toThrow("Teams webhook URL 'ftp://example.com/x' is not an http(s) URL");
         expect(() => parseChannelSettings({ smsUrl: 'http://127.0.0.1:9000/sms' }, env)).toThrow(ConfigError);
         expect(() => parseChannelSettings({ smsSeverities: 'P4' }, env)).toThrow("SMS severities lists 'P4'");
+    });
+});
+
+describe('parseLifecycleSettings', () => {
+    it('should read the group window, reminders, escalation and rules file', () => {
+        const settings = parseLifecycleSettings({
+            groupWindow: '0s',
+            reminderP1: '15m',
+            reminderP2: '',
+            reminderP3: '8h',
+            escalation: '10m P2, 20m P1',
+            rulesFile: ' flows/rules.yaml ',
+            sweepInterval: '500ms',
+        });
+
+        expect(settings).toEqual({
+            groupWindowMs: 0,
+            reminders: { P1: 900_000, P3: 28_800_000 },
+            defaultEscalation: [
+                { afterMs: 600_000, to: 'P2' },
+                { afterMs: 1_200_000, to: 'P1' },
+            ],
+            rulesFile: 'flows/rules.yaml',
+            sweepIntervalMs: 500,
+        });
+    });
+
+    it.each([
+        [{ groupWindow: '11m' }, "Group window '11m' is not a duration from 0s to 10m; enter one such as 30s, or 0s to send each alert alone."],
+        [{ groupWindow: 'half a minute' }, "Group window 'half a minute' is not a duration from 0s to 10m; enter one such as 30s, or 0s to send each alert alone."],
+        [{ sweepInterval: '10ms' }, "Check interval '10ms' is not a duration from 100ms to 10m; enter one such as 10s."],
+        [{ reminderP1: '10s' }, "Reminder interval for P1 '10s' is shorter than 1m; enter 1m or more, or leave it empty for no reminders."],
+        [{ escalation: 'P2 after 15m' }, "Default escalation step 'P2 after 15m' is not a duration and a severity; enter steps such as '15m P2, 30m P1'."],
+    ])('should reject %j', (config, message) => {
+        expect(() => parseLifecycleSettings(config)).toThrow(new ConfigError(message));
     });
 });

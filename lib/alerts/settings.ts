@@ -1,13 +1,18 @@
-// Reads the alert router's node configuration into mail and channel settings; invalid values raise
-// a ConfigError that names the field and the fix. Channel URLs and the base URL may reference
-// environment variables as ${NAME}, so that webhook secrets stay out of the flow file.
+// Reads the alert router's node configuration into mail, channel and lifecycle settings; invalid
+// values raise a ConfigError that names the field and the fix. Channel URLs and the base URL may
+// reference environment variables as ${NAME}, so that webhook secrets stay out of the flow file.
 import { isAbsolute, join } from 'node:path';
 
 import { ConfigError } from '../errors';
+import { parseDuration } from '../rules/duration';
+import type { EscalationStep } from '../rules/types';
 import type { Severity } from '../types';
 import type { ChannelSettings } from './channels';
+import { parseEscalationText } from './escalation';
+import { DEFAULT_GROUP_WINDOW_MS } from './grouping';
 import type { MailSettings } from './mailer';
-import { DEFAULT_BASE_URL } from './router';
+import { DEFAULT_BASE_URL } from './notifier';
+import { DEFAULT_REMINDERS, parseReminderInterval, type ReminderIntervals } from './reminders';
 
 export interface RawRouterConfig {
     to?: unknown;
@@ -26,6 +31,26 @@ export interface RawRouterConfig {
     webhookSeverities?: unknown;
     smsSeverities?: unknown;
     baseUrl?: unknown;
+    /** Group window, a duration such as 30s; 0s sends every notification alone. */
+    groupWindow?: unknown;
+    reminderP1?: unknown;
+    reminderP2?: unknown;
+    reminderP3?: unknown;
+    /** Default escalation policy, such as `15m P2, 30m P1`. */
+    escalation?: unknown;
+    /** Rules file whose rules' escalation policies apply to their alerts. */
+    rulesFile?: unknown;
+    /** Interval of the periodic sweep, a duration such as 10s. */
+    sweepInterval?: unknown;
+}
+
+export interface LifecycleSettings {
+    groupWindowMs: number;
+    reminders: ReminderIntervals;
+    defaultEscalation: EscalationStep[];
+    /** Rules file as configured, not resolved; empty for none. */
+    rulesFile: string;
+    sweepIntervalMs: number;
 }
 
 export interface RouterSettings {
@@ -34,7 +59,13 @@ export interface RouterSettings {
     retryDelayMs: number;
     channels: ChannelSettings[];
     baseUrl: string;
+    lifecycle: LifecycleSettings;
 }
+
+/** Maximum group window, because the window delays every notification, a P1 included. */
+export const MAX_GROUP_WINDOW_MS = 10 * 60_000;
+export const DEFAULT_SWEEP_INTERVAL_MS = 10_000;
+const SWEEP_INTERVAL_RANGE = { min: 100, max: 10 * 60_000 };
 
 const SEVERITIES: Severity[] = ['P1', 'P2', 'P3'];
 export const DEFAULT_FROM = 'upstream-live@localhost';
@@ -109,6 +140,33 @@ export function parseChannelSettings(config: RawRouterConfig, env: NodeJS.Proces
     return { channels, baseUrl };
 }
 
+/** Parses a duration field in [min, max] milliseconds; empty text gives `fallback`. */
+function durationField(value: unknown, label: string, fallback: number, range: { min: number; max: number }, example: string): number {
+    const raw = text(value);
+    if (raw === '') return fallback;
+    const ms = parseDuration(raw);
+    if (ms === undefined || ms < range.min || ms > range.max) {
+        throw new ConfigError(`${label} '${raw}' is not a duration from ${range.min === 0 ? '0s' : `${range.min}ms`} to ${range.max / 60_000}m; enter one such as ${example}.`);
+    }
+    return ms;
+}
+
+/** Parses the group window, reminder intervals, default escalation policy, rules file and sweep interval. */
+export function parseLifecycleSettings(config: RawRouterConfig): LifecycleSettings {
+    const reminders: ReminderIntervals = {};
+    for (const severity of SEVERITIES) {
+        const interval = parseReminderInterval(config[`reminder${severity}`], severity, DEFAULT_REMINDERS[severity]);
+        if (interval !== undefined) reminders[severity] = interval;
+    }
+    return {
+        groupWindowMs: durationField(config.groupWindow, 'Group window', DEFAULT_GROUP_WINDOW_MS, { min: 0, max: MAX_GROUP_WINDOW_MS }, '30s, or 0s to send each alert alone'),
+        reminders,
+        defaultEscalation: parseEscalationText(text(config.escalation), 'Default escalation'),
+        rulesFile: text(config.rulesFile),
+        sweepIntervalMs: durationField(config.sweepInterval, 'Check interval', DEFAULT_SWEEP_INTERVAL_MS, SWEEP_INTERVAL_RANGE, '10s'),
+    };
+}
+
 /** Parses the configuration; `dataDir` is the folder that a relative outbox folder is taken from. */
 export function parseRouterSettings(config: RawRouterConfig, credentials: { user?: string; password?: string }, dataDir: string): RouterSettings {
     const severities = config.severities === undefined ? ['P1', 'P2'] : list(config.severities);
@@ -148,5 +206,6 @@ export function parseRouterSettings(config: RawRouterConfig, credentials: { user
         emailSeverities: severities as Severity[],
         retryDelayMs,
         ...parseChannelSettings(config),
+        lifecycle: parseLifecycleSettings(config),
     };
 }

@@ -27,7 +27,7 @@ function stateKey(ruleId: string, assetId: string, metric: string): string {
 
 /** Returns the parameters that decide when a rule fires; equal fingerprints keep their state on reload. */
 export function ruleFingerprint(rule: Rule): string {
-    const { id: _id, description: _description, severity: _severity, runbook: _runbook, message: _message, line: _line, ...logic } = rule;
+    const { id: _id, description: _description, severity: _severity, runbook: _runbook, message: _message, line: _line, escalation: _escalation, ...logic } = rule;
     return JSON.stringify(logic);
 }
 

@@ -8,6 +8,7 @@ import { isAbsolute, join, relative, sep } from 'node:path';
 import Ajv2020, { type ErrorObject, type ValidateFunction } from 'ajv/dist/2020';
 import { LineCounter, isMap, isScalar, parseDocument, type Document, type Node as YamlNode } from 'yaml';
 
+import { escalationProblems, escalationSteps } from '../alerts/escalation';
 import { ConfigError } from '../errors';
 import { METRICS } from '../metrics';
 import { PROJECT_ROOT, SCHEMAS_DIR } from '../paths';
@@ -126,6 +127,9 @@ const FIELD_HINTS: Record<string, string> = {
     max_gap: 'a duration like 30s or 5m',
     clear_hysteresis: 'a number in the metric unit, 0 for none',
     tolerance: 'a number in the metric unit, 0 for exactly constant',
+    escalation: 'a step such as { after: 15m, to: P2 }, with an optional then: step, or a list of such steps',
+    to: 'P1, P2 or P3',
+    then: 'a further step such as { after: 30m, to: P1 }',
 };
 
 function quote(value: unknown): string {
@@ -214,6 +218,7 @@ function schemaProblem(error: ErrorObject, data: unknown, source: string, locate
             let allowed: string[] = [];
             if (inRule && fieldPath.length === 0) allowed = ruleFields(rule?.kind);
             else if (inRule && fieldPath[0] === 'scope') allowed = ['metrics', 'asset_ids', 'asset_types', 'operators'];
+            else if (inRule && fieldPath[0] === 'escalation') allowed = typeof fieldPath[1] === 'number' ? ['after', 'to'] : ['after', 'to', 'then'];
             else if (path.length === 0) allowed = ['version', 'rules'];
             const kindText = inRule && fieldPath.length === 0 && typeof rule?.kind === 'string' ? `a ${rule.kind} rule` : label;
             const list = allowed.length ? ` (${kindText} takes ${allowed.join(', ')})` : '';
@@ -345,6 +350,10 @@ function crossFieldProblems(rules: unknown[], source: string, locate: Locator): 
             }
         }
 
+        if (rule.escalation !== undefined) {
+            for (const problem of escalationProblems(rule.escalation, rule.severity as Severity)) add(problem.text, locate.line(['rules', index, ...problem.path]));
+        }
+
         const metrics = (rule.scope as { metrics?: unknown } | undefined)?.metrics;
         if (Array.isArray(metrics)) {
             metrics.forEach((metric, entry) => {
@@ -372,6 +381,7 @@ function toRule(raw: Record<string, unknown>, line: number | undefined): Rule {
             ...(scope.asset_types ? { asset_types: [...scope.asset_types] } : {}),
             ...(scope.operators ? { operators: [...scope.operators] } : {}),
         },
+        ...(raw.escalation !== undefined ? { escalation: escalationSteps(raw.escalation) } : {}),
         line,
     };
     const maxGapMs = typeof raw.max_gap === 'string' ? parseDuration(raw.max_gap) : undefined;

@@ -9,6 +9,14 @@ export interface RuleScope {
     operators?: string[];
 }
 
+/** One step of an escalation policy. */
+export interface EscalationStep {
+    /** Time after the previous step, or after the alert's first notification for the first step, in milliseconds. */
+    afterMs: number;
+    /** Severity the alert is raised to. */
+    to: Severity;
+}
+
 interface RuleBase {
     id: string;
     description: string;
@@ -18,6 +26,8 @@ interface RuleBase {
     /** Message template with placeholders such as {asset_id} and {value}. */
     message: string;
     scope: RuleScope;
+    /** Steps that raise the severity of an alert left open and unacknowledged; absent for none. */
+    escalation?: EscalationStep[];
     /** Line of the rule in its file, for messages about it. */
     line?: number;
 }

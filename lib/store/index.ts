@@ -1,5 +1,15 @@
 // Entry point of the store: one database connection per process and data folder or connection
 // string, shared by the runtime API and every flow node through reference-counted handles.
+import type {
+    EscalationChange,
+    OpenAlertOptions,
+    OpenAlertResult,
+    Silence,
+    SilenceInput,
+    SilencesQuery,
+    StoredAlert,
+    StoredAlertsQuery,
+} from './alert-lifecycle';
 import type { AuditEntry, AuditEntryInput } from './audit';
 import type { MonthlyFieldProduction } from './public-aggregates';
 import { ServiceError } from '../errors';
@@ -24,6 +34,7 @@ export type { DetailedStore } from './sql-store';
 export { DEFAULT_RETENTION } from './partitions';
 export { describeStoreSpec, resolveStoreSpec, storeSpecFromSettings, type StoreSettings } from './spec';
 export type * from './types';
+export type * from './alert-lifecycle';
 
 interface SharedStore {
     key: string;
@@ -124,6 +135,42 @@ export class StoreHandle implements DetailedStore {
 
     async updateEventState(eventId: string, state: 'acknowledged' | 'resolved', by: string, at?: string): Promise<AlertEvent | undefined> {
         return this.use().updateEventState(eventId, state, by, at);
+    }
+
+    async openAlert(event: AlertEvent, options: OpenAlertOptions): Promise<OpenAlertResult> {
+        return this.use().openAlert(event, options);
+    }
+
+    async listStoredAlerts(query?: StoredAlertsQuery): Promise<StoredAlert[]> {
+        return this.use().listStoredAlerts(query);
+    }
+
+    async escalateAlert(eventId: string, change: EscalationChange): Promise<StoredAlert | undefined> {
+        return this.use().escalateAlert(eventId, change);
+    }
+
+    async setAlertSilence(eventId: string, silenceId: string | null, at: string): Promise<StoredAlert | undefined> {
+        return this.use().setAlertSilence(eventId, silenceId, at);
+    }
+
+    async requestAlertNotification(eventId: string, at: string): Promise<boolean> {
+        return this.use().requestAlertNotification(eventId, at);
+    }
+
+    async claimAlertNotifications(eventIds: string[], at: string): Promise<string[]> {
+        return this.use().claimAlertNotifications(eventIds, at);
+    }
+
+    async createSilence(input: SilenceInput): Promise<Silence> {
+        return this.use().createSilence(input);
+    }
+
+    async listSilences(query?: SilencesQuery): Promise<Silence[]> {
+        return this.use().listSilences(query);
+    }
+
+    async expireSilence(silenceId: string, by: string, at?: string): Promise<{ silence: Silence | undefined; changed: boolean }> {
+        return this.use().expireSilence(silenceId, by, at);
     }
 
     async upsertAssets(assets: Asset[]): Promise<void> {

@@ -1,6 +1,16 @@
 // The store contract. PostgreSQL and the embedded PGlite engine implement the same interface with
 // the same SQL; nodes and the API use only this interface.
 import type { AlertEvent, Asset, QualityFlag, Reading, Rejection, Severity } from '../types';
+import type {
+    EscalationChange,
+    OpenAlertOptions,
+    OpenAlertResult,
+    Silence,
+    SilenceInput,
+    SilencesQuery,
+    StoredAlert,
+    StoredAlertsQuery,
+} from './alert-lifecycle';
 import type { AuditEntry, AuditEntryInput } from './audit';
 import type { MonthlyFieldProduction } from './public-aggregates';
 
@@ -101,6 +111,28 @@ export interface Store {
     insertEvent(event: AlertEvent): Promise<boolean>;
     /** Changes the state of an alert and records who did it. Returns the updated event or undefined. */
     updateEventState(eventId: string, state: 'acknowledged' | 'resolved', by: string, at?: string): Promise<AlertEvent | undefined>;
+    /**
+     * Stores an alert event with its lifecycle and records a new alert in the audit log. An open
+     * event for a rule, asset and metric that already has an unresolved alert raises that alert's
+     * repeat count instead of storing a second alert.
+     */
+    openAlert(event: AlertEvent, options: OpenAlertOptions): Promise<OpenAlertResult>;
+    /** Returns stored alerts with their lifecycle columns, oldest opened first. */
+    listStoredAlerts(query?: StoredAlertsQuery): Promise<StoredAlert[]>;
+    /** Raises the severity of an open alert and records it in the audit log with actor `escalation`. */
+    escalateAlert(eventId: string, change: EscalationChange): Promise<StoredAlert | undefined>;
+    /** Sets or clears the silence of an unresolved alert; undefined when nothing changed. */
+    setAlertSilence(eventId: string, silenceId: string | null, at: string): Promise<StoredAlert | undefined>;
+    /** Makes a notification of the alert wait to be sent; false when one waits already or the alert is silenced. */
+    requestAlertNotification(eventId: string, at: string): Promise<boolean>;
+    /** Takes waiting notifications for sending and returns the ids taken; each is taken once. */
+    claimAlertNotifications(eventIds: string[], at: string): Promise<string[]>;
+    /** Stores a silence and records it in the audit log. */
+    createSilence(input: SilenceInput): Promise<Silence>;
+    /** Returns silences, newest created first. */
+    listSilences(query?: SilencesQuery): Promise<Silence[]>;
+    /** Ends a silence now and records who did it in the audit log; see expireSilence in alert-lifecycle.ts. */
+    expireSilence(silenceId: string, by: string, at?: string): Promise<{ silence: Silence | undefined; changed: boolean }>;
     upsertAssets(assets: Asset[]): Promise<void>;
     listAssets(filter?: { operator?: string }): Promise<Asset[]>;
     queryReadings(query: ReadingsQuery): Promise<Reading[] | RollupRow[]>;

@@ -8,6 +8,7 @@ import type { Resolution, RollupRow, Store } from '../../lib/store/types';
 import type { Reading, Severity } from '../../lib/types';
 import { ApiError, authenticate, intParam, isoParam, requireRole, route, type AuthedRequest } from './http';
 import type { TokenVerifier } from '../../lib/auth/types';
+import { createSilencesRouter } from './silences';
 
 /** Outcome of one line of a POST /v1/ingest body. */
 export interface IngestLineResult {
@@ -176,6 +177,7 @@ export function createApiRouter(deps: ApiDependencies): Router {
         });
     router.post('/alerts/:id/ack', requireRole('regulator-admin', 'operator'), alertAction('acknowledged'));
     router.post('/alerts/:id/resolve', requireRole('regulator-admin', 'operator'), alertAction('resolved'));
+    router.use(createSilencesRouter({ store }));
 
     router.get(
         '/audit',
