@@ -13,6 +13,13 @@ export interface RuntimeContext {
     latestReadings?: () => Promise<Reading[]>;
     /** Returns recent alert events (open ones first), to seed the alert feed after a restart. */
     recentEvents?: () => Promise<AlertEvent[]>;
+    /**
+     * Returns an asset's stored raw readings with from <= ts < to, oldest first, so that rules
+     * can rebuild the state of an asset that another runtime watched before.
+     */
+    readingsBetween?: (assetId: string, from: string, to: string) => Promise<Reading[]>;
+    /** Returns the asset's alert events that are open or acknowledged. */
+    unresolvedEvents?: (assetId: string) => Promise<AlertEvent[]>;
     /** Base path of the REST API, for links from the dashboard, for example `/v1`. */
     apiBase?: string;
     /** Folder for runtime data: embedded database, outbox, keys, inbox. */

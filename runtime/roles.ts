@@ -14,8 +14,9 @@ import { renderMetrics } from '../lib/observability/counters';
 import { DATA_DIR, PROJECT_ROOT } from '../lib/paths';
 import type { RuntimeContext } from '../lib/runtime-context';
 import { openStore } from '../lib/store/index';
+import { READINGS_LIMIT } from '../lib/store/readings';
 import type { Store, StoreSpec } from '../lib/store/types';
-import type { Asset } from '../lib/types';
+import type { Asset, Reading } from '../lib/types';
 import { buildSettings, type EditorUser, type RuntimeRole } from '../settings';
 import { createAuthRouter } from './api/auth-routes';
 import { apiErrorHandler } from './api/errors';
@@ -108,6 +109,15 @@ export async function startCloud(options: RuntimeOptions, logger: Logger): Promi
         listAssets: () => store.listAssets(),
         latestReadings: () => store.latestReadings(),
         recentEvents: () => store.listEvents({ limit: 200 }),
+        readingsBetween: async (assetId, from, to) =>
+            (await store.queryReadings({ asset_id: assetId, from, to, resolution: 'raw', limit: READINGS_LIMIT.max })) as Reading[],
+        unresolvedEvents: async (assetId) => {
+            const [open, acknowledged] = await Promise.all([
+                store.listEvents({ asset_ids: [assetId], state: 'open' }),
+                store.listEvents({ asset_ids: [assetId], state: 'acknowledged' }),
+            ]);
+            return [...open, ...acknowledged];
+        },
         apiBase: '/v1',
         dataDir: options.dataDir,
     };

@@ -51,11 +51,40 @@ function messageValues(transition: Transition): MessageValues {
     return values;
 }
 
+/** Returns the time a rule looks back to know its state for an asset: its window plus its hold. */
+function ruleMemoryMs(rule: Rule, rules: readonly Rule[], depth = 0): number {
+    switch (rule.kind) {
+        case 'threshold':
+            return rule.holdMs;
+        case 'rate_of_change':
+            return rule.windowMs + rule.holdMs;
+        case 'stuck':
+            return rule.windowMs;
+        case 'missing_data':
+            return rule.afterMs;
+        case 'composite':
+            // Composite rules name other rules; a cycle is a load error, and the depth guards anyway.
+            if (depth > rules.length) return 0;
+            return Math.max(0, ...rules.filter((other) => rule.ruleIds.includes(other.id)).map((other) => ruleMemoryMs(other, rules, depth + 1)));
+    }
+}
+
+/**
+ * Returns how far back the readings of an asset must go for the rules to rebuild its state. That
+ * is the longest window plus hold of any rule, doubled so that a condition that began before the
+ * window is seen from its start, and at least one minute.
+ */
+export function rulesLookbackMs(rules: readonly Rule[]): number {
+    return Math.max(60_000, 2 * Math.max(0, ...rules.map((rule) => ruleMemoryMs(rule, rules))));
+}
+
 export class RulesEngine {
     private evaluator: RuleEvaluator;
     private ruleSet: RuleSet;
     private readonly openEvents = new Map<string, AlertEvent>();
     private readonly newId?: () => string;
+    /** Assets whose readings this engine has evaluated or rebuilt. */
+    private readonly seenAssets = new Set<string>();
 
     constructor(ruleSet: RuleSet, options: RulesEngineOptions = {}) {
         this.ruleSet = ruleSet;
@@ -80,10 +109,60 @@ export class RulesEngine {
         return [...this.openEvents.values()];
     }
 
+    /** True when the engine has state for the asset: it has evaluated or rebuilt its readings. */
+    knows(assetId: string): boolean {
+        return this.seenAssets.has(assetId);
+    }
+
+    /**
+     * Rebuilds the state of an asset that another runtime watched before (after a restart or when
+     * its bus partition moved here): evaluates `history`, the asset's stored readings just before
+     * the ones about to be processed, without emitting its events, then reconciles the result with
+     * `stored`, the asset's alerts that are open or acknowledged in the store. Returns the events to
+     * send:
+     * - an alert open after the history and not in the store, which the previous runtime found
+     *   but did not record (its id derives from the incident, so a stored copy is not repeated);
+     * - a stored alert whose condition cleared within the history, resolved at that reading.
+     * A stored alert that is still open replaces the rebuilt one, so that its clear resolves it.
+     */
+    rebuild(assetId: string, history: Reading[], stored: AlertEvent[]): AlertEvent[] {
+        this.seenAssets.add(assetId);
+        const opened = new Map<string, AlertEvent>();
+        const clearedAt = new Map<string, { ts: string; evidence: Record<string, unknown> }>();
+        for (const transition of this.evaluator.evaluate(history.filter((reading) => reading.asset_id === assetId))) {
+            const key = keyOf(transition.rule.id, transition.asset_id, transition.metric);
+            if (transition.type === 'open') {
+                opened.set(key, this.openEvent(transition));
+                clearedAt.delete(key);
+            } else {
+                opened.delete(key);
+                clearedAt.set(key, { ts: transition.ts, evidence: { ...transition.evidence, reading_ts: transition.ts } });
+            }
+        }
+
+        const storedByKey = new Map<string, AlertEvent>();
+        for (const event of stored) {
+            if (event.asset_id === assetId && event.state !== 'resolved') storedByKey.set(keyOf(event.rule_id, event.asset_id, event.metric), event);
+        }
+        const events: AlertEvent[] = [];
+        for (const [key, event] of opened) {
+            const known = storedByKey.get(key);
+            this.openEvents.set(key, known ?? event);
+            if (!known) events.push(event);
+        }
+        for (const [key, event] of storedByKey) {
+            const cleared = clearedAt.get(key);
+            if (!opened.has(key) && cleared) events.push(this.resolvedEvent(event, cleared.ts, cleared.evidence));
+        }
+        return events;
+    }
+
     /** Evaluates readings; returns new open events and resolved events, in reading order. */
     process(readings: Iterable<Reading>): AlertEvent[] {
         const events: AlertEvent[] = [];
-        for (const transition of this.evaluator.evaluate(readings)) {
+        const list = [...readings];
+        for (const reading of list) this.seenAssets.add(reading.asset_id);
+        for (const transition of this.evaluator.evaluate(list)) {
             const key = keyOf(transition.rule.id, transition.asset_id, transition.metric);
             if (transition.type === 'open') {
                 const event = this.openEvent(transition);

@@ -104,6 +104,78 @@ describe('ul-rules', () => {
         expect((await cleared).args[0]).toEqual({ fill: 'green', shape: 'dot', text: 'ul-rules.status.open' });
     });
 
+    it('should resolve a stored alert whose condition cleared before the handover', async () => {
+        // Another runtime opened the alert at second 1; the reading that cleared it at second 2
+        // is stored, but that runtime stopped before it sent the resolution.
+        const stored: AlertEvent = {
+            event_id: '00000000-0000-4000-8000-000000000001', rule_id: 'tpt-high', asset_id: 'well-1', metric: 'pressure_tpt', severity: 'P1',
+            state: 'open', message: 'stored', opened_at: reading(1, 0).ts, evidence: {},
+        };
+        const requests: string[][] = [];
+        helper.settings({
+            upstreamLive: {
+                listAssets: async () => ASSETS,
+                readingsBetween: async (assetId: string, from: string, to: string) => {
+                    requests.push([assetId, from, to]);
+                    return [reading(0, 100), reading(1, 150), reading(2, 90)];
+                },
+                unresolvedEvents: async () => [stored],
+            },
+        });
+        const { node, alerts } = await load(writeRules(rulesYaml(100)));
+        const output = next<{ payload: AlertEvent }>(alerts, 'input');
+        node.receive({ payload: [reading(3, 91)] });
+        const event = (await output).payload;
+
+        expect(event).toMatchObject({ event_id: stored.event_id, state: 'resolved', resolved_at: reading(2, 0).ts, resolved_by: 'rule' });
+        // The demo rule has no hold, so the lookback is the one-minute minimum before the first new reading.
+        expect(requests).toEqual([['well-1', new Date(Date.parse(reading(3, 0).ts) - 60_000).toISOString(), reading(3, 0).ts]]);
+    });
+
+    it('should resolve a stored open alert with its own id after the handover', async () => {
+        const stored: AlertEvent = {
+            event_id: '00000000-0000-4000-8000-000000000002', rule_id: 'tpt-high', asset_id: 'well-1', metric: 'pressure_tpt', severity: 'P1',
+            state: 'acknowledged', message: 'stored', opened_at: reading(1, 0).ts, evidence: {},
+        };
+        helper.settings({
+            upstreamLive: {
+                listAssets: async () => ASSETS,
+                readingsBetween: async () => [reading(0, 100), reading(1, 150)],
+                unresolvedEvents: async () => [stored],
+            },
+        });
+        const { node, alerts } = await load(writeRules(rulesYaml(100)));
+        const events: AlertEvent[] = [];
+        alerts.on('input', (msg: never) => events.push((msg as { payload: AlertEvent }).payload));
+        const output = next<{ payload: AlertEvent }>(alerts, 'input');
+        // Still above the limit: the condition continues, so nothing opens again.
+        node.receive({ payload: [reading(2, 160)] });
+        node.receive({ payload: [reading(3, 90)] });
+        const event = (await output).payload;
+
+        expect(event).toMatchObject({ event_id: stored.event_id, state: 'resolved', resolved_at: reading(3, 0).ts });
+        expect(events).toHaveLength(1);
+    });
+
+    it('should start without history when the store cannot be read', async () => {
+        helper.settings({
+            upstreamLive: {
+                listAssets: async () => ASSETS,
+                readingsBetween: async () => {
+                    throw new Error('database unavailable');
+                },
+                unresolvedEvents: async () => [],
+            },
+        });
+        const { node, alerts } = await load(writeRules(rulesYaml(100)));
+        const warned = next<Call>(node, 'call:warn');
+        const opened = next<{ payload: AlertEvent }>(alerts, 'input');
+        node.receive({ payload: [reading(0, 150)] });
+
+        expect(String((await warned).args[0])).toContain('ul-rules.warnings.no-history');
+        expect((await opened).payload).toMatchObject({ state: 'open', opened_at: reading(0, 0).ts });
+    });
+
     it('should put malformed readings on the rejected output', async () => {
         const { node, rejected } = await load(writeRules(rulesYaml(100)));
         const output = next<{ payload: Rejection[] }>(rejected, 'input');
