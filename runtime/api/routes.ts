@@ -157,7 +157,15 @@ export function createApiRouter(deps: ApiDependencies): Router {
                 asset_ids: scope ? [...scope] : undefined,
                 limit: intParam(req.query.limit, 'limit', 1, 10_000),
             });
-            res.json({ count: events.length, events });
+            // Lifecycle facts of each alert: repeats, escalation from the opening severity, silence.
+            const stored = events.length > 0 ? await store.listStoredAlerts({ event_ids: events.map((event) => event.event_id) }) : [];
+            const lifecycle = new Map(stored.map((alert) => [alert.event_id, alert]));
+            const withLifecycle = events.map((event) => {
+                const alert = lifecycle.get(event.event_id);
+                if (!alert) return event;
+                return { ...event, repeat_count: alert.repeat_count, opened_severity: alert.opened_severity, silenced: alert.silenced, silence_id: alert.silence_id };
+            });
+            res.json({ count: withLifecycle.length, events: withLifecycle });
         }),
     );
 

@@ -154,6 +154,21 @@ describe('silences API', () => {
         expect((await call('GET', '/silences/not-a-uuid', 'admin')).status).toBe(404);
     });
 
+    it('should list the silence and repeats of an alert in GET /v1/events', async () => {
+        const openedAt = '2016-06-01T10:00:00.000Z';
+        const eventId = alertEventId('tpt-pressure-collapse', 'volve-15-9-f-11', 'pressure_tpt', openedAt);
+        const repeat = { event_id: alertEventId('tpt-pressure-collapse', 'volve-15-9-f-11', 'pressure_tpt', '2016-06-01T10:05:00.000Z'), opened_at: '2016-06-01T10:05:00.000Z' };
+        const [stored] = await store.listEvents({ event_ids: [eventId] });
+        await store.openAlert({ ...stored, ...repeat }, { at: new Date().toISOString(), group_key: 'field:VOLVE' });
+
+        const { status, body } = await call<{ events: Record<string, unknown>[] }>('GET', '/events?state=open', 'equinor');
+        const listed = body.events.find((event) => event.event_id === eventId);
+
+        expect(status).toBe(200);
+        expect(listed).toMatchObject({ repeat_count: 1, opened_severity: 'P1', silenced: true, silence_id: fieldSilence.silence_id });
+        expect(body.events.some((event) => event.event_id === repeat.event_id)).toBe(false);
+    });
+
     it('should let only a regulator-admin end a silence wider than the operator', async () => {
         const denied = await call('DELETE', `/silences/${fieldSilence.silence_id}`, 'equinor');
         const before = Date.now();
