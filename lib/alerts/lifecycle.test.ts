@@ -147,15 +147,27 @@ describe('planSweep', () => {
         expect(due.flushes.map((group) => group.alerts.map((a) => a.event_id))).toEqual([[alert.event_id]]);
     });
 
-    it('should send a P1 of a busy group within the window', () => {
-        // The P1 waits since 0; the group's other alerts came later, so the group is due at 30 s.
-        const p1 = stored({ severity: 'P1', notify_pending_since: at(0) });
-        const later = stored({ notify_pending_since: at(25 * SECOND) });
+    it('should send the opening of a P1 at once with its group', () => {
+        // The group has sent nothing yet, so the P1 pulls the waiting P2 along with it.
+        const p2 = stored({ notify_pending_since: at(0) });
+        const p1 = stored({ severity: 'P1', notify_pending_since: at(5 * SECOND) });
 
-        const plan = planSweep([later, p1], [], sites, policy(), T0 + 30 * SECOND);
+        const plan = planSweep([p2, p1], [], sites, policy(), T0 + 5 * SECOND);
 
         expect(plan.flushes).toHaveLength(1);
-        expect(plan.flushes[0].alerts.map((alert) => alert.event_id)).toEqual([later.event_id, p1.event_id]);
+        expect(plan.flushes[0].alerts.map((alert) => alert.event_id)).toEqual([p2.event_id, p1.event_id]);
+    });
+
+    it('should hold a P1 opening a window when its group sent a message just before', () => {
+        const sent = stored({ severity: 'P2', first_notified_at: at(0), last_notified_at: at(0) });
+        const p1 = stored({ severity: 'P1', notify_pending_since: at(10 * SECOND) });
+
+        const early = planSweep([sent, p1], [], sites, policy(), T0 + 10 * SECOND);
+        const due = planSweep([sent, p1], [], sites, policy(), T0 + 40 * SECOND);
+
+        expect(early.flushes).toEqual([]);
+        expect(early.nextDueMs).toBe(T0 + 40 * SECOND);
+        expect(due.flushes.map((group) => group.alerts.map((alert) => alert.event_id))).toEqual([[p1.event_id]]);
     });
 
     it('should silence a matching alert and drop its waiting notification', () => {

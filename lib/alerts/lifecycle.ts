@@ -4,7 +4,7 @@
 // the previous one left it.
 import type { EscalationChange, Silence, StoredAlert } from '../store/alert-lifecycle';
 import { dueEscalation, nextEscalationAt, type EscalationPolicy } from './escalation';
-import { pendingGroups, type PendingGroup } from './grouping';
+import { lastSentByGroup, pendingGroups, type PendingGroup } from './grouping';
 import { reminderDueAt, type ReminderIntervals } from './reminders';
 import { findSilence, type SiteLookup } from './silences';
 
@@ -134,7 +134,7 @@ export function planSweep(alerts: readonly StoredAlert[], silences: readonly Sil
     const planner = new Planner(silences, sites, policy, nowMs);
     const updated = alerts.map((alert) => planner.visit(alert));
     const waiting = updated.filter((alert) => !alert.silenced);
-    for (const group of pendingGroups(waiting, policy.groupWindowMs)) {
+    for (const group of pendingGroups(waiting, policy.groupWindowMs, lastSentByGroup(updated))) {
         if (group.dueAtMs <= nowMs) planner.plan.flushes.push(group);
         else planner.wake(group.dueAtMs);
     }

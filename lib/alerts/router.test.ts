@@ -150,26 +150,51 @@ describe('AlertRouter', () => {
     it('should send alerts of one field within the window as one email', async () => {
         const { router, mailer, setClock, sweepAt } = harness();
         await router.route(opened('volve-15-9-f-11', 0, { severity: 'P2' }));
-        setClock(2 * SECOND);
-        await router.route(opened('3w-well-00001'));
-        setClock(5 * SECOND);
-        await router.route(opened('volve-15-9-f-12'));
-        setClock(10 * SECOND);
         await router.route(opened('volve-15-9-f-1-c', 0, { severity: 'P3' }));
+        setClock(10 * SECOND);
+        await router.route(opened('volve-15-9-f-12', 0, { severity: 'P2' }));
 
         const early = await sweepAt(29 * SECOND);
         const volve = await sweepAt(30 * SECOND);
-        const threeW = await sweepAt(32 * SECOND);
+        const later = await sweepAt(45 * SECOND);
 
         expect(early.sent).toEqual([]);
         expect(volve.sent).toHaveLength(1);
-        expect(threeW.sent).toHaveLength(1);
-        expect(mailer.sent.map((email) => email.subject)).toEqual(['[P1] 3 alerts on VOLVE', '[P1] tpt-pressure-collapse on 3w-well-00001']);
+        expect(later.sent).toEqual([]);
+        expect(mailer.sent.map((email) => email.subject)).toEqual(['[P2] 3 alerts on VOLVE']);
         const lines = mailer.sent[0].text.split('\n').filter((line) => line.startsWith('['));
+        // Highest severity first, then by opening time and event id.
         expect(lines).toEqual([
-            '[P1 opened] tpt-pressure-collapse on volve-15-9-f-12',
+            '[P2 opened] tpt-pressure-collapse on volve-15-9-f-12',
             '[P2 opened] tpt-pressure-collapse on volve-15-9-f-11',
             '[P3 opened] tpt-pressure-collapse on volve-15-9-f-1-c',
+        ]);
+    });
+
+    it('should send the opening of a P1 at once with the waiting alerts of its field', async () => {
+        const { router, mailer, setClock, sweepAt } = harness();
+        await router.route(opened('volve-15-9-f-11', 0, { severity: 'P2' }));
+        await sweepAt(0);
+        setClock(2 * SECOND);
+        await router.route(opened('3w-well-00001'));
+        const threeW = await sweepAt(2 * SECOND);
+        setClock(5 * SECOND);
+        await router.route(opened('volve-15-9-f-12'));
+        const volve = await sweepAt(5 * SECOND);
+        // A P1 opening 10 s after its field's last message waits for the window.
+        setClock(15 * SECOND);
+        await router.route(opened('volve-15-9-f-1-c'));
+        const held = await sweepAt(15 * SECOND);
+        const windowEnd = await sweepAt(45 * SECOND);
+
+        expect(threeW.sent).toHaveLength(1);
+        expect(volve.sent).toHaveLength(1);
+        expect(held.sent).toEqual([]);
+        expect(windowEnd.sent).toHaveLength(1);
+        expect(mailer.sent.map((email) => email.subject)).toEqual([
+            '[P1] tpt-pressure-collapse on 3w-well-00001',
+            '[P1] 2 alerts on VOLVE',
+            '[P1] tpt-pressure-collapse on volve-15-9-f-1-c',
         ]);
     });
 
@@ -190,18 +215,22 @@ describe('AlertRouter', () => {
         }
         await sweepAt(10 * MINUTE);
 
-        // 60 openings and 60 resolutions, numbered by the second of their opening divided by 2.
-        // By hand, a message goes out a window after the oldest waiting notification. That gives
-        // messages at 30 s (openings 0 to 15) and 61 s (resolution of 15, openings 16 to 30, all
-        // resolved by then). Then come 92 s (openings 31 to 46) and 123 s (resolution of 46,
-        // openings 47 to 59).
-        expect(mailer.sent).toHaveLength(4);
+        // 60 openings and 60 resolutions. By hand: the first opening is a P1 in a group without a
+        // message yet, so it goes out at once. After that the group has always sent a message
+        // less than a window before, so each message goes out a window after its oldest waiting
+        // notification, the resolution announced 1 s after the previous message. Each such message
+        // lists that resolution, the 14 openings that opened and resolved meanwhile, and the
+        // opening just before it: 16 lines. The last one, after the loop, lists the resolution
+        // and 14 openings. Openings: 1 + 15 + 15 + 15 + 14 = 60.
+        const lines = mailer.sent.map((email) => email.text.split('\n').filter((line) => line.startsWith('[')).length);
         expect(mailer.sent.map((email) => email.subject)).toEqual([
+            '[P1] tpt-pressure-collapse on volve-15-9-f-11',
             '[P1] 16 alerts on VOLVE',
-            '[P1 resolved] 16 alerts on VOLVE',
             '[P1] 16 alerts on VOLVE',
-            '[P1 resolved] 14 alerts on VOLVE',
+            '[P1] 16 alerts on VOLVE',
+            '[P1 resolved] 15 alerts on VOLVE',
         ]);
+        expect(lines.slice(1)).toEqual([16, 16, 16, 15]);
     });
 
     it('should escalate an unacknowledged alert until it is acknowledged', async () => {

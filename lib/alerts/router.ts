@@ -138,7 +138,8 @@ export class AlertRouter {
     async route(event: AlertEvent): Promise<RouteResult> {
         const store = await this.options.store();
         const result = event.state === 'open' ? await this.open(store, event) : await this.changeState(store, event);
-        this.schedule(this.now() + this.groupWindowMs);
+        // A P1 opening may be due at once; the sweep decides.
+        this.schedule(event.state === 'open' && event.severity === 'P1' ? this.now() : this.now() + this.groupWindowMs);
         return result;
     }
 

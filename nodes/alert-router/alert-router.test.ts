@@ -231,7 +231,7 @@ describe('ul-alert-router', () => {
             const outputs: StoredMessage[] = [];
             stored.on('input', (msg: never) => outputs.push(msg as StoredMessage));
             const volve = (asset: string, id: string): AlertEvent =>
-                alertEvent({ event_id: id, asset_id: asset, rule_id: 'tpt-pressure-collapse', metric: 'pressure_tpt', message: `${asset}: pressure at the TPT fell` });
+                alertEvent({ event_id: id, asset_id: asset, rule_id: 'tpt-pressure-collapse', metric: 'pressure_tpt', severity: 'P2', message: `${asset}: pressure at the TPT fell` });
             router.receive({ payload: volve('volve-15-9-f-11', '6a1e0c52-0000-4000-8000-000000000011') });
             router.receive({ payload: volve('volve-15-9-f-12', '6a1e0c52-0000-4000-8000-000000000012') });
             router.receive({ payload: alertEvent() });
@@ -239,16 +239,16 @@ describe('ul-alert-router', () => {
             await waitFor(() => smtp.log.data.length >= 2);
 
             const subjects = smtp.log.data.map(subjectOf).sort();
-            expect(subjects).toEqual(['[P1] 2 alerts on VOLVE', '[P1] tpt-temperature-drop on 3w-well-00010']);
-            const group = decodeQuotedPrintable(smtp.log.data.find((message) => subjectOf(message) === '[P1] 2 alerts on VOLVE') as string);
-            expect(group).toContain('[P1 opened] tpt-pressure-collapse on volve-15-9-f-11');
-            expect(group).toContain('[P1 opened] tpt-pressure-collapse on volve-15-9-f-1-c');
+            expect(subjects).toEqual(['[P1] tpt-temperature-drop on 3w-well-00010', '[P2] 2 alerts on VOLVE']);
+            const group = decodeQuotedPrintable(smtp.log.data.find((message) => subjectOf(message) === '[P2] 2 alerts on VOLVE') as string);
+            expect(group).toContain('[P2 opened] tpt-pressure-collapse on volve-15-9-f-11');
+            expect(group).toContain('[P2 opened] tpt-pressure-collapse on volve-15-9-f-1-c');
             expect(group).not.toContain('volve-15-9-f-12');
             expect(outputs.find((msg) => msg.payload.asset_id === 'volve-15-9-f-12')?.alert).toMatchObject({ outcome: 'inserted', silenced: true });
 
             // When the maintenance ends, the still open alert is notified, a group window later.
             await waitFor(() => smtp.log.data.length >= 3);
-            expect(subjectOf(smtp.log.data[2])).toBe('[P1] tpt-pressure-collapse on volve-15-9-f-12');
+            expect(subjectOf(smtp.log.data[2])).toBe('[P2] tpt-pressure-collapse on volve-15-9-f-12');
             expect(Date.now()).toBeGreaterThanOrEqual(now + 2_500);
             expect(smtp.log.data).toHaveLength(3);
         } finally {
