@@ -1,19 +1,33 @@
 import { createServer, type Server } from 'node:net';
 import { createRequire } from 'node:module';
 
+import type { NodeAPI, NodeMessage } from 'node-red';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 import { drain } from '../../lib/drain';
+import { ServiceError } from '../../lib/errors';
+import { metricValue } from '../../lib/observability/counters';
+import type { Rejection } from '../../lib/types';
 import mqttIngestNode, { subscriptionTopics } from './mqtt-ingest';
 
 const require = createRequire(import.meta.url);
 const helper = require('node-red-node-test-helper');
 const mqtt = require('mqtt') as typeof import('mqtt');
+// The helper's node API has no RED.hooks, so the tests pass in the runtime's own hooks registry.
+const { hooks } = require('@node-red/util') as { hooks: NodeAPI['hooks'] };
+
+interface BrokerClient {
+    id: string;
+    close(done?: () => void): void;
+}
 
 let server: Server;
 let brokerUrl: string;
 let closeBroker: () => Promise<void>;
+let brokerClients: Record<string, BrokerClient>;
 const subscribed = new Set<string>();
+/** Payloads of the QoS 1 messages each client acknowledged, in the order of their PUBACKs. */
+const acknowledged = new Map<string, string[]>();
 
 beforeAll(async () => {
     helper.init(require.resolve('node-red'));
@@ -21,6 +35,11 @@ beforeAll(async () => {
     const broker = await Aedes.createBroker();
     broker.on('subscribe', (_subscriptions, client) => subscribed.add(client.id));
     broker.on('clientDisconnect', (client) => subscribed.delete(client.id));
+    broker.on('ack', (packet, client) => {
+        if (!client || !packet || !('payload' in packet)) return;
+        acknowledged.set(client.id, [...(acknowledged.get(client.id) ?? []), String(packet.payload)]);
+    });
+    brokerClients = (broker as unknown as { clients: Record<string, BrokerClient> }).clients;
     server = createServer(broker.handle);
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     brokerUrl = `mqtt://127.0.0.1:${(server.address() as { port: number }).port}`;
@@ -38,69 +57,298 @@ afterEach(async () => {
     await helper.unload();
 });
 
-function flow(overrides: Record<string, unknown> = {}) {
-    return [
-        { id: 'in-1', type: 'ul-mqtt-ingest', broker: brokerUrl, clientId: 'test-ingest', topics: 'ops/+/+/readings', qos: '1', group: '', wires: [['sink']], ...overrides },
-        { id: 'sink', type: 'helper' },
-    ];
+// The helper's RED._ returns the message key; this one fills in the English text, so tests read
+// the messages users see.
+const catalogue = require('./locales/en-US/mqtt-ingest.json') as Record<string, unknown>;
+
+function translate(key: string, substitutions: Record<string, unknown> = {}): string {
+    const text = key.split('.').reduce<unknown>((node, part) => (node as Record<string, unknown> | undefined)?.[part], catalogue);
+    if (typeof text !== 'string') return key;
+    return text.replace(/__(\w+)__/g, (_whole, name: string) => String(substitutions[name]));
 }
 
-async function publish(count: number, prefix: string): Promise<void> {
-    const client = await mqtt.connectAsync(brokerUrl, { clientId: `pub-${prefix}` });
-    for (let index = 0; index < count; index++) await client.publishAsync(`ops/acme/well-1/readings`, `${prefix}-${index}`, { qos: 1 });
+function withRuntime(register: (RED: NodeAPI) => void) {
+    return (RED: NodeAPI): void => {
+        (RED as { hooks: NodeAPI['hooks'] }).hooks = hooks;
+        (RED as unknown as { _: typeof translate })._ = translate;
+        register(RED);
+    };
+}
+
+interface HeldMessage {
+    msg: NodeMessage & { topic: string; payload: string };
+    done: (err?: Error) => void;
+}
+
+/** Registers `test-sink`, which keeps each message and its done() in the list named by its node id. */
+function sinkNode(lists: Record<string, HeldMessage[]>) {
+    return (RED: NodeAPI): void => {
+        RED.nodes.registerType('test-sink', function (this: { id: string; on: (event: string, handler: unknown) => void }, config: never) {
+            RED.nodes.createNode(this as never, config);
+            const list = lists[this.id];
+            this.on('input', (msg: HeldMessage['msg'], _send: unknown, done: HeldMessage['done']) => {
+                list.push({ msg, done });
+            });
+        } as never);
+    };
+}
+
+let testCount = 0;
+
+/** Returns a client id and topics of their own for each test, because the broker keeps every persistent session. */
+function names() {
+    testCount += 1;
+    return { clientId: `test-ingest-${testCount}`, topicFilter: `ops/test-${testCount}/+/readings`, topic: `ops/test-${testCount}/well-1/readings` };
+}
+
+type Names = ReturnType<typeof names>;
+
+function ingestNode(ids: Names, overrides: Record<string, unknown> = {}) {
+    return { id: 'in-1', type: 'ul-mqtt-ingest', broker: brokerUrl, clientId: ids.clientId, topics: ids.topicFilter, qos: '1', group: '', ...overrides };
+}
+
+/** Loads the ingest node with a holding sink on each output; returns the first output's messages. */
+async function load(ids: Names, overrides: Record<string, unknown> = {}, rejected: HeldMessage[] = []): Promise<HeldMessage[]> {
+    const received: HeldMessage[] = [];
+    await helper.load([withRuntime(mqttIngestNode), sinkNode({ sink: received, rejected })], [
+        { ...ingestNode(ids, overrides), wires: [['sink'], ['rejected']] },
+        { id: 'sink', type: 'test-sink' },
+        { id: 'rejected', type: 'test-sink' },
+    ]);
+    await connected(ids.clientId);
+    return received;
+}
+
+async function publish(topic: string, payloads: string[]): Promise<void> {
+    const client = await mqtt.connectAsync(brokerUrl, { clientId: `pub-${testCount}-${Math.random().toString(16).slice(2)}` });
+    for (const payload of payloads) await client.publishAsync(topic, payload, { qos: 1 });
     await client.endAsync();
 }
 
-function collect(count: number): Promise<{ topic: string; payload: string }[]> {
-    const received: { topic: string; payload: string }[] = [];
-    return new Promise((resolve) => {
-        helper.getNode('sink').on('input', (msg: { topic: string; payload: string }) => {
-            received.push(msg);
-            if (received.length === count) resolve(received);
-        });
-    });
+async function waitFor(check: () => boolean, what: string, timeoutMs = 5_000): Promise<void> {
+    const started = Date.now();
+    while (!check()) {
+        if (Date.now() - started > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+        await new Promise((resolve) => setTimeout(resolve, 10));
+    }
 }
 
 /** Waits until the test broker reports the node's client subscribed. */
-async function connected(): Promise<void> {
-    for (let attempt = 0; attempt < 100; attempt++) {
-        if (subscribed.has('test-ingest')) return;
-        await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-    throw new Error('the ingest node did not subscribe within 2 s');
+async function connected(clientId: string): Promise<void> {
+    await waitFor(() => subscribed.has(clientId), `${clientId} to subscribe`);
+}
+
+const acksOf = (clientId: string): string[] => acknowledged.get(clientId) ?? [];
+
+/** Gives the broker time to receive a PUBACK that should not have been sent. */
+async function pause(ms = 200): Promise<void> {
+    await new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+function warnings(): string[] {
+    return helper.log().args
+        .map((call: unknown[]) => call[0] as { level: number; msg: unknown })
+        .filter((entry: { level: number }) => entry.level === 30)
+        .map((entry: { msg: unknown }) => String(entry.msg));
 }
 
 describe('ul-mqtt-ingest', () => {
     it('should emit payload text and topic', async () => {
-        await helper.load(mqttIngestNode, flow());
-        await connected();
-        const received = collect(3);
-        await publish(3, 'live');
+        const ids = names();
+        const received = await load(ids);
+        await publish(ids.topic, ['live-0', 'live-1', 'live-2']);
+        await waitFor(() => received.length === 3, 'three messages');
+        for (const message of received) message.done();
 
-        expect((await received).map((msg) => msg.payload)).toEqual(['live-0', 'live-1', 'live-2']);
-        expect((await received)[0].topic).toBe('ops/acme/well-1/readings');
+        expect(received.map((message) => message.msg.payload)).toEqual(['live-0', 'live-1', 'live-2']);
+        expect(received[0].msg.topic).toBe(ids.topic);
+        expect(received[0].msg.qos).toBe(1);
     });
 
     it('should receive what was published while stopped', async () => {
-        await helper.load(mqttIngestNode, flow());
-        await connected();
+        const ids = names();
+        const first = await load(ids);
+        expect(first).toEqual([]);
         const drained = await drain({ timeoutMs: 2_000, quietMs: 50 });
         await helper.unload();
-        await publish(50, 'queued');
+        await publish(ids.topic, Array.from({ length: 50 }, (_, index) => `queued-${index}`));
 
-        await helper.load(mqttIngestNode, flow());
-        const received = await collect(50);
+        const received = await load(ids);
+        await waitFor(() => received.length === 50, '50 queued messages');
+        for (const message of received) message.done();
+        await waitFor(() => acksOf(ids.clientId).length === 50, '50 PUBACKs');
 
         expect(drained.drained).toBe(true);
-        expect(received.map((msg) => msg.payload)).toEqual(Array.from({ length: 50 }, (_, index) => `queued-${index}`));
+        expect(received.map((message) => message.msg.payload)).toEqual(Array.from({ length: 50 }, (_, index) => `queued-${index}`));
     });
 
     it('should report a bad broker URL at deploy', async () => {
-        await helper.load(mqttIngestNode, flow({ broker: '127.0.0.1:1883' }));
+        await helper.load(mqttIngestNode, [{ ...ingestNode(names(), { broker: '127.0.0.1:1883' }), wires: [[]] }]);
         const errors = helper.log().args.filter((call: unknown[]) => (call[0] as { level: number }).level === 20);
 
         expect(errors).toHaveLength(1);
         expect(String((errors[0][0] as { msg: unknown }).msg)).toContain('bad-broker');
+    });
+
+    it('should report a bad max unacked at deploy', async () => {
+        await helper.load(withRuntime(mqttIngestNode), [{ ...ingestNode(names(), { maxUnacked: '70000' }), wires: [[]] }]);
+        const errors = helper.log().args.filter((call: unknown[]) => (call[0] as { level: number }).level === 20);
+
+        expect(errors).toHaveLength(1);
+        expect(String((errors[0][0] as { msg: unknown }).msg)).toContain('Max unacknowledged messages "70000" is invalid');
+        expect(helper.getNode('in-1').status.lastCall.args[0]).toEqual({ fill: 'red', shape: 'ring', text: 'not configured' });
+    });
+});
+
+describe('ul-mqtt-ingest acknowledgements', () => {
+    it('should acknowledge only after the flow settles', async () => {
+        const ids = names();
+        const received = await load(ids);
+        await publish(ids.topic, ['held']);
+        await waitFor(() => received.length === 1, 'the message');
+        await pause();
+        expect(acksOf(ids.clientId)).toEqual([]);
+
+        received[0].done();
+        await waitFor(() => acksOf(ids.clientId).length === 1, 'the PUBACK');
+        expect(acksOf(ids.clientId)).toEqual(['held']);
+    });
+
+    it('should acknowledge at once without wired nodes', async () => {
+        const ids = names();
+        await helper.load(withRuntime(mqttIngestNode), [{ ...ingestNode(ids), wires: [[]] }]);
+        await connected(ids.clientId);
+        await publish(ids.topic, ['unwired-0', 'unwired-1']);
+
+        await waitFor(() => acksOf(ids.clientId).length === 2, 'two PUBACKs');
+        expect(acksOf(ids.clientId)).toEqual(['unwired-0', 'unwired-1']);
+    });
+
+    it('should acknowledge in arrival order', async () => {
+        const ids = names();
+        const received = await load(ids);
+        await publish(ids.topic, ['order-0', 'order-1', 'order-2']);
+        await waitFor(() => received.length === 3, 'three messages');
+
+        received[2].done();
+        received[1].done();
+        await pause();
+        expect(acksOf(ids.clientId)).toEqual([]);
+
+        received[0].done();
+        await waitFor(() => acksOf(ids.clientId).length === 3, 'three PUBACKs');
+        expect(acksOf(ids.clientId)).toEqual(['order-0', 'order-1', 'order-2']);
+    });
+
+    it('should redeliver unsettled messages after reconnect', async () => {
+        const ids = names();
+        const received = await load(ids);
+        await publish(ids.topic, ['unsettled']);
+        await waitFor(() => received.length === 1, 'the first delivery');
+
+        subscribed.delete(ids.clientId);
+        brokerClients[ids.clientId].close();
+        await waitFor(() => received.length === 2, 'the delivery after the reconnect');
+        expect(acksOf(ids.clientId)).toEqual([]);
+
+        // The first copy settles late, on a connection that no longer exists: nothing is sent.
+        received[0].done();
+        await pause();
+        expect(acksOf(ids.clientId)).toEqual([]);
+
+        received[1].done();
+        await waitFor(() => acksOf(ids.clientId).length === 1, 'the PUBACK');
+        expect(received.map((message) => message.msg.payload)).toEqual(['unsettled', 'unsettled']);
+        expect(acksOf(ids.clientId)).toEqual(['unsettled']);
+    });
+
+    it('should redeliver after a service error', async () => {
+        const ids = names();
+        const received = await load(ids);
+        await publish(ids.topic, ['bus-down']);
+        await waitFor(() => received.length === 1, 'the first delivery');
+        const failuresBefore = metricValue('ul_mqtt_failed_messages_total', { client_id: ids.clientId, outcome: 'redelivered' }) ?? 0;
+
+        received[0].done(new ServiceError('Publishing to Kafka topics telemetry.raw failed: timeout', { retriable: true }));
+        await waitFor(() => received.length === 2, 'the delivery after the reconnect');
+        expect(acksOf(ids.clientId)).toEqual([]);
+        received[1].done();
+        await waitFor(() => acksOf(ids.clientId).length === 1, 'the PUBACK');
+
+        expect(acksOf(ids.clientId)).toEqual(['bus-down']);
+        expect(metricValue('ul_mqtt_failed_messages_total', { client_id: ids.clientId, outcome: 'redelivered' })).toBe(failuresBefore + 1);
+        const logged = warnings().filter((text) => text.startsWith('Handling a message'));
+        expect(logged).toEqual([`Handling a message on topic ${ids.topic} failed: Publishing to Kafka topics telemetry.raw failed: timeout. `
+            + 'The node reconnects without acknowledging it, so the broker delivers it again.']);
+        const badges = helper.getNode('in-1').status.args.map((call: { text?: string }[]) => call[0].text);
+        expect(badges).toContain('handling failed; reconnecting');
+        expect(badges[badges.length - 1]).toBe('connected');
+    });
+
+    it('should reject a permanent failure, then acknowledge', async () => {
+        const ids = names();
+        const rejected: HeldMessage[] = [];
+        const received = await load(ids, {}, rejected);
+        await publish(ids.topic, ['{not json', 'after']);
+        await waitFor(() => received.length === 2, 'two messages');
+
+        received[0].done(new Error('Unexpected token n in JSON at position 1'));
+        received[1].done();
+        await waitFor(() => rejected.length === 1, 'the rejection');
+        await pause();
+        expect(acksOf(ids.clientId)).toEqual([]);
+
+        rejected[0].done();
+        await waitFor(() => acksOf(ids.clientId).length === 2, 'two PUBACKs');
+        const msg = rejected[0].msg as unknown as { topic: string; payload: Rejection[] };
+        expect(msg.topic).toBe(ids.topic);
+        expect(msg.payload).toHaveLength(1);
+        expect(msg.payload[0].code).toBe('handling_failed');
+        expect(msg.payload[0].source).toBe(`mqtt:${ids.topic}`);
+        expect(msg.payload[0].payload).toBe('{not json');
+        expect(msg.payload[0].reason).toContain('Unexpected token n in JSON at position 1');
+        expect(acksOf(ids.clientId)).toEqual(['{not json', 'after']);
+        expect(received).toHaveLength(2);
+    });
+
+    it('should stop reading at the unacknowledged limit', async () => {
+        const ids = names();
+        const received = await load(ids, { maxUnacked: '2' });
+        await publish(ids.topic, ['limit-0', 'limit-1', 'limit-2', 'limit-3']);
+        await waitFor(() => received.length === 2, 'two messages');
+        await pause();
+        expect(received).toHaveLength(2);
+
+        received[0].done();
+        await waitFor(() => received.length === 3, 'the third message');
+        await pause();
+        expect(received).toHaveLength(3);
+
+        for (const message of received.slice(1)) message.done();
+        await waitFor(() => received.length === 4, 'the fourth message');
+        received[3].done();
+        await waitFor(() => acksOf(ids.clientId).length === 4, 'four PUBACKs');
+        expect(acksOf(ids.clientId)).toEqual(['limit-0', 'limit-1', 'limit-2', 'limit-3']);
+    });
+
+    it('should leave messages arriving during a stop', async () => {
+        const ids = names();
+        const received = await load(ids);
+        await publish(ids.topic, ['before-stop']);
+        await waitFor(() => received.length === 1, 'the message');
+
+        const drained = drain({ timeoutMs: 3_000, quietMs: 50 });
+        await publish(ids.topic, ['during-stop']);
+        received[0].done();
+        await drained;
+        await helper.unload();
+        expect(acksOf(ids.clientId)).toEqual(['before-stop']);
+
+        const again = await load(ids);
+        await waitFor(() => again.length === 1, 'the message published during the stop');
+        again[0].done();
+        await waitFor(() => acksOf(ids.clientId).length === 2, 'its PUBACK');
+        expect(again.map((message) => message.msg.payload)).toEqual(['during-stop']);
     });
 });
 
