@@ -1,6 +1,5 @@
 // Store and forward at the edge: queues each message on disk and publishes it to the MQTT broker
 // itself (QoS 1, persistent session), releasing the next message only after the broker's PUBACK.
-import { readFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
@@ -11,6 +10,7 @@ import { OverflowReport } from '../../lib/forward-queue/overflow-report';
 import { registerGauge } from '../../lib/observability/counters';
 import { ForwardQueue, QueueFullError, type WhenFull } from '../../lib/forward-queue/queue';
 import { runtimeContext } from '../../lib/runtime-context';
+import { readTlsFiles, type TlsFiles } from '../../lib/tls-files';
 import { setStatus, type StatusState } from '../shared/status';
 
 interface ForwardQueueConfig extends NodeDef {
@@ -68,21 +68,11 @@ export default function register(RED: NodeAPI): void {
 
         const base = runtimeContext(RED.settings).dataDir ?? process.cwd();
         // Certificates and keys come from files, never from the flow file.
-        const tls: { ca?: Buffer; cert?: Buffer; key?: Buffer } = {};
-        for (const [field, option] of [['caFile', 'ca'], ['certFile', 'cert'], ['keyFile', 'key']] as const) {
-            const path = (config[field] || '').trim();
-            if (path === '') continue;
-            const file = isAbsolute(path) ? path : resolve(base, path);
-            try {
-                tls[option] = readFileSync(file);
-            } catch (err) {
-                node.error(RED._('ul-forward-queue.errors.tls-file', { field, file, error: toError(err).message }));
-                setStatus(node, 'failed', RED._('ul-forward-queue.status.not-configured'));
-                return;
-            }
-        }
-        if ((tls.cert === undefined) !== (tls.key === undefined)) {
-            node.error(RED._('ul-forward-queue.errors.tls-pair'));
+        let tls: TlsFiles;
+        try {
+            tls = readTlsFiles(config, base);
+        } catch (err) {
+            node.error(toError(err).message);
             setStatus(node, 'failed', RED._('ul-forward-queue.status.not-configured'));
             return;
         }

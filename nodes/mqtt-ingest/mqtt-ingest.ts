@@ -16,6 +16,8 @@ import {
     type AckTicket, type HeldPubacks,
 } from '../../lib/mqtt/deferred-acks';
 import { incrementCounter, registerGauge } from '../../lib/observability/counters';
+import { runtimeContext } from '../../lib/runtime-context';
+import { readTlsFiles, type TlsFiles } from '../../lib/tls-files';
 import { setStatus } from '../shared/status';
 
 interface MqttIngestConfig extends NodeDef {
@@ -29,6 +31,10 @@ interface MqttIngestConfig extends NodeDef {
     /** Broker account; normally `${UL_MQTT_USERNAME}` and `${UL_MQTT_PASSWORD}`, empty for none. */
     username?: string;
     password?: string;
+    /** PEM files for TLS (mqtts://), relative to the data folder; empty for none. */
+    caFile?: string;
+    certFile?: string;
+    keyFile?: string;
 }
 
 /** Time a graceful stop waits for messages in the flow to settle and be acknowledged, in milliseconds. */
@@ -75,6 +81,15 @@ export default function register(RED: NodeAPI): void {
             return;
         }
         if (qos === 2) node.warn(RED._('ul-mqtt-ingest.warnings.qos-2'));
+        // Certificates and keys come from files, never from the flow file.
+        let tls: TlsFiles;
+        try {
+            tls = readTlsFiles(config, runtimeContext(RED.settings).dataDir ?? process.cwd());
+        } catch (err) {
+            node.error(toError(err).message);
+            setStatus(node, 'failed', RED._('ul-mqtt-ingest.status.not-configured'));
+            return;
+        }
 
         // eslint-disable-next-line @typescript-eslint/no-require-imports
         const mqtt = require('mqtt') as typeof import('mqtt');
@@ -86,6 +101,7 @@ export default function register(RED: NodeAPI): void {
             connectTimeout: 10_000,
             keepalive: 30,
             ...(username ? { username, password: config.password ?? '' } : {}),
+            ...(Object.keys(tls).length > 0 ? { ...tls, rejectUnauthorized: true } : {}),
         });
         let acks: HeldPubacks;
         try {
