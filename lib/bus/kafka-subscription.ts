@@ -47,6 +47,9 @@ export interface SubscriptionContext {
 const WINDOW_PER_IN_FLIGHT = 100;
 const RESTART_DELAY_MS = 5_000;
 const MAX_RESTART_DELAY_MS = 60_000;
+/** Wait before a failed message is fetched again, doubled for each failure in a row on its partition. */
+const REDELIVERY_DELAY_MS = 2_000;
+const MAX_REDELIVERY_DELAY_MS = 60_000;
 
 function decodeValue(value: Buffer | null): unknown {
     if (value === null) return null;
@@ -96,6 +99,10 @@ export class KafkaSubscription {
     private lagTimer: NodeJS.Timeout | undefined;
     private readonly lag = new Map<number, number>();
     private readonly removeGauges: (() => void)[] = [];
+    /** Pending fetches of failed messages, per partition, from the lowest failed offset. */
+    private readonly redeliveries = new Map<number, { offset: bigint; timer: NodeJS.Timeout }>();
+    /** Failures in a row per partition, for the redelivery backoff. */
+    private readonly failureStreaks = new Map<number, number>();
 
     constructor(context: SubscriptionContext, topic: string, handler: BusHandler, options: { group: string; mode: SubscriptionMode; onState?: (state: SubscriptionState, detail?: string) => void }) {
         this.context = context;
@@ -233,6 +240,9 @@ export class KafkaSubscription {
             if (!next.has(partition)) {
                 this.partitions.delete(partition);
                 this.lag.delete(partition);
+                clearTimeout(this.redeliveries.get(partition)?.timer);
+                this.redeliveries.delete(partition);
+                this.failureStreaks.delete(partition);
             }
         }
         this.assigned = next;
@@ -288,7 +298,7 @@ export class KafkaSubscription {
         this.paused.add(batch.partition);
         if (offsets.window >= this.maxWindow) {
             this.context.logger.warn(`Partition ${batch.partition} of topic ${this.topic} is paused: offset ${offsets.commitOffset()} is not settled, `
-                + `so ${offsets.window} later offsets wait uncommitted behind it. A failed message is delivered again after a restart or rebalance.`);
+                + `so ${offsets.window} later offsets wait uncommitted behind it until it settles.`);
         }
     }
 
@@ -314,14 +324,50 @@ export class KafkaSubscription {
         result.then(
             () => {
                 offsets.settle(entry);
+                this.failureStreaks.delete(partition);
                 this.afterChange(partition, offsets);
             },
             () => {
-                // The handler reports its own failures; the offset keeps the commit point back.
+                // The handler reports its own failures; the offset keeps the commit point back
+                // until the message, fetched again, settles.
                 offsets.fail(entry);
+                this.scheduleRedelivery(partition, entry.offset);
                 this.afterChange(partition, offsets);
             },
         );
+    }
+
+    /**
+     * Fetches a partition again from a failed offset after a backoff, so that a message whose
+     * handling failed (the database or the next topic was unreachable) is handled again without a
+     * restart. Later messages that are pending or settled are not handed out twice (see
+     * PartitionOffsets.track).
+     */
+    private scheduleRedelivery(partition: number, offset: bigint): void {
+        if (this.stopping) return;
+        const pending = this.redeliveries.get(partition);
+        if (pending) {
+            if (offset < pending.offset) pending.offset = offset;
+            return;
+        }
+        const streak = (this.failureStreaks.get(partition) ?? 0) + 1;
+        this.failureStreaks.set(partition, streak);
+        const wait = Math.min(MAX_REDELIVERY_DELAY_MS, REDELIVERY_DELAY_MS * 2 ** Math.min(streak - 1, 5));
+        if (streak === 1) {
+            this.context.logger.warn(`A message at offset ${offset} of partition ${partition} of topic ${this.topic} failed; it is delivered again in ${wait / 1_000} s.`);
+        }
+        const redelivery = {
+            offset,
+            timer: setTimeout(() => {
+                this.redeliveries.delete(partition);
+                if (this.stopping || !this.assigned.has(partition) || !this.consumer) return;
+                incrementCounter('ul_bus_redeliveries_total', 'Failed bus messages fetched again for another attempt.', { topic: this.topic, group: this.groupId });
+                this.consumer.seek({ topic: this.topic, partition, offset: redelivery.offset.toString() });
+                if (this.paused.delete(partition)) this.consumer.resume([{ topic: this.topic, partitions: [partition] }]);
+            }, wait),
+        };
+        redelivery.timer.unref();
+        this.redeliveries.set(partition, redelivery);
     }
 
     private afterChange(partition: number, offsets: PartitionOffsets): void {
@@ -406,6 +452,8 @@ export class KafkaSubscription {
         this.waiting.cancel?.();
         if (this.lagTimer) clearInterval(this.lagTimer);
         if (this.commitTimer) clearTimeout(this.commitTimer);
+        for (const { timer } of this.redeliveries.values()) clearTimeout(timer);
+        this.redeliveries.clear();
 
         const consumer = this.consumer;
         if (consumer && this.member) {

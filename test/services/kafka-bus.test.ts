@@ -222,6 +222,41 @@ describe('Kafka bus', () => {
         expect(again.size).toBe(expectedAgain);
     });
 
+    it('should deliver a failed message again without a restart', async () => {
+        const topic = topicOf('retry-failed');
+        const producer = newBus();
+        await publishMany(producer, topic, 500, 10);
+
+        // Every message whose sequence ends in 7 fails on its first delivery, as when the next
+        // topic or the database is unreachable for a moment.
+        const consumer = newBus();
+        const attempts = new Map<string, number>();
+        const settled = new Set<string>();
+        consumer.subscribe(
+            topic,
+            (message) => {
+                const key = position(message);
+                const attempt = (attempts.get(key) ?? 0) + 1;
+                attempts.set(key, attempt);
+                if ((message.value as Payload).seq % 10 === 7 && attempt === 1) return Promise.reject(new Error('next topic unreachable'));
+                settled.add(key);
+                return Promise.resolve();
+            },
+            { group: 'retry-failed' },
+        );
+        await waitFor(() => settled.size >= 500, 'all 500 messages to settle', 60_000);
+        await waitFor(async () => {
+            const offsets = await groupOffsets(`${groupPrefix}.retry-failed`, topic);
+            return [...offsets.values()].every(({ committed, end }) => committed === end);
+        }, 'every partition committed to its end', 30_000);
+
+        const failedOnce = [...attempts.entries()].filter(([, count]) => count >= 2).map(([key]) => key);
+        expect(failedOnce).toHaveLength(50);
+        // Messages after a failed one were not handed out again.
+        expect([...attempts.values()].filter((count) => count > 2)).toEqual([]);
+        expect(attempts.size).toBe(500);
+    });
+
     it('should share and hand over partitions', async () => {
         const topic = topicOf('share');
         const producer = newBus();
