@@ -201,6 +201,34 @@ describe('checkFlowText failures', () => {
         expect(problems[0].fix).toContain('use "ul-normalize"');
     });
 
+    it('should accept the Modbus node types', () => {
+        const problems = check([
+            { id: 't', type: 'tab', label: 'tab' },
+            { id: 'plc', type: 'modbus-client', clienttype: 'tcp', tcpHost: '127.0.0.1', tcpPort: '502' },
+            { id: 'poll', type: 'modbus-read', z: 't', server: 'plc', x: 1, y: 1, wires: [[], []] },
+        ]);
+        expect(problems).toEqual([]);
+    });
+
+    it('should reject the Modbus flex server', () => {
+        const problems = check([
+            { id: 't', type: 'tab', label: 'tab' },
+            { id: 'sim', type: 'modbus-flex-server', z: 't', name: 'simulator', x: 1, y: 1, wires: [] },
+        ]);
+        expect(problems.map((problem) => [problem.code, problem.nodeId])).toEqual([['forbidden-type', 'sim']]);
+        expect(problems[0].message).toMatch(/^node type "modbus-flex-server" is not allowed, because it runs the JavaScript of its register handlers in the vm2 sandbox, which has known escapes/);
+        expect(problems[0].fix).toContain('modbus-server');
+    });
+
+    it('should reject the flex server in any case', () => {
+        const options = { ...OPTIONS, nodeTypes: [...OPTIONS.nodeTypes, 'Modbus-Flex-Server'] };
+        const text = formatFlows([
+            { id: 't', type: 'tab', label: 'tab' },
+            { id: 'sim', type: 'Modbus-Flex-Server', z: 't', x: 1, y: 1, wires: [] },
+        ]);
+        expect(checkFlowText(text, FILE, options).map((problem) => problem.code)).toEqual(['forbidden-type']);
+    });
+
     it('should report an instance of a missing subflow', () => {
         const problems = check([
             { id: 't', type: 'tab', label: 'tab' },

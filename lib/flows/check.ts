@@ -1,8 +1,9 @@
 // Review checks for flow files: canonical form, no credentials, only defined environment
-// variables, only known node types, and no wire or config reference to a node that is missing.
+// variables, only known and allowed node types, and no wire or config reference to a node that
+// is missing.
 import { closeMatches } from '../normalize/close-matches';
 import { canonicalKeyOrder, findCanonicalDifference } from './canonical';
-import { CORE_NODE_TYPES, NODE_RED_ENV_NAMES } from './known';
+import { CONTRIB_NODE_TYPES, CORE_NODE_TYPES, FORBIDDEN_NODE_TYPES, NODE_RED_ENV_NAMES } from './known';
 import { FlowFileError, describeNode, envReferenceName, indexById, isSubflow, isTab, parseFlowText, wiresOf, type FlowNode } from './model';
 
 export type FlowProblemCode =
@@ -12,6 +13,7 @@ export type FlowProblemCode =
     | 'credential'
     | 'undefined-env'
     | 'unknown-type'
+    | 'forbidden-type'
     | 'dangling-wire'
     | 'missing-reference';
 
@@ -111,7 +113,7 @@ function checkFlowNodes(text: string, nodes: FlowNode[], file: string, options: 
         }
     }
 
-    const knownTypes = new Set([...CORE_NODE_TYPES, ...options.nodeTypes]);
+    const knownTypes = new Set([...CORE_NODE_TYPES, ...CONTRIB_NODE_TYPES, ...options.nodeTypes]);
     const globalEnv = new Set([...NODE_RED_ENV_NAMES, ...options.envNames, ...nodes.filter((node) => node.type === 'global-config').flatMap(envNamesOf)]);
     // Instances of a subflow may declare further names for the nodes inside it.
     const instanceEnv = new Map<string, string[]>();
@@ -221,6 +223,12 @@ function checkEnvReferences(file: string, node: FlowNode, defined: Set<string>):
 }
 
 function checkType(file: string, node: FlowNode, byId: Map<string, FlowNode>, knownTypes: Set<string>): FlowProblem[] {
+    const forbidden = FORBIDDEN_NODE_TYPES[node.type.toLowerCase()];
+    if (forbidden !== undefined) {
+        return [
+            problemAt(file, node, 'forbidden-type', `node type "${node.type}" is not allowed, because ${forbidden}`, 'remove the node; to simulate a device, run a modbus-server node, whose registers the flow sets with Modbus-Write nodes and no code'),
+        ];
+    }
     if (node.type.startsWith('subflow:')) {
         const subflowId = node.type.slice('subflow:'.length);
         const subflow = byId.get(subflowId);

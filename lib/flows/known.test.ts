@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 
 import { PROJECT_ROOT } from '../paths';
 import { OPTION_SPECS } from '../../runtime/options';
-import { CORE_NODE_TYPES, RUNTIME_ENV_NAMES, nodeTypesFromPackage } from './known';
+import { CONTRIB_NODE_TYPES, CORE_NODE_TYPES, FORBIDDEN_NODE_TYPES, RUNTIME_ENV_NAMES, nodeTypesFromPackage } from './known';
 
 describe('RUNTIME_ENV_NAMES', () => {
     it('should list every option variable', () => {
@@ -57,5 +57,27 @@ describe('CORE_NODE_TYPES', () => {
         registered.delete('unknown');
         expect(registered.size).toBeGreaterThan(40);
         expect([...registered].filter((type) => !CORE_NODE_TYPES.includes(type))).toEqual([]);
+    });
+});
+
+describe('CONTRIB_NODE_TYPES', () => {
+    it('should split every installed Modbus type into allowed and forbidden', () => {
+        const folder = join(PROJECT_ROOT, 'node_modules', 'node-red-contrib-modbus', 'modbus');
+        const registered = new Set<string>();
+        for (const file of readdirSync(folder)) {
+            if (!file.endsWith('.js')) continue;
+            const source = readFileSync(join(folder, file), 'utf8');
+            for (const match of source.matchAll(/registerType\(\s*["']([^"']+)["']/g)) registered.add(match[1]);
+        }
+        const listed = [...CONTRIB_NODE_TYPES, ...Object.keys(FORBIDDEN_NODE_TYPES)];
+
+        expect(registered.size).toBeGreaterThan(10);
+        expect([...registered].sort()).toEqual([...listed].sort());
+    });
+
+    it('should forbid the vm2 flex server only', () => {
+        expect(Object.keys(FORBIDDEN_NODE_TYPES)).toEqual(['modbus-flex-server']);
+        expect(CONTRIB_NODE_TYPES).not.toContain('modbus-flex-server');
+        expect(FORBIDDEN_NODE_TYPES['modbus-flex-server']).toContain('vm2');
     });
 });

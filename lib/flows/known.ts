@@ -19,6 +19,30 @@ export const CORE_NODE_TYPES: readonly string[] = [
 ];
 
 /**
+ * Node types of node-red-contrib-modbus 5.23, a dependency of the project, that flows may use: the
+ * `registerType` calls in node_modules/node-red-contrib-modbus/modbus/*.js, except the types in
+ * FORBIDDEN_NODE_TYPES. Node-RED finds the package in the project's node_modules, so the edge
+ * runtime loads them without a palette install.
+ */
+export const CONTRIB_NODE_TYPES: readonly string[] = [
+    'modbus-client', 'modbus-read', 'modbus-getter', 'modbus-flex-getter', 'modbus-write', 'modbus-flex-write',
+    'modbus-server', 'modbus-response', 'modbus-response-filter', 'modbus-queue-info', 'modbus-flex-connector',
+    'modbus-flex-sequencer', 'modbus-io-config',
+];
+
+/**
+ * Installed node types that no flow may use, with the reason as a clause for the message. The
+ * keys are matched without case, so the package.json spelling (Modbus-Flex-Server) is caught too.
+ */
+export const FORBIDDEN_NODE_TYPES: Readonly<Record<string, string>> = {
+    // vm2 3.9.19, the version installed with the package, has published sandbox escapes without a
+    // fixed release (for example CVE-2023-37466), so code in this node's settings can run with the
+    // rights of the runtime.
+    'modbus-flex-server':
+        'it runs the JavaScript of its register handlers in the vm2 sandbox, which has known escapes, so whoever edits the flow can run any code on the edge device',
+};
+
+/**
  * Environment variables the runtime defines for the flows: the variable of every command
  * option (OPTION_SPECS in runtime/options.ts) and the flow defaults that `flowEnvironment` in
  * runtime/process.ts sets for the cloud and edge roles. known.test.ts fails when either

@@ -18,7 +18,7 @@ import type { SignedEnvelope } from '../types';
 import { checkFlowText } from './check';
 import { RUNTIME_ENV_NAMES, nodeTypesFromPackage } from './known';
 import type { FlowNode } from './model';
-import { SiteParameterError, TEMPLATES_DIR, generateSiteFlow, listTemplates, loadTemplate } from './templates';
+import { SiteParameterError, TEMPLATES_DIR, generateSiteFlow, instantiateTemplate, listTemplates, loadTemplate, type SiteParameters } from './templates';
 
 const checkOptions = {
     nodeTypes: nodeTypesFromPackage(JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8'))),
@@ -43,11 +43,11 @@ const tempDir = mkdtempSync(join(tmpdir(), 'ul-site-template-'));
 afterAll(() => rmSync(tempDir, { recursive: true, force: true }));
 
 describe('site templates', () => {
-    it('should list both templates', () => {
-        expect(listTemplates()).toEqual(['opcua-well-pad', 'replay-site']);
+    it('should list every template', () => {
+        expect(listTemplates()).toEqual(['modbus-flow-station', 'opcua-well-pad', 'replay-site']);
     });
 
-    for (const template of ['opcua-well-pad', 'replay-site']) {
+    for (const template of ['modbus-flow-station', 'opcua-well-pad', 'replay-site']) {
         it(`should generate a checked ${template} flow`, () => {
             const text = generateSiteFlow(template, exampleParameters(template));
 
@@ -210,7 +210,7 @@ describe('site template parameters', () => {
     });
 
     it('should report an unknown template', () => {
-        expect(() => generateSiteFlow('gas-plant', {})).toThrow(/Site template "gas-plant" was not found .* use one of opcua-well-pad, replay-site/);
+        expect(() => generateSiteFlow('gas-plant', {})).toThrow(/Site template "gas-plant" was not found .* use one of modbus-flow-station, opcua-well-pad, replay-site/);
     });
 
     it('should reject undeclared placeholders', () => {
@@ -218,6 +218,183 @@ describe('site template parameters', () => {
         writeFileSync(path, JSON.stringify({ template: 'broken', description: '', parameters: {}, nodes: [{ id: 'a', type: 'inject', name: '{{siteId}}' }] }));
 
         expect(() => loadTemplate(path)).toThrow(/placeholder \{\{siteId\}\} in node a/);
+    });
+});
+
+describe('modbus-flow-station template', () => {
+    function generated(parameters = exampleParameters('modbus-flow-station')): FlowNode[] {
+        return JSON.parse(generateSiteFlow('modbus-flow-station', parameters)) as FlowNode[];
+    }
+
+    function byId(nodes: FlowNode[], id: string): FlowNode {
+        const found = nodes.find((node) => node.id === id);
+        if (!found) throw new Error(`node ${id} was not generated`);
+        return found;
+    }
+
+    it('should generate one poll per register block', () => {
+        const nodes = generated();
+        const polls = nodes.filter((node) => node.type === 'subflow:petrobras-station-3-modbus-poll');
+
+        expect(polls.map((node) => node.id)).toEqual(['petrobras-station-3-poll-u1-holding-0', 'petrobras-station-3-poll-u2-holding-0']);
+        expect(polls[1].name).toBe('unit 2 holding 0-5');
+        expect(polls[1].env).toEqual([
+            { name: 'UNIT_ID', type: 'num', value: '2' },
+            { name: 'DATA_TYPE', type: 'str', value: 'HoldingRegister' },
+            { name: 'ADDRESS', type: 'num', value: '0' },
+            { name: 'QUANTITY', type: 'num', value: '6' },
+        ]);
+        expect(polls.every((node) => JSON.stringify(node.wires) === JSON.stringify([['petrobras-station-3-register-map']]))).toBe(true);
+    });
+
+    it('should map the subflow, its port and its client', () => {
+        const nodes = generated();
+        const subflow = byId(nodes, 'petrobras-station-3-modbus-poll');
+        const read = byId(nodes, 'petrobras-station-3-modbus-poll-read');
+        const client = byId(nodes, 'petrobras-station-3-plc');
+
+        expect(subflow.out).toEqual([{ x: 440, y: 80, wires: [{ id: 'petrobras-station-3-modbus-poll-read', port: 0 }] }]);
+        expect(read.z).toBe('petrobras-station-3-modbus-poll');
+        expect(read.server).toBe('petrobras-station-3-plc');
+        expect(read.rate).toBe(1000);
+        expect([read.unitid, read.dataType, read.adr, read.quantity]).toEqual(['${UNIT_ID}', '${DATA_TYPE}', '${ADDRESS}', '${QUANTITY}']);
+        expect([client.tcpHost, client.tcpPort, client.unit_id, client.reconnectOnTimeout]).toEqual(['127.0.0.1', 502, 1, true]);
+    });
+
+    it('should put every register in one map', () => {
+        const registerMap = byId(generated(), 'petrobras-station-3-register-map');
+        const registers = JSON.parse(String(registerMap.registers)) as Record<string, unknown>[];
+
+        expect(registers.length).toBe(8);
+        expect(registers[0]).toEqual({ function: 'holding', address: 0, type: 'uint32', word_order: 'little', scale: 0.1, asset_id: '3w-well-00001', metric: 'pressure_tpt', unit: 'kPa' });
+        expect(registers[4]).toEqual({ unit_id: 2, function: 'holding', address: 0, type: 'float32', asset_id: '3w-well-00007', metric: 'pressure_tpt', unit: 'kPa' });
+        expect(registerMap.wires).toEqual([['petrobras-station-3-compress', 'petrobras-station-3-safety-rules'], ['petrobras-station-3-rejected-topic']]);
+    });
+
+    it('should fill the Modbus and compression defaults', () => {
+        const { port: _port, unitId: _unitId, pollInterval: _pollInterval, heartbeat: _heartbeat, ...rest } = exampleParameters('modbus-flow-station');
+        const nodes = generated(rest);
+
+        expect(byId(nodes, 'petrobras-station-3-plc').tcpPort).toBe(502);
+        expect(byId(nodes, 'petrobras-station-3-register-map').unitId).toBe(1);
+        expect(byId(nodes, 'petrobras-station-3-modbus-poll-read').rate).toBe(1000);
+        expect(byId(nodes, 'petrobras-station-3-compress').heartbeat).toBe(60);
+        expect(byId(nodes, 'petrobras-station-3-compress').maxErrors).toBe('{}');
+        expect(byId(nodes, 'petrobras-station-3-safety-rules').rulesFile).toBe('flows/templates/modbus-flow-station.rules.yaml');
+    });
+
+    it('should split reads at gaps in the addresses', () => {
+        const parameters = exampleParameters('modbus-flow-station');
+        const registers = (parameters.assets as { registers: Record<string, unknown>[] }[])[0].registers;
+        registers[3].address = 20;
+        const polls = generated(parameters).filter((node) => node.type === 'subflow:petrobras-station-3-modbus-poll');
+
+        expect(polls.map((node) => [node.id, node.name])).toEqual([
+            ['petrobras-station-3-poll-u1-holding-0', 'unit 1 holding 0-3'],
+            ['petrobras-station-3-poll-u1-holding-20', 'unit 1 holding 20-21'],
+            ['petrobras-station-3-poll-u2-holding-0', 'unit 2 holding 0-5'],
+        ]);
+    });
+});
+
+describe('modbus-flow-station parameters', () => {
+    it('should require a host and a rules file', () => {
+        const { host: _host, rulesFile: _rulesFile, ...rest } = exampleParameters('modbus-flow-station');
+        const error = problemsOf('modbus-flow-station', rest);
+
+        expect(error.problems.map((problem) => problem.parameter)).toEqual(['host', 'rulesFile']);
+    });
+
+    it('should require registers for each asset', () => {
+        const parameters = exampleParameters('modbus-flow-station');
+        delete (parameters.assets as Record<string, unknown>[])[1].registers;
+        const error = problemsOf('modbus-flow-station', parameters);
+
+        expect(error.problems.map((problem) => problem.parameter)).toEqual(['assets[1].registers']);
+    });
+
+    it('should reject an unknown register function', () => {
+        const parameters = exampleParameters('modbus-flow-station');
+        (parameters.assets as { registers: Record<string, unknown>[] }[])[0].registers[2].function = 'holdings';
+        const error = problemsOf('modbus-flow-station', parameters);
+
+        expect(error.problems[0].parameter).toBe('assets[0].registers[2].function');
+        expect(error.problems[0].value).toBe('holdings');
+    });
+
+    it('should name overlapping registers', () => {
+        const parameters = exampleParameters('modbus-flow-station');
+        const registers = (parameters.assets as { registers: Record<string, unknown>[] }[])[1].registers;
+        registers[1].address = 1;
+        const error = problemsOf('modbus-flow-station', parameters);
+
+        expect(error.problems).toEqual([
+            {
+                parameter: 'assets[1].registers[1]',
+                value: registers[1],
+                message:
+                    'ul-register-map rejects the generated settings: Register 6 (int16 at holding 1 of unit 2, temp_tpt of 3w-well-00007) overlaps register 5 (float32 at holding 0-1 of unit 2); move one of them to free addresses or remove the duplicate.',
+            },
+        ]);
+    });
+
+    it('should name a register with a unit that does not fit', () => {
+        const parameters = exampleParameters('modbus-flow-station');
+        (parameters.assets as { registers: Record<string, unknown>[] }[])[0].registers[1].unit = 'kPa';
+        const error = problemsOf('modbus-flow-station', parameters);
+
+        expect(error.problems.map((problem) => problem.parameter)).toEqual(['assets[0].registers[1]']);
+        expect(error.problems[0].message).toContain("Metric 'temp_tpt' is a temperature in degC, but unit 'kPa' is a pressure unit");
+    });
+
+    it('should reject a 32-bit register at the last address', () => {
+        const parameters = exampleParameters('modbus-flow-station');
+        (parameters.assets as { registers: Record<string, unknown>[] }[])[0].registers[3].address = 65_535;
+        const error = problemsOf('modbus-flow-station', parameters);
+
+        expect(error.problems.map((problem) => problem.parameter)).toEqual(['assets[0].registers[3]']);
+        expect(error.problems[0].message).toContain('is a float32, which needs 2 words, but 65535 is the last address');
+    });
+
+    it('should report a rules file that is missing', () => {
+        const error = problemsOf('modbus-flow-station', { ...exampleParameters('modbus-flow-station'), rulesFile: join(tempDir, 'absent.yaml') });
+
+        expect(error.problems.map((problem) => problem.parameter)).toEqual(['rulesFile']);
+        expect(error.problems[0].message).toMatch(/^the rules file is not usable: .*absent.yaml: cannot read the rules file \(the file does not exist\)/);
+    });
+
+    it('should report every problem of the rules file', () => {
+        const path = join(tempDir, 'station-rules.yaml');
+        writeFileSync(path, 'version: 1\nrules:\n  - id: Bad Id\n    kind: threshold\n');
+        const error = problemsOf('modbus-flow-station', { ...exampleParameters('modbus-flow-station'), rulesFile: path });
+
+        expect(error.problems.length).toBeGreaterThan(1);
+        expect(error.problems.every((problem) => problem.parameter === 'rulesFile' && problem.value === path)).toBe(true);
+    });
+
+    it('should reject compression settings that ul-compress rejects', () => {
+        const error = problemsOf('modbus-flow-station', { ...exampleParameters('modbus-flow-station'), maxErrors: { pressure_tpt: 'lots' } });
+
+        expect(error.problems.map((problem) => problem.parameter)).toEqual(['maxErrors']);
+        expect(error.problems[0].message).toMatch(/^ul-compress rejects the generated settings: The maximum error of pressure_tpt is "lots"/);
+    });
+
+    it('should reject a port out of range', () => {
+        const error = problemsOf('modbus-flow-station', { ...exampleParameters('modbus-flow-station'), port: 70_000 });
+
+        expect(error.problems.map((problem) => problem.parameter)).toEqual(['port']);
+    });
+});
+
+describe('template repeat lists', () => {
+    it('should reject an unknown list', () => {
+        const path = join(tempDir, 'repeat.json');
+        writeFileSync(path, JSON.stringify({ template: 'repeat', description: '', parameters: {}, nodes: [{ id: 'a', type: 'inject', '@repeat': 'wells' }] }));
+        const site = exampleParameters('replay-site');
+
+        expect(() => instantiateTemplate(loadTemplate(path), { ...site, template: 'repeat' } as unknown as SiteParameters)).toThrow(
+            'Template repeat node a repeats over "wells"; use "assets" or "polls".',
+        );
     });
 });
 

@@ -8,19 +8,28 @@
 //   keep their type, and lists and objects become JSON text, which is how Node-RED editor fields
 //   store them. A placeholder inside a longer string is replaced by the value's text.
 // - A node with `"@repeat": "assets"` is emitted once per entry of the `assets` parameter, with
-//   `{{asset.<field>}}` naming the fields of that entry. Copy i moves down by REPEAT_SPACING.
-// - Ids: a node gets `<siteId>-<template id>`, and a repeated node `<siteId>-<template id>-<assetId>`,
-//   so generating the same site twice gives the same ids. `z` and wires are mapped the same way.
-//   A wire between two repeated nodes joins the copies of the same asset. A wire from a single
-//   node to a repeated node goes to every copy.
-// Parameters are validated with schemas/site-template.json, then the generated tag map and OPC UA
-// settings are checked with the parsers that the nodes use at deploy.
+//   `{{asset.<field>}}` naming the fields of that entry. A node with `"@repeat": "polls"` is
+//   emitted once per Modbus read request that the registers of all assets need (see
+//   lib/register-map/polls.ts), with `{{poll.<field>}}`. Copy i moves down by REPEAT_SPACING.
+// - Ids: a node gets `<siteId>-<template id>`, and a repeated node `<siteId>-<template id>-<key>`,
+//   where the key is the asset id or the poll key (such as u1-holding-0), so generating the same
+//   site twice gives the same ids. `z`, wires, the wires of subflow ports and the `subflow:<id>`
+//   type of subflow instances are mapped the same way. A wire between two nodes repeated over the
+//   same list joins the copies of the same entry. Any other wire to a repeated node goes to
+//   every copy.
+// Parameters are validated with schemas/site-template.json, then the generated tag map, OPC UA,
+// register map and compression settings are checked with the parsers that the nodes use at
+// deploy, and a local rules file is loaded as ul-rules loads it.
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 
+import { parseCompressionConfig } from '../compression';
 import { ConfigError } from '../errors';
 import { parseOpcUaReaderConfig } from '../opcua/config';
 import { DATA_DIR, FLOWS_DIR } from '../paths';
+import { CONTRIB_DATA_TYPES, planPolls, pollKey, type PollRequest } from '../register-map/polls';
+import { parseRegisterMapConfig, type RawRegisterEntry } from '../register-map/registers';
+import { loadRulesFile, resolveRulesPath, RulesFileError } from '../rules/load';
 import { compileSchema, describeValue } from '../schemas';
 import { parseTagMapConfig } from '../tag-map/tag-map';
 import { formatFlows } from './canonical';
@@ -34,6 +43,9 @@ export const REPEAT_SPACING = 100;
 const PLACEHOLDER = /\{\{\s*([A-Za-z][A-Za-z0-9.]*)\s*\}\}/g;
 const WHOLE_PLACEHOLDER = /^\{\{\s*([A-Za-z][A-Za-z0-9.]*)\s*\}\}$/;
 const REPEAT_KEY = '@repeat';
+const REPEAT_LISTS = ['assets', 'polls'] as const;
+type RepeatList = (typeof REPEAT_LISTS)[number];
+const SUBFLOW_TYPE_PREFIX = 'subflow:';
 
 // The asset index of each generated copy of a repeated node, for naming the asset in errors.
 const assetIndexOf = new WeakMap<FlowNode, number>();
@@ -55,11 +67,25 @@ export interface OpcUaTagParameter {
     offset?: number;
 }
 
+/** One Modbus register or coil of an asset; the fields of a ul-register-map entry in camel case. */
+export interface ModbusRegisterParameter {
+    function: string;
+    address: number;
+    type?: string;
+    wordOrder?: string;
+    scale?: number;
+    offset?: number;
+    unitId?: number;
+    metric: string;
+    unit: string;
+}
+
 export interface AssetParameters {
     assetId: string;
     name?: string;
     file?: string;
     tags?: OpcUaTagParameter[];
+    registers?: ModbusRegisterParameter[];
 }
 
 /** The parameters file of a site, as described by schemas/site-template.json. */
@@ -74,6 +100,13 @@ export interface SiteParameters {
     endpoint?: string;
     samplingInterval?: number;
     publishingInterval?: number;
+    host?: string;
+    port?: number;
+    unitId?: number;
+    pollInterval?: number;
+    rulesFile?: string;
+    heartbeat?: number;
+    maxErrors?: Record<string, unknown>;
     assets: AssetParameters[];
 }
 
@@ -184,11 +217,88 @@ export function validateSiteParameters(templateName: string, document: unknown, 
             }
         }
     });
+    problems.push(...checkRegisterMap(site), ...checkRulesFile(site), ...checkCompression(site));
     if (problems.length > 0) throw new SiteParameterError(templateName, problems);
     return site;
 }
 
+/** Converts a register parameter of an asset into a ul-register-map entry. */
+function registerEntry(assetId: string, register: ModbusRegisterParameter): RawRegisterEntry {
+    const entry: RawRegisterEntry = {};
+    if (register.unitId !== undefined) entry.unit_id = register.unitId;
+    entry.function = register.function;
+    entry.address = register.address;
+    if (register.type !== undefined) entry.type = register.type;
+    if (register.wordOrder !== undefined) entry.word_order = register.wordOrder;
+    if (register.scale !== undefined) entry.scale = register.scale;
+    if (register.offset !== undefined) entry.offset = register.offset;
+    entry.asset_id = assetId;
+    entry.metric = register.metric;
+    entry.unit = register.unit;
+    return entry;
+}
+
+/** Lists the register map entries of the site: the registers of every asset in order, each with its parameter path. */
+function registerEntries(site: SiteParameters): { parameter: string; value: ModbusRegisterParameter; entry: RawRegisterEntry }[] {
+    return site.assets.flatMap((asset, assetIndex) =>
+        (asset.registers ?? []).map((register, index) => ({
+            parameter: `assets[${assetIndex}].registers[${index}]`,
+            value: register,
+            entry: registerEntry(asset.assetId, register),
+        })),
+    );
+}
+
+/** Checks the site's registers as ul-register-map does at deploy; names the register at fault. */
+function checkRegisterMap(site: SiteParameters): ParameterProblem[] {
+    const entries = registerEntries(site);
+    if (entries.length === 0) return [];
+    try {
+        parseRegisterMapConfig({ operator: site.operator, unitId: site.unitId ?? DEFAULT_UNIT_ID, registers: entries.map((item) => item.entry) });
+        return [];
+    } catch (err) {
+        if (!(err instanceof ConfigError)) throw err;
+        const position = err.context.register;
+        const at = typeof position === 'number' ? entries[position - 1] : undefined;
+        return [{ parameter: at?.parameter ?? 'assets', value: at?.value, message: `ul-register-map rejects the generated settings: ${err.message}` }];
+    }
+}
+
+/** Checks the compression settings as ul-compress does at deploy. */
+function checkCompression(site: SiteParameters): ParameterProblem[] {
+    const problems: ParameterProblem[] = [];
+    for (const parameter of ['maxErrors', 'heartbeat'] as const) {
+        if (site[parameter] === undefined) continue;
+        try {
+            parseCompressionConfig({ [parameter]: site[parameter] });
+        } catch (err) {
+            if (!(err instanceof ConfigError)) throw err;
+            problems.push({ parameter, value: site[parameter], message: `ul-compress rejects the generated settings: ${err.message}` });
+        }
+    }
+    return problems;
+}
+
+/** Loads the local rules file as ul-rules does, so a broken file fails now rather than at deploy. */
+function checkRulesFile(site: SiteParameters): ParameterProblem[] {
+    if (site.rulesFile === undefined) return [];
+    try {
+        loadRulesFile(resolveRulesPath(site.rulesFile));
+        return [];
+    } catch (err) {
+        if (!(err instanceof RulesFileError)) throw err;
+        return err.message.split('\n').map((line) => ({ parameter: 'rulesFile', value: site.rulesFile, message: `the rules file is not usable: ${line}` }));
+    }
+}
+
 type Values = Record<string, unknown>;
+
+/** Modbus defaults: the standard TCP port, the common default unit id, one poll a second. */
+const DEFAULT_MODBUS_PORT = 502;
+const DEFAULT_UNIT_ID = 1;
+const DEFAULT_POLL_INTERVAL_MS = 1000;
+/** Compression heartbeat in seconds; the ul-compress default. */
+const DEFAULT_HEARTBEAT_S = 60;
 
 function siteValues(site: SiteParameters): Values {
     return {
@@ -201,6 +311,33 @@ function siteValues(site: SiteParameters): Values {
         endpoint: site.endpoint,
         samplingInterval: site.samplingInterval ?? 1000,
         publishingInterval: site.publishingInterval ?? 1000,
+        host: site.host,
+        port: site.port ?? DEFAULT_MODBUS_PORT,
+        unitId: site.unitId ?? DEFAULT_UNIT_ID,
+        pollInterval: site.pollInterval ?? DEFAULT_POLL_INTERVAL_MS,
+        rulesFile: site.rulesFile,
+        heartbeat: site.heartbeat ?? DEFAULT_HEARTBEAT_S,
+        maxErrors: site.maxErrors ?? {},
+        registerMap: registerEntries(site).map((item) => item.entry),
+    };
+}
+
+/** Plans the read requests that cover the registers of every asset of the site. */
+function sitePolls(site: SiteParameters): PollRequest[] {
+    const entries = registerEntries(site).map((item) => item.entry);
+    if (entries.length === 0) return [];
+    return planPolls(parseRegisterMapConfig({ operator: site.operator, unitId: site.unitId ?? DEFAULT_UNIT_ID, registers: entries }).registers);
+}
+
+function pollValues(poll: PollRequest): Values {
+    // Subflow instance properties are stored as text, as the editor writes them.
+    return {
+        'poll.key': pollKey(poll),
+        'poll.name': `unit ${poll.unitId} ${poll.function} ${poll.address}-${poll.address + poll.quantity - 1}`,
+        'poll.unitId': String(poll.unitId),
+        'poll.dataType': CONTRIB_DATA_TYPES[poll.function],
+        'poll.address': String(poll.address),
+        'poll.quantity': String(poll.quantity),
     };
 }
 
@@ -222,6 +359,18 @@ function assetValues(asset: AssetParameters): Values {
 
 function valueText(value: unknown): string {
     return typeof value === 'object' && value !== null ? JSON.stringify(value) : String(value);
+}
+
+/** One copy of a repeated node: its id suffix, its placeholder values and, for assets, the asset index. */
+interface RepeatEntry {
+    key: string;
+    values: Values;
+    assetIndex?: number;
+}
+
+function repeatEntries(list: RepeatList, site: SiteParameters): RepeatEntry[] {
+    if (list === 'assets') return site.assets.map((asset, index) => ({ key: asset.assetId, values: assetValues(asset), assetIndex: index }));
+    return sitePolls(site).map((poll) => ({ key: pollKey(poll), values: pollValues(poll) }));
 }
 
 /** Replaces the placeholders in every string of `value`; see the substitution scheme above. */
@@ -250,42 +399,79 @@ function substitute(value: unknown, values: Values, where: string): unknown {
 /** Returns the generated flow nodes of a site, not yet in canonical order. */
 export function instantiateTemplate(template: SiteTemplate, site: SiteParameters): FlowNode[] {
     const global = siteValues(site);
-    const repeated = new Set(template.nodes.filter((node) => node[REPEAT_KEY] !== undefined).map((node) => node.id));
+    const repeatOf = new Map<string, RepeatList>();
     for (const node of template.nodes) {
-        if (node[REPEAT_KEY] !== undefined && node[REPEAT_KEY] !== 'assets') {
-            throw new ConfigError(`Template ${template.template} node ${node.id} repeats over "${String(node[REPEAT_KEY])}"; only "assets" is supported.`);
+        const list = node[REPEAT_KEY];
+        if (list === undefined) continue;
+        if (!REPEAT_LISTS.some((name) => name === list)) {
+            throw new ConfigError(`Template ${template.template} node ${node.id} repeats over "${String(list)}"; use "assets" or "polls".`);
         }
+        repeatOf.set(node.id, list as RepeatList);
     }
+    const entryCache = new Map<RepeatList, RepeatEntry[]>();
+    const entriesOf = (list: RepeatList): RepeatEntry[] => {
+        let entries = entryCache.get(list);
+        if (!entries) {
+            entries = repeatEntries(list, site);
+            entryCache.set(list, entries);
+        }
+        return entries;
+    };
+    const subflows = new Set(template.nodes.filter((node) => node.type === 'subflow').map((node) => node.id));
+
     const singleId = (id: string): string => `${site.siteId}-${id}`;
-    const copyId = (id: string, assetId: string): string => `${site.siteId}-${id}-${assetId}`;
-    const mapTarget = (target: unknown, asset: AssetParameters | undefined): string[] => {
+    const copyId = (id: string, key: string): string => `${site.siteId}-${id}-${key}`;
+    const mapTarget = (target: unknown, list: RepeatList | undefined, entry: RepeatEntry | undefined): string[] => {
         const id = String(target);
-        if (!repeated.has(id)) return [singleId(id)];
-        if (asset) return [copyId(id, asset.assetId)];
-        return site.assets.map((each) => copyId(id, each.assetId));
+        const targetList = repeatOf.get(id);
+        if (!targetList) return [singleId(id)];
+        if (entry && list === targetList) return [copyId(id, entry.key)];
+        return entriesOf(targetList).map((each) => copyId(id, each.key));
+    };
+    const mapType = (type: string): string => {
+        const subflowId = type.startsWith(SUBFLOW_TYPE_PREFIX) ? type.slice(SUBFLOW_TYPE_PREFIX.length) : undefined;
+        return subflowId !== undefined && subflows.has(subflowId) ? `${SUBFLOW_TYPE_PREFIX}${singleId(subflowId)}` : type;
+    };
+    // A subflow's `in` and `out` ports list the nodes inside it that they connect, as { id, port }.
+    const mapPorts = (ports: unknown): unknown => {
+        if (!Array.isArray(ports)) return ports;
+        return ports.map((port: unknown) => {
+            const record = port as { wires?: unknown } | null;
+            if (!record || !Array.isArray(record.wires)) return port;
+            const wires = record.wires.flatMap((wire: unknown) => {
+                const { id, ...rest } = wire as { id?: unknown };
+                return mapTarget(id, undefined, undefined).map((target) => ({ id: target, ...rest }));
+            });
+            return { ...record, wires };
+        });
     };
 
     const output: FlowNode[] = [];
-    const emit = (node: FlowNode, asset: AssetParameters | undefined, index: number): void => {
-        const values = asset ? { ...global, ...assetValues(asset) } : global;
-        const { [REPEAT_KEY]: _repeat, id, z, wires, ...rest } = node;
+    const emit = (node: FlowNode, list: RepeatList | undefined, entry: RepeatEntry | undefined, index: number): void => {
+        const values = entry ? { ...global, ...entry.values } : global;
+        const { [REPEAT_KEY]: _repeat, id, type, z, wires, ...rest } = node;
         const where = `template ${template.template} node ${id}`;
         const generated: FlowNode = {
-            id: asset ? copyId(id, asset.assetId) : singleId(id),
-            type: node.type,
+            id: entry ? copyId(id, entry.key) : singleId(id),
+            type: mapType(type),
             ...(substitute(rest, values, where) as Values),
         };
-        if (z !== undefined) generated.z = singleId(String(z));
-        if (asset && typeof node.y === 'number') generated.y = node.y + index * REPEAT_SPACING;
-        if (Array.isArray(wires)) {
-            generated.wires = wires.map((port: unknown) => (Array.isArray(port) ? port.flatMap((target) => mapTarget(target, asset)) : port));
+        if (node.type === 'subflow') {
+            generated.in = mapPorts(node.in);
+            generated.out = mapPorts(node.out);
         }
-        if (asset) assetIndexOf.set(generated, index);
+        if (z !== undefined) generated.z = singleId(String(z));
+        if (entry && typeof node.y === 'number') generated.y = node.y + index * REPEAT_SPACING;
+        if (Array.isArray(wires)) {
+            generated.wires = wires.map((port: unknown) => (Array.isArray(port) ? port.flatMap((target) => mapTarget(target, list, entry)) : port));
+        }
+        if (entry?.assetIndex !== undefined) assetIndexOf.set(generated, entry.assetIndex);
         output.push(generated);
     };
     for (const node of template.nodes) {
-        if (repeated.has(node.id)) site.assets.forEach((asset, index) => emit(node, asset, index));
-        else emit(node, undefined, 0);
+        const list = repeatOf.get(node.id);
+        if (list) entriesOf(list).forEach((entry, index) => emit(node, list, entry, index));
+        else emit(node, undefined, undefined, 0);
     }
     return output;
 }
