@@ -272,6 +272,16 @@ describe('checkFlowText failures', () => {
         expect(problems).toEqual([]);
     });
 
+    it('should report an OPC UA reader whose endpoint node is missing', () => {
+        const problems = check([
+            { id: 't', type: 'tab', label: 'tab' },
+            { id: 'pad-endpoint', type: 'ul-opcua-endpoint', endpoint: 'opc.tcp://127.0.0.1:4840' },
+            { id: 'r', type: 'ul-opcua-reader', z: 't', endpoint: 'pad-endpoit', x: 1, y: 1, wires: [[]] },
+        ]);
+        expect(problems.map((problem) => [problem.code, problem.nodeId])).toEqual([['missing-reference', 'r']]);
+        expect(problems[0].fix).toBe('set "endpoint" to an existing ul-opcua-endpoint node (pad-endpoint) or add config node "pad-endpoit"');
+    });
+
     it('should report a node whose tab is missing', () => {
         const problems = check([{ id: 'n', type: 'debug', z: 'gone', x: 1, y: 1 }]);
         expect(problems.map((problem) => [problem.code, problem.nodeId])).toEqual([['missing-reference', 'n']]);

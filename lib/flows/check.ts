@@ -56,6 +56,7 @@ export const REFERENCE_PROPERTIES: Record<string, string> = {
     store: 'ul-store',
     page: 'ul-ui-page',
     tls: 'tls-config',
+    endpoint: 'ul-opcua-endpoint',
 };
 
 // Reference-named properties that hold something other than a node id in a core node type.

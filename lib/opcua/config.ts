@@ -1,4 +1,6 @@
-// Configuration of the OPC UA reader: endpoint, security, PKI folder, monitored nodes and intervals.
+// Configuration of the OPC UA reader: the server connection (endpoint, security, PKI folder) and
+// the subscription (monitored nodes and intervals). A reader takes its connection from an
+// ul-opcua-endpoint config node, or from its own fields in flows made before that node existed.
 import { isAbsolute, join, resolve } from 'node:path';
 
 import { ConfigError } from '../errors';
@@ -16,7 +18,8 @@ export interface MonitoredTag {
     tag: string;
 }
 
-export interface OpcUaReaderSettings {
+/** Connection settings of one OPC UA server: address, security and the client's identity. */
+export interface OpcUaConnectionSettings {
     /** Server endpoint, for example opc.tcp://127.0.0.1:4840. */
     endpoint: string;
     securityMode: SecurityModeName;
@@ -25,6 +28,16 @@ export interface OpcUaReaderSettings {
     pkiFolder: string;
     /** Trust a server certificate that is not in the PKI's trusted folder (and store it there). */
     acceptUnknownCertificate: boolean;
+    /** Client certificate file; when absent, node-opcua creates a self-signed one in the PKI folder. */
+    certificateFile?: string;
+    /** Private key file (PEM) of the client certificate; set together with `certificateFile`. */
+    privateKeyFile?: string;
+    /** User name and password for the session; the session is anonymous when absent. */
+    user?: { userName: string; password: string };
+}
+
+/** Monitored nodes and intervals of one reader's subscription. */
+export interface OpcUaSubscriptionSettings {
     items: MonitoredTag[];
     /** Sampling interval requested for each monitored item, in milliseconds. */
     samplingIntervalMs: number;
@@ -32,8 +45,25 @@ export interface OpcUaReaderSettings {
     publishingIntervalMs: number;
 }
 
+/** Settings of a reader with its own connection. */
+export interface OpcUaReaderSettings extends OpcUaConnectionSettings, OpcUaSubscriptionSettings {}
+
+/**
+ * A checked reader configuration: either the id of the ul-opcua-endpoint config node to share,
+ * or the reader's own connection settings.
+ */
+export type OpcUaReaderConfig =
+    | { mode: 'endpoint'; endpointId: string; subscription: OpcUaSubscriptionSettings }
+    | { mode: 'own'; settings: OpcUaReaderSettings };
+
 export interface RawOpcUaReaderConfig {
+    /**
+     * Id of an ul-opcua-endpoint config node. Flows made before that node existed hold the
+     * server URL here, which selects the reader's own connection settings.
+     */
     endpoint?: unknown;
+    /** Server URL of the reader's own connection, used when `endpoint` is empty. */
+    endpointUrl?: unknown;
     securityMode?: unknown;
     securityPolicy?: unknown;
     /** PKI folder; relative paths are resolved under the data folder. Default `opcua-pki`. */
@@ -85,35 +115,78 @@ function parseItems(items: unknown): MonitoredTag[] {
     });
 }
 
-/** Checks the node configuration and returns the settings; throws a ConfigError naming the field. */
-export function parseOpcUaReaderConfig(raw: RawOpcUaReaderConfig, dataDir: string): OpcUaReaderSettings {
-    const endpoint = typeof raw.endpoint === 'string' ? raw.endpoint.trim() : '';
+/** Checks an OPC UA TCP endpoint URL and returns it trimmed. */
+export function parseEndpointUrl(value: unknown): string {
+    const endpoint = typeof value === 'string' ? value.trim() : '';
     if (!/^opc\.tcp:\/\/[^/\s]+/.test(endpoint)) {
         throw new ConfigError(`The endpoint "${endpoint}" is invalid; enter an OPC UA TCP endpoint such as opc.tcp://127.0.0.1:4840.`);
     }
-    const securityMode = (raw.securityMode || 'None') as SecurityModeName;
+    return endpoint;
+}
+
+/** Checks a security mode and policy pair; None goes only with None. */
+export function parseSecurity(rawMode: unknown, rawPolicy: unknown): { securityMode: SecurityModeName; securityPolicy: SecurityPolicyName } {
+    const securityMode = (rawMode || 'None') as SecurityModeName;
     if (!SECURITY_MODES.includes(securityMode)) {
-        throw new ConfigError(`The security mode "${String(raw.securityMode)}" is unknown; choose ${SECURITY_MODES.join(', ')}.`);
+        throw new ConfigError(`The security mode "${String(rawMode)}" is unknown; choose ${SECURITY_MODES.join(', ')}.`);
     }
-    const securityPolicy = (raw.securityPolicy || 'None') as SecurityPolicyName;
+    const securityPolicy = (rawPolicy || 'None') as SecurityPolicyName;
     if (!SECURITY_POLICIES.includes(securityPolicy)) {
-        throw new ConfigError(`The security policy "${String(raw.securityPolicy)}" is unknown; choose ${SECURITY_POLICIES.join(', ')}.`);
+        throw new ConfigError(`The security policy "${String(rawPolicy)}" is unknown; choose ${SECURITY_POLICIES.join(', ')}.`);
     }
     if ((securityMode === 'None') !== (securityPolicy === 'None')) {
         throw new ConfigError(
             `Security mode ${securityMode} does not go with policy ${securityPolicy}; use mode None with policy None, or Sign or SignAndEncrypt with Basic256Sha256 or Aes128_Sha256_RsaOaep.`,
         );
     }
-    const folder = typeof raw.pkiFolder === 'string' && raw.pkiFolder.trim() !== '' ? raw.pkiFolder.trim() : DEFAULT_PKI_FOLDER;
-    const pkiFolder = isAbsolute(folder) ? folder : resolve(join(dataDir, folder));
+    return { securityMode, securityPolicy };
+}
+
+/** Resolves a folder or file path: relative paths start at the data folder, empty means `fallback`. */
+export function resolveUnderDataDir(value: unknown, dataDir: string, fallback: string): string {
+    const path = typeof value === 'string' && value.trim() !== '' ? value.trim() : fallback;
+    return isAbsolute(path) ? path : resolve(join(dataDir, path));
+}
+
+/** Checks the monitored nodes and the intervals of a reader. */
+export function parseSubscriptionConfig(raw: RawOpcUaReaderConfig): OpcUaSubscriptionSettings {
     return {
-        endpoint,
-        securityMode,
-        securityPolicy,
-        pkiFolder,
-        acceptUnknownCertificate: raw.acceptUnknownCertificate === true || raw.acceptUnknownCertificate === 'true',
         items: parseItems(raw.items),
         samplingIntervalMs: readInterval(raw.samplingInterval, 'sampling interval', 1000),
         publishingIntervalMs: readInterval(raw.publishingInterval, 'publishing interval', 1000),
     };
+}
+
+/**
+ * Checks the reader's own connection fields (the fields of flows made before the endpoint config
+ * node) together with its subscription, and returns the settings.
+ */
+export function parseOwnReaderSettings(raw: RawOpcUaReaderConfig, dataDir: string): OpcUaReaderSettings {
+    const url = typeof raw.endpoint === 'string' && raw.endpoint.includes('://') ? raw.endpoint : raw.endpointUrl;
+    return {
+        endpoint: parseEndpointUrl(url),
+        ...parseSecurity(raw.securityMode, raw.securityPolicy),
+        pkiFolder: resolveUnderDataDir(raw.pkiFolder, dataDir, DEFAULT_PKI_FOLDER),
+        acceptUnknownCertificate: raw.acceptUnknownCertificate === true || raw.acceptUnknownCertificate === 'true',
+        ...parseSubscriptionConfig(raw),
+    };
+}
+
+/**
+ * Checks the node configuration of a reader; throws a ConfigError naming the field.
+ *
+ * `endpoint` holding a config node id selects that shared endpoint. `endpoint` holding a URL (a
+ * flow made before the endpoint config node) or left empty with `endpointUrl` set selects the
+ * reader's own connection fields.
+ */
+export function parseOpcUaReaderConfig(raw: RawOpcUaReaderConfig, dataDir: string): OpcUaReaderConfig {
+    const endpoint = typeof raw.endpoint === 'string' ? raw.endpoint.trim() : '';
+    const endpointUrl = typeof raw.endpointUrl === 'string' ? raw.endpointUrl.trim() : '';
+    if (endpoint !== '' && !endpoint.includes('://')) {
+        return { mode: 'endpoint', endpointId: endpoint, subscription: parseSubscriptionConfig(raw) };
+    }
+    if (endpoint === '' && endpointUrl === '') {
+        throw new ConfigError('No OPC UA endpoint is selected (property endpoint); select an OPC UA endpoint config node, or enter the server URL in the reader\'s own connection fields.');
+    }
+    return { mode: 'own', settings: parseOwnReaderSettings(raw, dataDir) };
 }

@@ -75,7 +75,7 @@ describe('OpcUaReader', () => {
         const states: [ReaderState, string | undefined][] = [];
         const points: OpcUaPoint[] = [];
         const warnings: string[] = [];
-        const reader = new OpcUaReader(
+        const reader = OpcUaReader.withOwnSession(
             {
                 endpoint: `opc.tcp://127.0.0.1:${port}`,
                 securityMode: 'None',
@@ -118,7 +118,7 @@ describe('OpcUaReader', () => {
     it('should warn about an unknown node', { timeout: 60_000 }, async () => {
         const points: OpcUaPoint[] = [];
         const warnings: string[] = [];
-        const reader = new OpcUaReader(
+        const reader = OpcUaReader.withOwnSession(
             {
                 endpoint: `opc.tcp://127.0.0.1:${port}`,
                 securityMode: 'None',

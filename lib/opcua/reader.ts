@@ -1,37 +1,31 @@
-// OPC UA client that subscribes to a list of nodes and reports each data change as a point.
+// OPC UA reader: one subscription to a list of nodes on a session (session.ts), reporting each
+// data change as a point. The session belongs to an ul-opcua-endpoint config node and is shared
+// with other readers, or belongs to the reader alone (`OpcUaReader.withOwnSession`).
 //
-// Connection states: disconnected → connecting → connected → subscribed, and reconnecting while
-// node-opcua repairs a broken connection (it reopens the secure channel, then restores or
-// re-creates the session with its subscription and monitored items). The reader adds its own
-// check on top and replaces the client in three cases. The subscription shows no activity (no
-// data change and no keepalive) for longer than its stall timeout. A repair takes longer than the
-// reconnect timeout. The server closes the session or the subscription.
-import type { ClientSession, ClientSubscription, DataValue, OPCUAClient } from 'node-opcua';
+// Reader states follow the session: disconnected, connecting, reconnecting, and connected once the
+// session is open. The reader is subscribed from its subscription's first sign of activity, and
+// after a repair of the connection from the first keepalive or data change that follows it. When
+// the subscription shows no activity for longer than its stall timeout while the session counts
+// as connected, the reader asks the session to rebuild the connection.
+import type { ClientSession, ClientSubscription, DataValue } from 'node-opcua';
 
 import { toError } from '../errors';
-import type { OpcUaReaderSettings } from './config';
+import type { OpcUaReaderSettings, OpcUaSubscriptionSettings } from './config';
 import { loadOpcUa } from './load';
 import { toPoint, type OpcUaPoint } from './point';
+import { OpcUaSession, backoffDelay, settle, type SessionState, type SessionTiming, type SessionUser } from './session';
 
 export type ReaderState = 'disconnected' | 'connecting' | 'connected' | 'subscribed' | 'reconnecting';
 
-export interface ReaderTiming {
-    /** First wait before a reconnection attempt, in milliseconds. Default 500. */
-    initialDelayMs?: number;
-    /** Maximum wait between reconnection attempts, in milliseconds. Default 10,000. */
-    maxDelayMs?: number;
-    /** Maximum time node-opcua may spend repairing a connection before the reader rebuilds it. Default 60,000. */
-    reconnectTimeoutMs?: number;
-    /** Maximum quiet time of a subscription before the reader rebuilds it. Default 3 keepalive periods, at least 5,000. */
+export interface ReaderTiming extends SessionTiming {
+    /** Maximum quiet time of a subscription before the reader asks for a rebuild. Default 3 keepalive periods, at least 5,000. */
     stallTimeoutMs?: number;
-    /** Maximum wait for each closing step (subscription, session, connection) on stop. Default 3,000. */
-    closeStepTimeoutMs?: number;
 }
 
 export interface ReaderEvents {
     onPoint: (point: OpcUaPoint) => void;
     onState?: (state: ReaderState, reason?: string) => void;
-    /** Problems worth a log line: a monitored item the server rejected, a rebuild and its cause. */
+    /** Problems worth a log line: a monitored item the server rejected, a subscription that failed. */
     onWarning?: (message: string) => void;
 }
 
@@ -39,42 +33,30 @@ export interface ReaderEvents {
 const MAX_KEEPALIVE_COUNT = 10;
 const LIFETIME_COUNT = 6 * MAX_KEEPALIVE_COUNT;
 
-/** Resolves with the promise's outcome, or after `ms` when it takes longer; never rejects. */
-async function settle(promise: Promise<unknown>, ms: number): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([promise.catch(() => undefined), new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]);
-    clearTimeout(timer);
-}
+/**
+ * Failures of a service call that mean the session itself is gone, so only a new connection helps.
+ * NOTE: matched on the error message, which names the status code in node-opcua 2.182; no test
+ * covers this path.
+ */
+const SESSION_GONE = /BadSession|BadSecureChannel|BadConnectionClosed/;
 
-/** Thrown out of a connection step when the connection was dropped while the step ran. */
-class Dropped extends Error {
-    constructor(readonly reason: string) {
-        super(reason);
-    }
-}
-
-/** One client with its session and subscription, from connect to teardown. */
-interface Connection {
-    client: OPCUAClient;
-    session?: ClientSession;
-    subscription?: ClientSubscription;
-    /** Resolves when the reader should drop this connection, with the reason. */
-    lost: Promise<string>;
-    drop: (reason: string) => void;
-}
-
-export class OpcUaReader {
+export class OpcUaReader implements SessionUser {
     private currentState: ReaderState = 'disconnected';
+    private started = false;
     private stopping = false;
-    private running: Promise<void> | undefined;
-    private connection: Connection | undefined;
+    private sessionState: SessionState = 'disconnected';
+    /** The session that the subscription lives on, set from `sessionOpened` to `sessionClosing`. */
+    private session: ClientSession | undefined;
+    private subscription: ClientSubscription | undefined;
     private lastActivity = 0;
-    private reconnectingSince: number | undefined;
-    private wake: (() => void) | undefined;
+    private attempt = 0;
+    private supervisor: NodeJS.Timeout | undefined;
+    private retry: NodeJS.Timeout | undefined;
     private readonly timing: Required<ReaderTiming>;
 
     constructor(
-        private readonly settings: OpcUaReaderSettings,
+        private readonly source: OpcUaSession,
+        private readonly settings: OpcUaSubscriptionSettings,
         private readonly events: ReaderEvents,
         timing: ReaderTiming = {},
     ) {
@@ -88,116 +70,93 @@ export class OpcUaReader {
         };
     }
 
+    /** Creates a reader with a session of its own, which closes when the reader stops. */
+    static withOwnSession(settings: OpcUaReaderSettings, events: ReaderEvents, timing: ReaderTiming = {}): OpcUaReader {
+        const session = new OpcUaSession(settings, { onWarning: events.onWarning }, timing);
+        return new OpcUaReader(session, settings, events, timing);
+    }
+
     get state(): ReaderState {
         return this.currentState;
     }
 
-    /** Starts connecting in the background; connection problems are retried, not thrown. */
+    /** Attaches to the session, which connects in the background; connection problems are retried, not thrown. */
     start(): void {
-        if (this.running) return;
+        if (this.started) return;
+        this.started = true;
         this.stopping = false;
-        this.running = this.run();
+        this.source.attach(this);
     }
 
     /**
-     * Closes subscription, session and connection. Each step waits at most the close step timeout,
-     * so stop finishes within about three times that (9 s by default).
+     * Terminates the subscription and detaches from the session, which closes when this was its last
+     * reader. Each step waits at most the close step timeout, so stop finishes within about three
+     * times that (9 s by default) for the last reader, and within one for any other.
      */
     async stop(): Promise<void> {
+        if (!this.started) return;
+        this.started = false;
         this.stopping = true;
-        this.wake?.();
-        this.connection?.drop('stopped');
-        await this.running;
-        this.running = undefined;
+        const session = this.session;
+        if (session) await settle(this.sessionClosing(session), this.timing.closeStepTimeoutMs);
+        await this.source.detach(this);
         this.setState('disconnected');
     }
 
-    private async run(): Promise<void> {
-        let attempt = 0;
-        while (!this.stopping) {
-            let reason: string;
-            try {
-                const connection = this.createConnection();
-                this.connection = connection;
-                try {
-                    reason = await this.connectAndSubscribe(connection);
-                    attempt = 0;
-                } catch (err) {
-                    reason = err instanceof Dropped ? err.reason : toError(err).message;
-                }
-                await this.teardown(connection);
-            } catch (err) {
-                reason = `the client could not be created: ${toError(err).message}`;
-            }
-            this.connection = undefined;
-            if (this.stopping) break;
-            this.setState('disconnected', reason);
-            this.events.onWarning?.(`OPC UA connection to ${this.settings.endpoint} is being rebuilt: ${reason}`);
-            await this.delay(this.backoff(attempt++));
+    sessionStateChanged(state: SessionState, reason?: string): void {
+        this.sessionState = state;
+        if (this.stopping) return;
+        // A connection that was just opened or repaired gets a full stall timeout to show activity.
+        if (state === 'connected') this.lastActivity = Date.now();
+        this.setState(state, reason);
+    }
+
+    sessionOpened(session: ClientSession): void {
+        if (this.stopping) return;
+        this.session = session;
+        this.attempt = 0;
+        void this.subscribe(session);
+    }
+
+    async sessionClosing(session: ClientSession): Promise<void> {
+        if (this.session !== session) return;
+        const subscription = this.subscription;
+        this.session = undefined;
+        this.subscription = undefined;
+        this.clearTimers();
+        if (subscription && this.sessionState === 'connected') await subscription.terminate();
+    }
+
+    private async subscribe(session: ClientSession): Promise<void> {
+        let subscription: ClientSubscription;
+        try {
+            subscription = await session.createSubscription2({
+                requestedPublishingInterval: this.settings.publishingIntervalMs,
+                requestedMaxKeepAliveCount: MAX_KEEPALIVE_COUNT,
+                requestedLifetimeCount: LIFETIME_COUNT,
+                maxNotificationsPerPublish: 0,
+                publishingEnabled: true,
+                priority: 10,
+            });
+        } catch (err) {
+            this.subscribeFailed(session, toError(err).message);
+            return;
         }
+        if (this.session !== session || this.stopping) {
+            void settle(subscription.terminate(), this.timing.closeStepTimeoutMs);
+            return;
+        }
+        this.subscription = subscription;
+        this.attempt = 0;
+        subscription.on('keepalive', () => this.markActive(subscription));
+        subscription.on('terminated', () => this.subscriptionEnded(session, subscription));
+        this.monitor(subscription);
+        this.markActive(subscription);
+        this.superviseStall(session);
     }
 
-    private createConnection(): Connection {
+    private monitor(subscription: ClientSubscription): void {
         const opcua = loadOpcUa();
-        const certificateManager = new opcua.OPCUACertificateManager({
-            rootFolder: this.settings.pkiFolder,
-            automaticallyAcceptUnknownCertificate: this.settings.acceptUnknownCertificate,
-        });
-        const client = opcua.OPCUAClient.create({
-            applicationName: 'UpstreamLive-Edge',
-            endpointMustExist: false,
-            securityMode: opcua.MessageSecurityMode[this.settings.securityMode],
-            securityPolicy: opcua.SecurityPolicy[this.settings.securityPolicy],
-            clientCertificateManager: certificateManager,
-            connectionStrategy: { initialDelay: this.timing.initialDelayMs, maxDelay: this.timing.maxDelayMs, maxRetry: -1 },
-            requestedSessionTimeout: 60_000,
-        });
-        let drop: (reason: string) => void = () => undefined;
-        const lost = new Promise<string>((resolve) => (drop = resolve));
-        const connection: Connection = { client, lost, drop };
-
-        client.on('connection_lost', () => this.enterReconnecting());
-        client.on('start_reconnection', () => this.enterReconnecting());
-        client.on('connection_reestablished', () => {
-            this.reconnectingSince = undefined;
-            // The subscription counts as back only when it shows activity again.
-            this.setState('connected');
-        });
-        client.on('after_reconnection', (err) => {
-            if (err) connection.drop(`reconnection failed: ${err.message}`);
-        });
-        return connection;
-    }
-
-    /** Connects, subscribes and then waits until the connection must be dropped; returns why. */
-    private async connectAndSubscribe(connection: Connection): Promise<string> {
-        const opcua = loadOpcUa();
-        // Each step gives up when the connection is dropped meanwhile, on stop for example. The
-        // step's own promise may still settle later, so it gets a handler that ignores it.
-        const step = <T>(promise: Promise<T>): Promise<T> => {
-            promise.catch(() => undefined);
-            return Promise.race([promise, connection.lost.then((reason) => Promise.reject(new Dropped(reason)))]);
-        };
-        this.setState('connecting');
-        await step(connection.client.connect(this.settings.endpoint));
-        this.setState('connected');
-
-        const session = await step(connection.client.createSession());
-        connection.session = session;
-        session.on('session_closed', () => connection.drop('the server closed the session'));
-
-        const subscription = await step(session.createSubscription2({
-            requestedPublishingInterval: this.settings.publishingIntervalMs,
-            requestedMaxKeepAliveCount: MAX_KEEPALIVE_COUNT,
-            requestedLifetimeCount: LIFETIME_COUNT,
-            maxNotificationsPerPublish: 0,
-            publishingEnabled: true,
-            priority: 10,
-        }));
-        connection.subscription = subscription;
-        subscription.on('keepalive', () => this.markActive());
-        subscription.on('terminated', () => connection.drop('the subscription was terminated'));
-
         for (const item of this.settings.items) {
             const monitored = opcua.ClientMonitoredItem.create(
                 subscription,
@@ -206,71 +165,75 @@ export class OpcUaReader {
                 opcua.TimestampsToReturn.Both,
             );
             monitored.on('changed', (dataValue: DataValue) => {
-                this.markActive();
+                if (subscription !== this.subscription) return;
+                this.markActive(subscription);
                 this.events.onPoint(toPoint(item.tag, dataValue));
             });
             monitored.on('err', (message: string) => {
                 this.events.onWarning?.(`OPC UA node ${item.nodeId} (tag ${item.tag}) cannot be monitored: ${message}; check the node id on the server.`);
             });
         }
-        this.markActive();
-        return this.supervise(connection);
     }
 
-    /** Waits for a reason to drop the connection: an event, or the reader's own stall and repair checks. */
-    private async supervise(connection: Connection): Promise<string> {
-        const checkEveryMs = Math.max(250, Math.min(1000, this.timing.stallTimeoutMs / 4));
-        const timer = setInterval(() => {
-            const now = Date.now();
-            if (this.reconnectingSince !== undefined) {
-                if (now - this.reconnectingSince > this.timing.reconnectTimeoutMs) connection.drop(`no reconnection within ${this.timing.reconnectTimeoutMs} ms`);
-                return;
-            }
-            if (now - this.lastActivity > this.timing.stallTimeoutMs) connection.drop(`no data change or keepalive within ${this.timing.stallTimeoutMs} ms`);
-        }, checkEveryMs);
-        try {
-            return await connection.lost;
-        } finally {
-            clearInterval(timer);
+    /**
+     * Retries a subscription that could not be created on the same session, with backoff, so that
+     * a problem of this reader leaves the other readers of the session alone. A failure that means
+     * the session is gone asks the session for a new connection instead.
+     */
+    private subscribeFailed(session: ClientSession, message: string): void {
+        if (this.session !== session || this.stopping) return;
+        if (SESSION_GONE.test(message)) {
+            this.source.rebuild(session, `the subscription could not be created: ${message}`);
+            return;
         }
+        const waitMs = this.scheduleSubscribe(session);
+        this.events.onWarning?.(`OPC UA subscription on ${this.source.endpoint} could not be created: ${message}; retrying in ${waitMs} ms.`);
     }
 
-    private markActive(): void {
+    /** Creates a new subscription on the same session after the server ended the previous one, when its lifetime ran out, for example. */
+    private subscriptionEnded(session: ClientSession, subscription: ClientSubscription): void {
+        if (this.subscription !== subscription || this.stopping) return;
+        this.subscription = undefined;
+        this.clearTimers();
+        if (this.sessionState === 'connected') this.setState('connected');
+        const waitMs = this.scheduleSubscribe(session);
+        this.events.onWarning?.(`OPC UA server ${this.source.endpoint} ended the subscription of ${this.settings.items.length} nodes; subscribing again in ${waitMs} ms.`);
+    }
+
+    /** Creates the subscription again after a backoff delay; returns the delay in milliseconds. */
+    private scheduleSubscribe(session: ClientSession): number {
+        const waitMs = Math.round(backoffDelay(this.attempt++, this.timing.initialDelayMs, this.timing.maxDelayMs));
+        clearTimeout(this.retry);
+        this.retry = setTimeout(() => {
+            this.retry = undefined;
+            if (this.session === session && !this.stopping) void this.subscribe(session);
+        }, waitMs);
+        return waitMs;
+    }
+
+    private superviseStall(session: ClientSession): void {
+        const stallMs = this.timing.stallTimeoutMs;
+        const checkEveryMs = Math.max(250, Math.min(1000, stallMs / 4));
+        clearInterval(this.supervisor);
+        this.supervisor = setInterval(() => {
+            if (this.sessionState !== 'connected' || !this.subscription) return;
+            if (Date.now() - this.lastActivity > stallMs) {
+                this.source.rebuild(session, `no data change or keepalive within ${stallMs} ms`);
+            }
+        }, checkEveryMs);
+    }
+
+    private markActive(subscription: ClientSubscription): void {
+        if (subscription !== this.subscription) return;
         this.lastActivity = Date.now();
-        if (this.currentState === 'connected' || this.currentState === 'reconnecting') this.reconnectingSince = undefined;
         if (this.currentState === 'connected') this.setState('subscribed');
     }
 
-    private enterReconnecting(): void {
-        if (this.stopping) return;
-        this.reconnectingSince ??= Date.now();
-        this.setState('reconnecting');
-    }
-
-    /** Closes subscription, session and client, each step bounded in time; errors are irrelevant here. */
-    private async teardown(connection: Connection): Promise<void> {
-        const step = this.timing.closeStepTimeoutMs;
-        this.reconnectingSince = undefined;
-        if (connection.subscription) await settle(connection.subscription.terminate(), step);
-        if (connection.session) await settle(connection.session.close(), step);
-        await settle(connection.client.disconnect(), step);
-    }
-
-    /** Exponential backoff with jitter, capped at the maximum delay. */
-    private backoff(attempt: number): number {
-        const base = Math.min(this.timing.maxDelayMs, this.timing.initialDelayMs * 2 ** attempt);
-        return base / 2 + Math.random() * (base / 2);
-    }
-
-    private delay(ms: number): Promise<void> {
-        return new Promise((resolve) => {
-            const timer = setTimeout(done, ms);
-            function done() {
-                clearTimeout(timer);
-                resolve();
-            }
-            this.wake = done;
-        });
+    private clearTimers(): void {
+        clearInterval(this.supervisor);
+        clearTimeout(this.retry);
+        this.supervisor = undefined;
+        this.retry = undefined;
     }
 
     private setState(state: ReaderState, reason?: string): void {

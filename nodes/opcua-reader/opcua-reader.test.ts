@@ -318,6 +318,7 @@ describe('ul-opcua-reader security', () => {
 describe('ul-opcua-reader configuration', () => {
     const invalid: [string, Record<string, unknown>, RegExp][] = [
         ['an http endpoint', { endpoint: 'http://127.0.0.1:4840' }, /endpoint "http:\/\/127.0.0.1:4840" is invalid/],
+        ['no endpoint', { endpoint: '' }, /No OPC UA endpoint is selected \(property endpoint\)/],
         ['a policy without a mode', { securityPolicy: 'Basic256Sha256' }, /does not go with policy/],
         ['an empty node list', { items: '[]' }, /node list is empty/],
         ['an invalid node id', { items: '[{"nodeId": "ns=1;x=?", "tag": "a"}]' }, /invalid node id "ns=1;x=\?"/],

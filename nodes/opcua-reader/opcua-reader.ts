@@ -1,11 +1,16 @@
 // Reads values from an OPC UA server through a subscription and sends one point per data change,
-// shaped for the tag map: msg.payload = { tag, value, ts, quality }, msg.topic = tag.
+// shaped for the tag map: msg.payload = { tag, value, ts, quality }, msg.topic = tag. The reader
+// shares the session of an ul-opcua-endpoint config node, or opens its own session from its own
+// connection fields, which flows made before the endpoint config node still use.
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
 
 import { toError } from '../../lib/errors';
 import { parseOpcUaReaderConfig, type RawOpcUaReaderConfig } from '../../lib/opcua/config';
-import { OpcUaReader, type ReaderState } from '../../lib/opcua/reader';
+import { endpointSession } from '../../lib/opcua/endpoint-config';
+import { OpcUaReader, type ReaderEvents, type ReaderState } from '../../lib/opcua/reader';
+import type { OpcUaSession } from '../../lib/opcua/session';
 import { runtimeContext } from '../../lib/runtime-context';
+import type { OpcUaEndpointNode } from '../opcua-endpoint/opcua-endpoint';
 import { setStatus, type StatusState } from '../shared/status';
 
 type OpcUaReaderConfig = NodeDef & RawOpcUaReaderConfig;
@@ -26,17 +31,31 @@ export default function register(RED: NodeAPI): void {
         let reader: OpcUaReader;
         try {
             const dataDir = runtimeContext(RED.settings).dataDir ?? process.cwd();
-            const settings = parseOpcUaReaderConfig(config, dataDir);
-            reader = new OpcUaReader(settings, {
+            const parsed = parseOpcUaReaderConfig(config, dataDir);
+            const count = parsed.mode === 'endpoint' ? parsed.subscription.items.length : parsed.settings.items.length;
+            // A shared endpoint logs its connection once; a reader with its own session logs it here.
+            const ownSession = parsed.mode === 'own';
+            let endpoint = '';
+            const events: ReaderEvents = {
                 onPoint: (point) => node.send({ topic: point.tag, payload: point } as NodeMessage),
                 onState: (state, reason) => {
-                    setStatus(node, BADGES[state], RED._(`ul-opcua-reader.status.${state}`, { count: settings.items.length }));
-                    if (state === 'subscribed') node.log(RED._('ul-opcua-reader.log.subscribed', { endpoint: settings.endpoint, count: settings.items.length }));
-                    if (state === 'reconnecting') node.log(RED._('ul-opcua-reader.log.reconnecting', { endpoint: settings.endpoint }));
-                    if (state === 'disconnected' && reason) node.log(RED._('ul-opcua-reader.log.disconnected', { endpoint: settings.endpoint, reason }));
+                    setStatus(node, BADGES[state], RED._(`ul-opcua-reader.status.${state}`, { count }));
+                    if (state === 'subscribed') node.log(RED._('ul-opcua-reader.log.subscribed', { endpoint, count }));
+                    if (ownSession && state === 'reconnecting') node.log(RED._('ul-opcua-reader.log.reconnecting', { endpoint }));
+                    if (ownSession && state === 'disconnected' && reason) node.log(RED._('ul-opcua-reader.log.disconnected', { endpoint, reason }));
                 },
                 onWarning: (message) => node.warn(message),
-            });
+            };
+            if (parsed.mode === 'endpoint') {
+                const found = RED.nodes.getNode(parsed.endpointId) as OpcUaEndpointNode | null;
+                const session = endpointSession<OpcUaSession>(parsed.endpointId, found);
+                endpoint = session.endpoint;
+                reader = new OpcUaReader(session, parsed.subscription, events);
+            } else {
+                endpoint = parsed.settings.endpoint;
+                node.warn(RED._('ul-opcua-reader.warnings.own-settings', { endpoint }));
+                reader = OpcUaReader.withOwnSession(parsed.settings, events);
+            }
         } catch (err) {
             node.error(toError(err).message);
             setStatus(node, 'failed', RED._('ul-opcua-reader.status.not-configured'));
