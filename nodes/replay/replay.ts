@@ -7,7 +7,7 @@ import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
 import { toError } from '../../lib/errors';
 import { DATA_DIR } from '../../lib/paths';
 import { parseReplayConfig, type RawReplayConfig, type ReplayNodeSettings } from '../../lib/replay/config';
-import { ReplayPlayer, type ReplayProgress } from '../../lib/replay/player';
+import { ReplayPlayer, type ReplayCheckpoint, type ReplayProgress } from '../../lib/replay/player';
 import { rowErrorToRejection } from '../../lib/replay/reader';
 import { readSavedReplay, removeSavedReplay, writeSavedReplay, type SavedReplay } from '../../lib/replay/checkpoint-file';
 import { runtimeContext } from '../../lib/runtime-context';
@@ -46,16 +46,24 @@ export default function register(RED: NodeAPI): void {
         const checkpointPath = dataDir ? join(dataDir, 'replay', `${node.id}.json`) : undefined;
         const identity = { file: settings.path, speed: settings.speed, timestamps: settings.timestamps };
         let finished = false;
-        const saveCheckpoint = () => {
+        const saveCheckpoint = (checkpoint = player.checkpoint) => {
             if (!checkpointPath) return;
-            const saved: SavedReplay = { ...identity, finished, checkpoint: player.checkpoint };
+            const saved: SavedReplay = { ...identity, finished, checkpoint };
             try {
                 writeSavedReplay(checkpointPath, saved);
             } catch (err) {
                 node.warn(RED._('ul-replay.errors.checkpoint-failed', { path: checkpointPath, error: toError(err).message }));
             }
         };
-        const checkpointTimer = setInterval(saveCheckpoint, CHECKPOINT_INTERVAL_MS);
+        // The periodic save writes the position of the tick before, so that the saved position
+        // never runs ahead of rows still on their way to the next node when the process is
+        // killed. A restart plays those rows again, and the cloud keeps each reading once.
+        let previousCheckpoint: ReplayCheckpoint | undefined;
+        const checkpointTimer = setInterval(() => {
+            const current = player.checkpoint;
+            if (previousCheckpoint) saveCheckpoint(previousCheckpoint);
+            previousCheckpoint = current;
+        }, CHECKPOINT_INTERVAL_MS);
 
         const player = new ReplayPlayer(settings, {
             row(row, ts, progress) {
@@ -91,6 +99,7 @@ export default function register(RED: NodeAPI): void {
                 return Promise.resolve();
             }
             finished = false;
+            previousCheckpoint = undefined;
             status('busy', RED._('ul-replay.status.starting'));
             return player.start(saved?.checkpoint);
         };
@@ -125,6 +134,7 @@ export default function register(RED: NodeAPI): void {
                     player.stop().then(
                         () => {
                             // An explicit stop ends this timeline; the next start begins a new one.
+                            previousCheckpoint = undefined;
                             if (checkpointPath) removeSavedReplay(checkpointPath);
                             status('disabled', RED._('ul-replay.status.stopped'));
                             done();

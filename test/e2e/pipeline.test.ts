@@ -301,7 +301,7 @@ describe('demo pipeline on real data', () => {
         const listing = (await (await fetch(`${editor}/library/examples/flows/upstream-live/site-templates`, { headers })).json()) as { fn?: string }[];
         const flow = (await (await fetch(`${editor}/library/examples/flows/upstream-live/site-templates/replay-site`, { headers })).json()) as { type: string }[];
 
-        expect(listing.map((entry) => entry.fn).sort()).toEqual(['opcua-well-pad', 'replay-site']);
+        expect(listing.map((entry) => entry.fn).sort()).toEqual(['modbus-flow-station', 'opcua-well-pad', 'replay-site']);
         expect(flow.map((node) => node.type)).toEqual(expect.arrayContaining(['tab', 'ul-replay', 'ul-tag-map', 'ul-sign', 'ul-forward-queue']));
     });
 
