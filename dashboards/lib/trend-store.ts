@@ -1,9 +1,33 @@
 // State of the trend widget: the newest points of every asset and metric, kept in memory in time
-// order, and the points added since the previous push.
+// order, the points added since the previous push, and the latest forecast of each series.
+import { ValidationError } from '../../lib/errors';
+import { forecastPayloadProblem, type ForecastPayload } from '../../lib/anomaly/forecast-payload';
 import type { Reading } from '../../lib/types';
 import type { AssetRegistry } from './access';
 import type { TrendData, TrendPoint, TrendSeries, TrendSeriesInfo, WidgetConfig } from './protocol';
 import type { DeltaProducer, WidgetStore, WidgetView } from './widget-store';
+
+/** One forecast point: epoch milliseconds, expected value, lower and upper edge of the band. */
+export type TrendForecastPoint = [number, number, number, number];
+
+/** The latest forecast of one series, as the browser receives it. */
+export interface TrendForecast extends TrendSeriesInfo {
+    /** Epoch milliseconds of the start of the model's last interval, in reading time. */
+    generated_at: number;
+    interval_ms: number;
+    /** Points in time order. */
+    points: TrendForecastPoint[];
+}
+
+/** TrendData with the forecast of the series this client selected, when it changed. */
+export interface TrendDataWithForecast extends TrendData {
+    forecast?: TrendForecast;
+}
+
+/** TrendSeries with the latest forecast of the series, when there is one. */
+export interface TrendSeriesWithForecast extends TrendSeries {
+    forecast?: TrendForecast;
+}
 
 export interface TrendOptions {
     /** Points kept per asset and metric; older points are dropped. */
@@ -39,6 +63,41 @@ function insertPoint(points: TrendPoint[], point: TrendPoint): void {
     else points.splice(low, 0, point);
 }
 
+/** Forecasts taken from one msg.payload, and the items that are not forecasts. */
+export interface ForecastInput {
+    forecasts: ForecastPayload[];
+    invalid: { index: number; reason: string }[];
+}
+
+/**
+ * Checks a msg.payload of forecasts (one forecast payload or an array of them). Throws a
+ * ValidationError when no item is a forecast.
+ */
+export function parseForecastInput(payload: unknown): ForecastInput {
+    const items = Array.isArray(payload) ? payload : [payload];
+    const input: ForecastInput = { forecasts: [], invalid: [] };
+    items.forEach((item, index) => {
+        const reason = forecastPayloadProblem(item);
+        if (reason) input.invalid.push({ index, reason });
+        else input.forecasts.push(item as ForecastPayload);
+    });
+    if (input.forecasts.length === 0) throw invalidForecastError(input, items.length);
+    return input;
+}
+
+/** Describes the rejected items of one forecast message, naming the first one. */
+export function invalidForecastError(input: ForecastInput, total: number): ValidationError {
+    const first = input.invalid[0];
+    if (!first) return new ValidationError('empty_payload', 'msg.payload is an empty array; send forecasts from the anomaly node.', { field: 'payload' });
+    const itemsPhrase = input.invalid.length === 1 ? 'item was' : 'items were';
+    return new ValidationError(
+        'invalid_forecast',
+        `${input.invalid.length} of ${total} forecast ${itemsPhrase} not shown in msg.payload; msg.payload[${first.index}]: ${first.reason}. ` +
+            'Wire the forecast output of an anomaly node in forecast mode to this widget.',
+        { field: `payload[${first.index}]`, badge: 'invalid input' },
+    );
+}
+
 export class TrendStore implements WidgetStore {
     readonly config: WidgetConfig;
     onChange?: () => void;
@@ -48,6 +107,10 @@ export class TrendStore implements WidgetStore {
     private pending = new Map<string, TrendPoint[]>();
     /** Series created since the previous push. */
     private created: TrendSeriesInfo[] = [];
+    /** Latest forecast per series key. */
+    private readonly forecasts = new Map<string, TrendForecast>();
+    /** Series keys whose forecast changed since the previous push. */
+    private changedForecasts = new Set<string>();
 
     constructor(
         id: string,
@@ -59,6 +122,34 @@ export class TrendStore implements WidgetStore {
 
     get seriesCount(): number {
         return this.series.size;
+    }
+
+    get forecastCount(): number {
+        return this.forecasts.size;
+    }
+
+    /**
+     * Replaces the forecast of each payload's series. Forecast points are sorted by time, and only
+     * the first `points` of them are kept, the same limit as for readings.
+     */
+    setForecasts(payloads: ForecastPayload[]): void {
+        for (const payload of payloads) {
+            const points: TrendForecastPoint[] = payload.points
+                .map((point): TrendForecastPoint => [Date.parse(point.ts), point.expected, point.lower, point.upper])
+                .sort((a, b) => a[0] - b[0])
+                .slice(0, this.options.points);
+            const key = seriesKey(payload.asset_id, payload.metric);
+            this.forecasts.set(key, {
+                asset_id: payload.asset_id,
+                metric: payload.metric,
+                unit: payload.unit,
+                generated_at: Date.parse(payload.generated_at),
+                interval_ms: payload.interval_ms,
+                points,
+            });
+            this.changedForecasts.add(key);
+        }
+        this.onChange?.();
     }
 
     addReadings(readings: Reading[]): void {
@@ -99,14 +190,16 @@ export class TrendStore implements WidgetStore {
     }
 
     drain(registry: AssetRegistry): DeltaProducer | undefined {
-        if (this.pending.size === 0 && this.created.length === 0) return undefined;
+        if (this.pending.size === 0 && this.created.length === 0 && this.changedForecasts.size === 0) return undefined;
         const pending = this.pending;
         const created = this.created;
+        const changedForecasts = this.changedForecasts;
         this.pending = new Map();
         this.created = [];
+        this.changedForecasts = new Set();
 
         return (view) => {
-            const data: TrendData = {};
+            const data: TrendDataWithForecast = {};
             const visibleCreated = created.filter((info) => registry.visible(view.scope, info.asset_id));
             if (visibleCreated.length > 0) data.series = visibleCreated.map((info) => ({ ...info }));
 
@@ -116,15 +209,24 @@ export class TrendStore implements WidgetStore {
                 const points = pending.get(key);
                 const info = this.series.get(key)?.info;
                 if (points && info) data.points = { ...info, points: [...points].sort((a, b) => a[0] - b[0]) };
+                const forecast = changedForecasts.has(key) ? this.forecasts.get(key) : undefined;
+                if (forecast) data.forecast = forecast;
             }
-            return data.series || data.points ? data : undefined;
+            return data.series || data.points || data.forecast ? data : undefined;
         };
     }
 
-    select(view: WidgetView, assetId: string, metric: string): TrendSeries | undefined {
+    /** Returns the stored points and the latest forecast of a series; undefined when it has neither. */
+    select(view: WidgetView, assetId: string, metric: string): TrendSeriesWithForecast | undefined {
         if (!view.registry.visible(view.scope, assetId)) return undefined;
-        const series = this.series.get(seriesKey(assetId, metric));
-        if (!series) return undefined;
-        return { ...series.info, points: series.points.slice(-this.options.points) };
+        const key = seriesKey(assetId, metric);
+        const series = this.series.get(key);
+        const forecast = this.forecasts.get(key);
+        if (!series && !forecast) return undefined;
+        const selected: TrendSeriesWithForecast = series
+            ? { ...series.info, points: series.points.slice(-this.options.points) }
+            : { asset_id: assetId, metric, unit: forecast?.unit ?? '', points: [] };
+        if (forecast) selected.forecast = forecast;
+        return selected;
     }
 }

@@ -2,7 +2,9 @@ import { createRequire } from 'node:module';
 
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 
+import type { ForecastPayload } from '../../lib/anomaly/forecast-payload';
 import type { TrendData } from '../lib/protocol';
+import type { TrendDataWithForecast, TrendSeriesWithForecast } from '../lib/trend-store';
 import { alertEvent, completionNodes, deliver, fakeRuntime, reading, signIn, widgetState } from '../shared/test-support';
 import pageNode from '../ui-page/ui-page';
 import trendNode from './ui-trend';
@@ -13,6 +15,17 @@ const helper = require('node-red-node-test-helper');
 const START = Date.UTC(2017, 2, 20, 14, 0);
 const ts = (second: number): string => new Date(START + second * 1000).toISOString();
 const WS_PATH = '/dashboard/ws';
+
+function forecast(assetId: string, level: number): ForecastPayload {
+    return {
+        asset_id: assetId,
+        metric: 'pressure_tpt',
+        unit: 'psi',
+        generated_at: ts(0),
+        interval_ms: 15_000,
+        points: [1, 2].map((step) => ({ ts: ts(300 * step), expected: level, lower: level - 2, upper: level + 2 })),
+    };
+}
 
 function flow(options: Record<string, unknown> = {}): Record<string, unknown>[] {
     return [
@@ -129,5 +142,49 @@ describe('ul-ui-trend', () => {
         const errors = helper.log().args.filter((call: unknown[]) => (call[0] as { level: number }).level === 20);
 
         expect(errors.map((call: unknown[]) => (call[0] as { msg: string }).msg)).toEqual(['ul-ui-trend.errors.invalid-option']);
+    });
+
+    it('should send the forecast with the selected series', async () => {
+        await helper.load([pageNode, trendNode], flow());
+        await deliver(helper, 'trend', [reading('3w-well-00001', 'pressure_tpt', 1000, ts(0))]);
+
+        const error = await deliver(helper, 'trend', forecast('3w-well-00001', 1001));
+        const { client } = await signIn(`${helper.url()}${WS_PATH}`, 'admin-token');
+        client.send({ type: 'select', widget: 'trend', asset_id: '3w-well-00001', metric: 'pressure_tpt' });
+        const series = (await client.next('series')).data as TrendSeriesWithForecast;
+        client.close();
+
+        expect(error).toBeUndefined();
+        expect(series.points).toEqual([[START, 1000]]);
+        expect(series.forecast?.points).toEqual([
+            [START + 300_000, 1001, 999, 1003],
+            [START + 600_000, 1001, 999, 1003],
+        ]);
+    });
+
+    it('should push a newer forecast to the selecting client', async () => {
+        await helper.load([pageNode, trendNode], flow());
+        await deliver(helper, 'trend', [reading('3w-well-00001', 'pressure_tpt', 1000, ts(0))]);
+        await deliver(helper, 'trend', [forecast('3w-well-00001', 1001)]);
+        const { client } = await signIn(`${helper.url()}${WS_PATH}`, 'admin-token');
+        client.send({ type: 'select', widget: 'trend', asset_id: '3w-well-00001', metric: 'pressure_tpt' });
+        await client.next('series');
+
+        await deliver(helper, 'trend', [forecast('3w-well-00001', 1200)]);
+        let update: TrendDataWithForecast = {};
+        while (!update.forecast) update = (await client.next('update')).updates[0].data as TrendDataWithForecast;
+        client.close();
+
+        expect(update.forecast.points.map((point) => point[1])).toEqual([1200, 1200]);
+    });
+
+    it('should fail a forecast with a broken point', async () => {
+        await helper.load([pageNode, trendNode], flow());
+        const broken = forecast('3w-well-00001', 1001);
+        broken.points[1].upper = Number.NaN;
+
+        const error = await deliver(helper, 'trend', broken);
+
+        expect(error).toContain('msg.payload[0]: points[1].upper NaN is not a finite number');
     });
 });

@@ -7,7 +7,7 @@ import { formatDuration } from '../rules/duration';
 import type { AlertEvent, Reading } from '../types';
 import { AlarmState } from './alarm';
 import { BandDetector } from './band';
-import { ForecastDetector, forecastPoints, type ForecastPoint } from './forecast';
+import { ForecastDetector, forecastPoints, type ForecastModel, type ForecastPoint } from './forecast';
 import { IsolationDetector } from './isolation';
 import { MadDetector } from './mad';
 import type { AnomalySettings } from './settings';
@@ -166,10 +166,14 @@ export class AnomalyEngine {
 
     /** Forecast points of a metric from the forecast detector; undefined for other detectors or while learning. */
     forecast(assetId: string, metric: string, count: number, stride = 1): ForecastPoint[] | undefined {
-        const detector = this.assets.get(assetId)?.detector;
-        if (!(detector instanceof ForecastDetector)) return undefined;
-        const model = detector.model(metric);
+        const model = this.forecastModel(assetId, metric);
         return model ? forecastPoints(model, count, stride) : undefined;
+    }
+
+    /** Returns the fitted model of a metric from the forecast detector; undefined for other detectors or while learning. */
+    forecastModel(assetId: string, metric: string): ForecastModel | undefined {
+        const detector = this.assets.get(assetId)?.detector;
+        return detector instanceof ForecastDetector ? detector.model(metric) : undefined;
     }
 
     private apply(assetId: string, asset: AssetState, verdict: Verdict): AlertEvent | undefined {

@@ -2,6 +2,7 @@ import { createRequire } from 'node:module';
 
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 
+import type { ForecastPayload } from '../../lib/anomaly/forecast-payload';
 import type { AlertEvent, Reading, Rejection } from '../../lib/types';
 import anomalyNode from './anomaly';
 
@@ -25,13 +26,19 @@ function reading(second: number, value: number): Reading {
     return { asset_id: 'well-1', metric: 'pressure_tpt', value, unit: 'psi', ts: new Date(Date.UTC(2024, 0, 1, 0, 0, second)).toISOString(), quality_flag: 'GOOD' };
 }
 
-async function load(config: Record<string, unknown>): Promise<{ node: TestNode; alerts: TestNode; rejected: TestNode }> {
+async function load(config: Record<string, unknown>): Promise<{ node: TestNode; alerts: TestNode; rejected: TestNode; forecasts: TestNode }> {
     await helper.load([anomalyNode], [
-        { id: 'anomaly-1', type: 'ul-anomaly', detector: 'mad', learn: '60', window: '10m', threshold: '10', hold: '3', ...config, wires: [['alerts'], ['rejected']] },
+        { id: 'anomaly-1', type: 'ul-anomaly', detector: 'mad', learn: '60', window: '10m', threshold: '10', hold: '3', ...config, wires: [['alerts'], ['rejected'], ['forecasts']] },
         { id: 'alerts', type: 'helper' },
         { id: 'rejected', type: 'helper' },
+        { id: 'forecasts', type: 'helper' },
     ]);
-    return { node: helper.getNode('anomaly-1'), alerts: helper.getNode('alerts'), rejected: helper.getNode('rejected') };
+    return { node: helper.getNode('anomaly-1'), alerts: helper.getNode('alerts'), rejected: helper.getNode('rejected'), forecasts: helper.getNode('forecasts') };
+}
+
+/** Readings one second apart from `from` to `to` (exclusive), rising 0.1 psi a second. */
+function ramp(from: number, to: number): Reading[] {
+    return Array.from({ length: to - from }, (_, index) => reading(from + index, 1000 + 0.1 * (from + index)));
 }
 
 /** Collects the first `count` payloads that arrive at a helper node. */
@@ -107,5 +114,49 @@ describe('ul-anomaly', () => {
 
         expect(open.rule_id).toBe('anomaly:iforest:pressure_tpt');
         expect(open.evidence.score as number).toBeGreaterThan(0.8);
+    });
+
+    it('should send the next-day forecast when the model is fitted', async () => {
+        const { node, forecasts } = await load({ detector: 'forecast', window: '', threshold: '', hold: '', learn: '10m' });
+        const received = collect<ForecastPayload>(forecasts, 1);
+
+        node.receive({ payload: ramp(0, 900) });
+        const [forecast] = await received;
+
+        expect(forecast.asset_id).toBe('well-1');
+        expect(forecast.metric).toBe('pressure_tpt');
+        expect(forecast.unit).toBe('psi');
+        // The interval from 885 s is still open, so the last modelled interval starts at 870 s.
+        expect(forecast.generated_at).toBe('2024-01-01T00:14:30.000Z');
+        expect(forecast.interval_ms).toBe(15_000);
+        // 24 hours of 15-second intervals, every 20th interval: 288 points 5 minutes apart.
+        expect(forecast.points).toHaveLength(288);
+        expect(forecast.points[0].ts).toBe('2024-01-01T00:19:30.000Z');
+        expect(forecast.points[287].ts).toBe('2024-01-02T00:14:30.000Z');
+        expect(forecast.points[0].lower).toBeLessThan(forecast.points[0].expected);
+        expect(forecast.points[0].upper).toBeGreaterThan(forecast.points[0].expected);
+    });
+
+    it('should send forecasts once per interval of reading time', async () => {
+        const { node, forecasts } = await load({ detector: 'forecast', window: '', threshold: '', hold: '', learn: '10m', forecastEvery: '15m' });
+        const received = collect<ForecastPayload>(forecasts, 2);
+
+        node.receive({ payload: ramp(0, 900) });
+        // The last interval moves 10 minutes on: no forecast.
+        node.receive({ payload: ramp(900, 1500) });
+        // Then 15 minutes after the first forecast: the second one.
+        node.receive({ payload: ramp(1500, 1800) });
+        const [first, second] = await received;
+
+        expect(first.generated_at).toBe('2024-01-01T00:14:30.000Z');
+        expect(second.generated_at).toBe('2024-01-01T00:29:30.000Z');
+    });
+
+    it('should report an invalid forecast interval at deploy', async () => {
+        await load({ detector: 'forecast', forecastEvery: 'often' });
+        const errors = helper.log().args.filter((call: unknown[]) => (call[0] as { level: number }).level === 20);
+
+        expect(errors).toHaveLength(1);
+        expect(String((errors[0][0] as { msg: unknown }).msg)).toContain('Forecast every "often" is invalid');
     });
 });

@@ -1,18 +1,24 @@
 // Runs an anomaly detector (robust z-score, isolation forest or forecast versus actual) on clean
-// readings and emits alert events as anomalies open and clear. Detection lives in lib/anomaly.
+// readings and emits alert events as anomalies open and clear. In forecast mode it also emits the
+// next-24-hour forecast of each modelled series on a third output. Detection lives in lib/anomaly.
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
 
 import { AnomalyEngine } from '../../lib/anomaly/engine';
+import { dueForecasts, ForecastSchedule, parseForecastEvery, type ForecastPayload } from '../../lib/anomaly/forecast-payload';
 import { checkReadings } from '../../lib/reading-input';
 import { parseAnomalyConfig, type RawAnomalyConfig } from '../../lib/anomaly/settings';
 import { toError } from '../../lib/errors';
 import type { AlertEvent } from '../../lib/types';
 import { setStatus, throttledStatus } from '../shared/status';
 
-type AnomalyConfig = NodeDef & RawAnomalyConfig;
+type AnomalyConfig = NodeDef & RawAnomalyConfig & { forecastEvery?: unknown };
 
 function eventMessages(events: AlertEvent[]): NodeMessage[] {
     return events.map((event) => ({ topic: event.asset_id, payload: event }) as NodeMessage);
+}
+
+function forecastMessages(forecasts: ForecastPayload[]): NodeMessage[] {
+    return forecasts.map((forecast) => ({ topic: forecast.asset_id, payload: forecast }) as NodeMessage);
 }
 
 export default function register(RED: NodeAPI): void {
@@ -21,8 +27,11 @@ export default function register(RED: NodeAPI): void {
         const node = this;
 
         let engine: AnomalyEngine;
+        // Forecasts are sent only by the forecast detector.
+        let schedule: ForecastSchedule | undefined;
         try {
             engine = new AnomalyEngine(parseAnomalyConfig(config));
+            if (engine.settings.detector === 'forecast') schedule = new ForecastSchedule(parseForecastEvery(config.forecastEvery));
         } catch (err) {
             node.error(`${RED._('ul-anomaly.errors.bad-config')} ${toError(err).message}`);
             setStatus(node, 'failed', RED._('ul-anomaly.status.not-configured'));
@@ -47,8 +56,9 @@ export default function register(RED: NodeAPI): void {
             try {
                 const { readings, rejections } = checkReadings(msg.payload, source, new Date(), 'anomaly');
                 const events = engine.process(readings);
+                const forecasts = schedule ? dueForecasts(engine, readings, schedule) : [];
                 const rejected = rejections.length > 0 ? ({ topic: msg.topic, payload: rejections } as NodeMessage) : null;
-                if (events.length > 0 || rejected) send([eventMessages(events), rejected]);
+                if (events.length > 0 || rejected || forecasts.length > 0) send([eventMessages(events), rejected, forecastMessages(forecasts)]);
                 showStatus(new Set(readings.map((reading) => reading.asset_id)));
                 done();
             } catch (err) {

@@ -1,16 +1,23 @@
 // Live line chart of one asset's metric. The asset and metric lists contain the series that have
-// data. Points arrive live over the WebSocket, and older points come from the REST API.
+// data. Points arrive live over the WebSocket, and older points come from the REST API. The
+// latest forecast of the series, when there is one, is drawn after the live points as a dashed
+// line in a shaded band.
 import uPlot from 'uplot';
 
-import type { TrendData, TrendPoint, TrendSeries, TrendSeriesInfo } from '../../lib/protocol';
+import type { TrendPoint, TrendSeries, TrendSeriesInfo } from '../../lib/protocol';
+import type { TrendDataWithForecast, TrendForecast, TrendSeriesWithForecast } from '../../lib/trend-store';
 import { apiErrorMessage } from '../auth';
-import { formatValue, h } from '../dom';
+import { formatUtc, formatValue, h } from '../dom';
+import { chartColumns, SERIES } from './trend-forecast';
 import { panelTitle, SELECT_ASSET, type ClientWidget, type WidgetContext } from './widget';
 
 /** Hours of history requested from the REST API before the newest point. */
 const HISTORY_HOURS = 24;
 /** Upper bound on points kept for one chart, history included. */
 const MAX_CHART_POINTS = 20_000;
+const FORECAST_COLOR = '#d9822b';
+const FORECAST_EDGE_COLOR = 'rgba(217, 130, 43, 0.45)';
+const FORECAST_BAND_FILL = 'rgba(217, 130, 43, 0.18)';
 
 interface Selection {
     asset_id: string;
@@ -58,6 +65,8 @@ export function createTrend(context: WidgetContext): ClientWidget {
     const catalogue = new Map<string, Map<string, string>>();
     let selection: Selection | undefined;
     let points: TrendPoint[] = [];
+    let forecast: TrendForecast | undefined;
+    let historyNote = '';
     let historyRequest = 0;
     let drawPending = false;
 
@@ -71,13 +80,21 @@ export function createTrend(context: WidgetContext): ClientWidget {
             cursor: { y: false },
             scales: { x: { time: true } },
             // uPlot draws point markers by itself once the points are far enough apart, for example a single point.
-            series: [{}, { label: 'value', stroke: '#1f6fb2', width: 1.5, spanGaps: false }],
+            // The forecast series have no gaps of their own: they skip the x values of live points.
+            series: [
+                {},
+                { label: 'value', stroke: '#1f6fb2', width: 1.5, spanGaps: false },
+                { label: 'forecast', stroke: FORECAST_COLOR, width: 1.5, dash: [6, 4], spanGaps: true, points: { show: false } },
+                { label: 'forecast upper', stroke: FORECAST_EDGE_COLOR, width: 1, spanGaps: true, points: { show: false } },
+                { label: 'forecast lower', stroke: FORECAST_EDGE_COLOR, width: 1, spanGaps: true, points: { show: false } },
+            ],
+            bands: [{ series: [SERIES.upper, SERIES.lower], fill: FORECAST_BAND_FILL }],
             axes: [
                 { stroke: '#4a5a68', grid: { stroke: '#e3e8ec' } },
                 { stroke: '#4a5a68', grid: { stroke: '#e3e8ec' }, size: 60 },
             ],
         },
-        [[], []],
+        [[], [], [], [], []],
         chartBox,
     );
     const resize = new ResizeObserver(() => {
@@ -91,11 +108,22 @@ export function createTrend(context: WidgetContext): ClientWidget {
         drawPending = true;
         requestAnimationFrame(() => {
             drawPending = false;
-            chart.setData([points.map((point) => point[0]), points.map((point) => point[1])]);
+            chart.setData(chartColumns(points, forecast));
             const last = points[points.length - 1];
             const unit = selection ? catalogue.get(selection.asset_id)?.get(selection.metric) ?? '' : '';
             latest.textContent = last ? `${formatValue(last[1])} ${unit}` : '';
         });
+    }
+
+    function showNote(): void {
+        const forecastNote = forecast ? `forecast from ${formatUtc(new Date(forecast.generated_at).toISOString())} (dashed, band shaded)` : '';
+        note.textContent = [historyNote, forecastNote].filter((part) => part !== '').join(' · ');
+    }
+
+    function setForecast(next: TrendForecast | undefined): void {
+        forecast = next;
+        showNote();
+        draw();
     }
 
     function addToCatalogue(list: TrendSeriesInfo[]): void {
@@ -133,7 +161,9 @@ export function createTrend(context: WidgetContext): ClientWidget {
     function choose(next: Selection): void {
         selection = next;
         points = [];
-        note.textContent = '';
+        forecast = undefined;
+        historyNote = '';
+        showNote();
         fillSelects();
         draw();
         context.send({ type: 'select', widget: context.config.id, asset_id: next.asset_id, metric: next.metric });
@@ -146,11 +176,13 @@ export function createTrend(context: WidgetContext): ClientWidget {
         const result = await context.api.request('GET', `/readings?${query.toString()}`);
         if (request !== historyRequest || selection !== chosen) return;
         if (!result.ok) {
-            note.textContent = `History unavailable (${apiErrorMessage(result)}); showing live points only.`;
+            historyNote = `History unavailable (${apiErrorMessage(result)}); showing live points only.`;
+            showNote();
             return;
         }
         const history = readingsToPoints(result.body);
-        note.textContent = history.length > 0 ? `${history.length} points of history loaded` : '';
+        historyNote = history.length > 0 ? `${history.length} points of history loaded` : '';
+        showNote();
         points = mergePoints(points, history);
         draw();
     }
@@ -169,7 +201,7 @@ export function createTrend(context: WidgetContext): ClientWidget {
         element,
         setState: (data) => {
             catalogue.clear();
-            addToCatalogue((data as TrendData).series ?? []);
+            addToCatalogue((data as TrendDataWithForecast).series ?? []);
             if (selection) {
                 choose(selection);
                 return;
@@ -179,7 +211,7 @@ export function createTrend(context: WidgetContext): ClientWidget {
             else fillSelects();
         },
         update: (data) => {
-            const trend = data as TrendData;
+            const trend = data as TrendDataWithForecast;
             if (trend.series) {
                 addToCatalogue(trend.series);
                 if (!selection) {
@@ -194,11 +226,17 @@ export function createTrend(context: WidgetContext): ClientWidget {
                 points = mergePoints(points, incoming.points);
                 draw();
             }
+            const nextForecast = trend.forecast;
+            if (nextForecast && selection && nextForecast.asset_id === selection.asset_id && nextForecast.metric === selection.metric) {
+                setForecast(nextForecast);
+            }
         },
         series: (data: TrendSeries) => {
             if (!selection || data.asset_id !== selection.asset_id || data.metric !== selection.metric) return;
             if (data.unit) addToCatalogue([data]);
             points = mergePoints(points, data.points);
+            const withForecast = data as TrendSeriesWithForecast;
+            if (withForecast.forecast) setForecast(withForecast.forecast);
             draw();
             const anchor = points.length > 0 ? points[points.length - 1][0] : Date.now();
             void loadHistory(selection, anchor);
