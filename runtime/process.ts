@@ -31,8 +31,9 @@ function flowEnvironment(role: 'cloud' | 'edge', databaseUrl: string): Record<st
                   UL_REPLAY_FILE_B: 'petrobras-3w/2/WELL-00012_20170320143144.csv',
                   UL_REPLAY_FILE_C: 'petrobras-3w/0/WELL-00007_20170801180000.csv',
               };
-    // An external broker without accounts needs no credentials; the embedded one gets them from the supervisor.
-    const shared: Record<string, string> = { UL_MQTT_USERNAME: '', UL_MQTT_PASSWORD: '' };
+    // An external broker without accounts needs no credentials; the embedded one gets them from the
+    // supervisor. TLS files are for an external broker on mqtts://, relative to the data folder.
+    const shared: Record<string, string> = { UL_MQTT_USERNAME: '', UL_MQTT_PASSWORD: '', UL_MQTT_TLS_CA: '', UL_MQTT_TLS_CERT: '', UL_MQTT_TLS_KEY: '' };
     return Object.fromEntries(Object.entries({ ...shared, ...defaults }).filter(([name]) => process.env[name] === undefined));
 }
 

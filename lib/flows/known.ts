@@ -74,6 +74,9 @@ export const RUNTIME_ENV_NAMES: readonly string[] = [
     'UL_REPLAY_FILE_C',
     'UL_MQTT_USERNAME',
     'UL_MQTT_PASSWORD',
+    'UL_MQTT_TLS_CA',
+    'UL_MQTT_TLS_CERT',
+    'UL_MQTT_TLS_KEY',
 ];
 
 /**
