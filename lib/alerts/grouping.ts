@@ -1,8 +1,9 @@
 // Notification groups: the notifications of one site's alerts that become due within the group
 // window go out together as one message. A group is sent when the window has passed since its
-// oldest waiting notification, so no notification waits longer than the window. The opening of a
-// P1 is sent at once, with the rest of its group, unless the group sent a message within the
-// window before it, so that a flapping P1 still sends about one message per window.
+// oldest waiting notification, so no notification waits longer than the window. The first
+// announcement of a P1 is sent at once, with the rest of its group, unless the group sent a
+// message within the window before it, so that a flapping P1 still sends about one message per
+// window.
 import type { AlertEvent, Severity } from '../types';
 import type { SiteFacts } from './silences';
 
@@ -65,8 +66,11 @@ export function pendingGroups<T extends GroupableAlert>(alerts: readonly T[], wi
         const key = groupKey(alert);
         const pendingMs = Date.parse(alert.notify_pending_since);
         const sentMs = lastSent.get(key);
-        // Only the first announcement of an open P1 is urgent; its reminders and escalations wait.
-        const first = alert.state === 'open' && alert.first_notified_at === null;
+        // Only the first announcement of a P1 is urgent, even when the P1 resolved before it went
+        // out; its reminders and escalations wait.
+        // NOTE: `lastSent` comes from the alerts the sweep reads, which leave out alerts whose
+        // resolution was announced, so a message that announced only resolutions does not count.
+        const first = alert.state !== 'acknowledged' && alert.first_notified_at === null;
         const urgent = alert.severity === 'P1' && first && (sentMs === undefined || pendingMs - sentMs >= windowMs);
         const dueAtMs = urgent ? pendingMs : pendingMs + windowMs;
         const group = groups.get(key);
