@@ -52,6 +52,15 @@ describe('composeAlertEmail', () => {
         expect(email.headers['X-Upstream-Live-Event']).toBe('7d1c6a56-2f4c-4f55-9a1e-0c3f2b1a9e01');
     });
 
+    it('should carry the acknowledge link of an unresolved alert', () => {
+        const open = composeAlertEmail(alertEvent(), undefined, 'https://regulator.example.com/');
+        const resolved = composeAlertEmail(alertEvent({ state: 'resolved', resolved_at: '2017-10-31T19:50:00.000Z' }), undefined, 'https://regulator.example.com');
+
+        expect(open.text).toContain('Acknowledge: POST https://regulator.example.com/v1/alerts/7d1c6a56-2f4c-4f55-9a1e-0c3f2b1a9e01/ack');
+        expect(open.html).toContain('<code>https://regulator.example.com/v1/alerts/7d1c6a56-2f4c-4f55-9a1e-0c3f2b1a9e01/ack</code>');
+        expect(resolved.text).not.toContain('Acknowledge');
+    });
+
     it('should show the resolution and a repository runbook path', () => {
         const email = composeAlertEmail(alertEvent({ state: 'resolved', resolved_at: '2017-10-31T19:50:00.000Z', resolved_by: 'rule', runbook: 'docs/runbooks/x.md' }));
 

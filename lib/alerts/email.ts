@@ -76,11 +76,17 @@ export function followUpLine(event: AlertEvent, followUp?: FollowUp): string | u
     return `Reminder: the alert is still ${state}.`;
 }
 
+/** Returns the API address that acknowledges an alert (POST, with a token of an operator or admin). */
+export function acknowledgeUrl(event: AlertEvent, baseUrl: string): string {
+    return `${baseUrl.replace(/\/+$/, '')}/v1/alerts/${encodeURIComponent(event.event_id)}/ack`;
+}
+
 /**
  * Composes the email for an alert event: its opening or resolution, or with `followUp` an
- * escalation or a reminder of an alert that was announced before.
+ * escalation or a reminder of an alert that was announced before. `baseUrl` is the public address
+ * of the API; with it, an alert that is not resolved carries its acknowledge link.
  */
-export function composeAlertEmail(event: AlertEvent, followUp?: FollowUp): AlertEmail {
+export function composeAlertEmail(event: AlertEvent, followUp?: FollowUp, baseUrl?: string): AlertEmail {
     const resolved = event.state === 'resolved';
     const subject = alertSubject(event, followUp);
     const intro = followUpLine(event, followUp);
@@ -96,6 +102,7 @@ export function composeAlertEmail(event: AlertEvent, followUp?: FollowUp): Alert
     const runbook = event.runbook ?? '';
     const evidence = evidenceLines(event.evidence);
     const width = Math.max(...facts.map(([label]) => label.length)) + 2;
+    const ack = baseUrl !== undefined && !resolved ? acknowledgeUrl(event, baseUrl) : '';
 
     const text = [
         ...(intro ? [intro, ''] : []),
@@ -107,6 +114,7 @@ export function composeAlertEmail(event: AlertEvent, followUp?: FollowUp): Alert
         ...evidence.map(([key, value]) => `  ${key}: ${value}`),
         '',
         `Runbook: ${runbook || '(none)'}`,
+        ...(ack ? [`Acknowledge: POST ${ack} (or from the dashboard's alert feed)`] : []),
         `Event id: ${event.event_id}`,
         '',
     ].join('\n');
@@ -122,6 +130,7 @@ export function composeAlertEmail(event: AlertEvent, followUp?: FollowUp): Alert
         '<h3>Evidence</h3>',
         `<table>${evidence.map(([key, value]) => row(key, value)).join('')}</table>`,
         `<p>Runbook: ${runbookHtml}</p>`,
+        ...(ack ? [`<p>Acknowledge: POST <code>${escapeHtml(ack)}</code> (or from the dashboard's alert feed)</p>`] : []),
         `<p>Event id: <code>${escapeHtml(event.event_id)}</code></p>`,
         '</body></html>',
     ].join('\n');

@@ -1,7 +1,7 @@
 // A notification announces one or more alerts of one group (a site). One alert goes out in the
 // single-alert email format; several go out as one email that lists them all.
 import type { AlertEvent, Severity } from '../types';
-import { composeAlertEmail, escapeHtml, safeFileName, type AlertEmail } from './email';
+import { acknowledgeUrl, composeAlertEmail, escapeHtml, safeFileName, type AlertEmail } from './email';
 import { maxSeverity, moreSevere } from './escalation';
 import { groupLabel } from './grouping';
 import type { NotificationKind } from './lifecycle';
@@ -89,7 +89,7 @@ function repeatText(item: NotificationItem): string {
     return item.repeatCount > 0 ? `opened again ${item.repeatCount} time${item.repeatCount === 1 ? '' : 's'} while unresolved` : '';
 }
 
-function composeGroupEmail(notification: Notification): AlertEmail {
+function composeGroupEmail(notification: Notification, baseUrl?: string): AlertEmail {
     const { items } = notification;
     const severity = notificationSeverity(notification);
     const subject = groupTitle(notification);
@@ -101,6 +101,7 @@ function composeGroupEmail(notification: Notification): AlertEmail {
             `  ${event.message}`,
             `  ${details.join(', ')}`,
             ...(event.runbook ? [`  Runbook: ${event.runbook}`] : []),
+            ...(baseUrl !== undefined && event.state !== 'resolved' ? [`  Acknowledge: POST ${acknowledgeUrl(event, baseUrl)}`] : []),
             '',
         ];
     });
@@ -133,11 +134,11 @@ function composeGroupEmail(notification: Notification): AlertEmail {
 }
 
 /** Composes the email of a notification: the single-alert email for one item, a list for several. */
-export function composeNotificationEmail(notification: Notification): AlertEmail {
-    if (notification.items.length > 1) return composeGroupEmail(notification);
+export function composeNotificationEmail(notification: Notification, baseUrl?: string): AlertEmail {
+    if (notification.items.length > 1) return composeGroupEmail(notification, baseUrl);
     const [item] = notification.items;
     if (item.kind === 'escalated' || item.kind === 'reminder') {
-        return composeAlertEmail(item.event, { kind: item.kind, previousSeverity: item.previousSeverity, at: notification.at });
+        return composeAlertEmail(item.event, { kind: item.kind, previousSeverity: item.previousSeverity, at: notification.at }, baseUrl);
     }
-    return composeAlertEmail(item.event);
+    return composeAlertEmail(item.event, undefined, baseUrl);
 }

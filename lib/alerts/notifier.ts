@@ -66,7 +66,7 @@ export class AlertNotifier {
     email(whole: Notification): Promise<EmailOutcome> {
         const notification = itemsOfSeverities(whole, this.options.emailSeverities);
         if (!notification) return Promise.resolve({ status: 'skipped', notification: whole });
-        const message = composeNotificationEmail(notification);
+        const message = composeNotificationEmail(notification, this.options.baseUrl ?? DEFAULT_BASE_URL);
         let attempts = 0;
         const outcome = retry(
             (attempt) => {
