@@ -288,3 +288,29 @@ describe('replaceRules', () => {
         expect(evaluator.replaceRules([threshold({ limit: 200 })]).changed.map((key) => key.rule.id)).toEqual(['high']);
     });
 });
+
+describe('clock jumps', () => {
+    it('should ignore readings behind a forward jump until the clock passes it', () => {
+        const evaluator = new RuleEvaluator([threshold({ holdMs: 20_000 })]);
+        // The device clock jumps 300 s ahead for one reading, then runs on from 20 s. The reading
+        // at 300 s is above the limit and starts the hold. Readings stamped 20 to 60 s are behind
+        // it and are ignored, so they neither extend nor break the hold. 310 and 320 continue it,
+        // and the hold of 20 s counted from 300 is met at 320.
+        const readings = series([[0, 90], [10, 90], [300, 150], [20, 150], [30, 150], [60, 150], [310, 150], [320, 150], [330, 150]]);
+        const transitions = evaluator.evaluate(readings);
+
+        expect(timeline(transitions)).toEqual(['open@320']);
+        expect(evaluator.stats.outOfOrder).toBe(3);
+    });
+
+    it('should open on a backward jump only from readings after the newest one', () => {
+        const evaluator = new RuleEvaluator([threshold()]);
+        // The clock steps back 60 s at the third reading: readings stamped 50 to 70 repeat or
+        // precede 70 and are ignored; 80 is the first one evaluated again.
+        const readings = series([[60, 90], [70, 90], [10, 150], [50, 150], [70, 150], [80, 150]]);
+        const transitions = evaluator.evaluate(readings);
+
+        expect(timeline(transitions)).toEqual(['open@80']);
+        expect(evaluator.stats.outOfOrder + evaluator.stats.duplicates).toBe(3);
+    });
+});
