@@ -84,9 +84,9 @@ function expandPaths(paths: string[], io: FlowsIo): string[] {
     return files;
 }
 
-function readText(path: string, io: FlowsIo): string {
+function readText(path: string, io: FlowsIo, what = 'flow file'): string {
     const absolute = resolve(io.cwd, path);
-    if (!existsSync(absolute)) throw new UsageError(`${path} not found; name an existing flow file.`);
+    if (!existsSync(absolute)) throw new UsageError(`${path} not found; name an existing ${what}.`);
     return readFileSync(absolute, 'utf8');
 }
 
@@ -226,7 +226,7 @@ function parseNewSiteArguments(args: string[]): { template: string; params: stri
 
 function runNewSite(args: string[], io: FlowsIo): number {
     const { template, params, out, force } = parseNewSiteArguments(args);
-    const paramsText = readText(params, io);
+    const paramsText = readText(params, io, 'parameters file, such as flows/templates/replay-site.example.yaml');
 
     let parameters: unknown;
     try {

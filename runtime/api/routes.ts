@@ -115,7 +115,7 @@ export function createApiRouter(deps: ApiDependencies): Router {
             const from = isoParam(req.query.from, 'from');
             const to = isoParam(req.query.to, 'to');
             if (from && to && from >= to) {
-                throw new ApiError(400, 'invalid_parameter', `Query parameter from=${from} is not before to=${to}; swap them or widen the range.`);
+                throw new ApiError(400, 'invalid_parameter', `Query parameter from=${from} is not before to=${to}; give a from earlier than to (the range includes from and excludes to).`);
             }
             const resolution = req.query.resolution === '' ? undefined : req.query.resolution;
             if (resolution !== undefined && !RESOLUTIONS.includes(resolution as Resolution)) {
