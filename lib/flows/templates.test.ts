@@ -98,20 +98,94 @@ describe('site templates', () => {
     it('should fill defaults and typed values', () => {
         const nodes = JSON.parse(generateSiteFlow('opcua-well-pad', exampleParameters('opcua-well-pad'))) as FlowNode[];
         const sign = nodes.find((node) => node.type === 'ul-sign');
-        const reader = nodes.find((node) => node.id === 'petrobras-pad-7-reader-3w-well-00007');
-        const tagMap = nodes.find((node) => node.id === 'petrobras-pad-7-tag-map-3w-well-00007');
+        const reader = nodes.find((node) => node.id === 'petrobras-pad-7-opcua-well-reader');
+        const compress = nodes.find((node) => node.id === 'petrobras-pad-7-compress');
 
         expect(sign?.certId).toBe('cert-edge-petrobras-07');
         expect(sign?.keyFile).toBe('keys/edge-petrobras-07.key');
         expect(reader?.samplingInterval).toBe(1000);
-        expect(JSON.parse(String(reader?.items))).toEqual([
-            { nodeId: 'ns=1;s=WELL-00007.WellheadPressure', tag: 'WellheadPressure' },
-            { nodeId: 'ns=1;s=WELL-00007.TubingTemperature', tag: 'TubingTemperature' },
+        expect(reader?.endpoint).toBe('petrobras-pad-7-endpoint');
+        expect(compress?.heartbeat).toBe(60);
+        expect(compress?.maxErrors).toBe('{}');
+    });
+});
+
+describe('opcua-well-pad template', () => {
+    function generated(parameters = exampleParameters('opcua-well-pad')): FlowNode[] {
+        return JSON.parse(generateSiteFlow('opcua-well-pad', parameters)) as FlowNode[];
+    }
+
+    function byId(nodes: FlowNode[], id: string): FlowNode {
+        const found = nodes.find((node) => node.id === id);
+        if (!found) throw new Error(`node ${id} was not generated`);
+        return found;
+    }
+
+    it('should generate one well per asset', () => {
+        const wells = generated().filter((node) => node.type === 'subflow:petrobras-pad-7-opcua-well');
+
+        expect(wells.map((node) => node.id)).toEqual(['petrobras-pad-7-well-3w-well-00004', 'petrobras-pad-7-well-3w-well-00007']);
+        expect(wells[1].name).toBe('WELL-00007');
+        expect(wells[1].env).toEqual([
+            { name: 'ASSET_ID', type: 'str', value: '3w-well-00007' },
+            {
+                name: 'ITEMS',
+                type: 'json',
+                value: JSON.stringify([
+                    { nodeId: 'ns=1;s=WELL-00007.WellheadPressure', tag: 'WellheadPressure' },
+                    { nodeId: 'ns=1;s=WELL-00007.TubingTemperature', tag: 'TubingTemperature' },
+                ]),
+            },
+            {
+                name: 'TAG_MAP',
+                type: 'json',
+                value: JSON.stringify([
+                    { tag: 'WellheadPressure', metric: 'pressure_wellhead', unit: 'Pa' },
+                    { tag: 'TubingTemperature', metric: 'temp_wellhead', unit: 'degC' },
+                ]),
+            },
         ]);
-        expect(JSON.parse(String(tagMap?.map))).toEqual([
-            { tag: 'WellheadPressure', metric: 'pressure_wellhead', unit: 'Pa' },
-            { tag: 'TubingTemperature', metric: 'temp_wellhead', unit: 'degC' },
+        for (const well of wells) {
+            expect(well.wires).toEqual([['petrobras-pad-7-compress', 'petrobras-pad-7-safety-rules'], ['petrobras-pad-7-rejected-topic']]);
+        }
+    });
+
+    it('should map the subflow and its ports', () => {
+        const nodes = generated();
+        const subflow = byId(nodes, 'petrobras-pad-7-opcua-well');
+        const reader = byId(nodes, 'petrobras-pad-7-opcua-well-reader');
+        const tagMap = byId(nodes, 'petrobras-pad-7-opcua-well-tag-map');
+
+        expect(subflow.out).toEqual([
+            { x: 480, y: 60, wires: [{ id: 'petrobras-pad-7-opcua-well-tag-map', port: 0 }] },
+            { x: 480, y: 120, wires: [{ id: 'petrobras-pad-7-opcua-well-tag-map', port: 1 }] },
         ]);
+        expect([reader.z, reader.items, reader.wires]).toEqual(['petrobras-pad-7-opcua-well', '${ITEMS}', [['petrobras-pad-7-opcua-well-tag-map']]]);
+        expect([tagMap.z, tagMap.assetId, tagMap.map, tagMap.operator]).toEqual(['petrobras-pad-7-opcua-well', '${ASSET_ID}', '${TAG_MAP}', 'petrobras']);
+    });
+
+    it('should check rules before compression', () => {
+        const nodes = generated();
+
+        expect(byId(nodes, 'petrobras-pad-7-safety-rules').rulesFile).toBe('flows/templates/opcua-well-pad.rules.yaml');
+        expect(byId(nodes, 'petrobras-pad-7-safety-rules').wires).toEqual([['petrobras-pad-7-alert-log', 'petrobras-pad-7-alert-topic'], ['petrobras-pad-7-rejected-topic']]);
+        expect(byId(nodes, 'petrobras-pad-7-compress').wires).toEqual([['petrobras-pad-7-sign'], ['petrobras-pad-7-rejected-topic']]);
+    });
+
+    it('should require a rules file', () => {
+        const { rulesFile: _rulesFile, ...rest } = exampleParameters('opcua-well-pad');
+        const error = problemsOf('opcua-well-pad', rest);
+
+        expect(error.problems.map((problem) => problem.parameter)).toEqual(['rulesFile']);
+    });
+
+    it('should name the asset of an unknown metric', () => {
+        const parameters = exampleParameters('opcua-well-pad');
+        (parameters.assets as { tags: Record<string, unknown>[] }[])[0].tags[1].metric = 'temp_wellheaad';
+        const error = problemsOf('opcua-well-pad', parameters);
+
+        expect(error.problems.map((problem) => problem.parameter)).toEqual(['assets[0]']);
+        expect(error.problems[0].message).toMatch(/^ul-tag-map of asset 3w-well-00004 rejects the generated settings: .*temp_wellheaad/);
     });
 });
 

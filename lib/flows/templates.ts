@@ -476,9 +476,54 @@ export function instantiateTemplate(template: SiteTemplate, site: SiteParameters
     return output;
 }
 
+const SUBFLOW_ENV_REFERENCE = /^\$\{(\w+)\}$/;
+
+/** Returns an instance property's value as Node-RED 4 evaluates it for the nodes of the subflow. */
+function subflowEnvValue(property: { type?: unknown; value?: unknown }): unknown {
+    const text = String(property.value ?? '');
+    if (property.type === 'num') return Number(text);
+    if (property.type === 'bool') return text === 'true';
+    if (property.type === 'json') {
+        try {
+            return JSON.parse(text);
+        } catch {
+            return text;
+        }
+    }
+    return text;
+}
+
+/**
+ * Returns the nodes of a subflow as one instance runs them: a string property that is exactly
+ * `${NAME}` takes the instance's property NAME, or the subflow's default for it. Other references
+ * stay as they are.
+ */
+function resolveSubflowInstance(instance: FlowNode, nodes: FlowNode[]): FlowNode[] {
+    const subflowId = instance.type.slice(SUBFLOW_TYPE_PREFIX.length);
+    const subflow = nodes.find((node) => node.id === subflowId && node.type === 'subflow');
+    const env = new Map<string, unknown>();
+    for (const list of [subflow?.env, instance.env]) {
+        if (!Array.isArray(list)) continue;
+        for (const property of list as { name?: unknown; type?: unknown; value?: unknown }[]) {
+            if (typeof property.name === 'string') env.set(property.name, subflowEnvValue(property));
+        }
+    }
+    return nodes
+        .filter((node) => node.z === subflowId)
+        .map((node) => {
+            const resolved: FlowNode = { ...node };
+            for (const [key, value] of Object.entries(node)) {
+                const name = typeof value === 'string' ? SUBFLOW_ENV_REFERENCE.exec(value)?.[1] : undefined;
+                if (name !== undefined && env.has(name)) resolved[key] = env.get(name);
+            }
+            return resolved;
+        });
+}
+
 /**
  * Checks the generated nodes with the parsers that ul-tag-map and ul-opcua-reader run at deploy,
- * so a metric or node id that they reject is reported now, with the asset it belongs to.
+ * so a metric or node id that they reject is reported now, with the asset it belongs to. A subflow
+ * instance repeated per asset has the nodes of its subflow checked with its instance properties.
  */
 function checkGeneratedNodes(template: string, site: SiteParameters, nodes: FlowNode[], dataDir: string): void {
     const problems: ParameterProblem[] = [];
@@ -486,13 +531,16 @@ function checkGeneratedNodes(template: string, site: SiteParameters, nodes: Flow
         const index = assetIndexOf.get(node);
         if (index === undefined) continue;
         const asset = site.assets[index];
-        try {
-            const config: Record<string, unknown> = node;
-            if (node.type === 'ul-tag-map') parseTagMapConfig(config);
-            if (node.type === 'ul-opcua-reader') parseOpcUaReaderConfig(config, dataDir);
-        } catch (err) {
-            if (!(err instanceof ConfigError)) throw err;
-            problems.push({ parameter: `assets[${index}]`, value: asset.assetId, message: `${node.type} of asset ${asset.assetId} rejects the generated settings: ${err.message}` });
+        const checked = node.type.startsWith(SUBFLOW_TYPE_PREFIX) ? resolveSubflowInstance(node, nodes) : [node];
+        for (const member of checked) {
+            try {
+                const config: Record<string, unknown> = member;
+                if (member.type === 'ul-tag-map') parseTagMapConfig(config);
+                if (member.type === 'ul-opcua-reader') parseOpcUaReaderConfig(config, dataDir);
+            } catch (err) {
+                if (!(err instanceof ConfigError)) throw err;
+                problems.push({ parameter: `assets[${index}]`, value: asset.assetId, message: `${member.type} of asset ${asset.assetId} rejects the generated settings: ${err.message}` });
+            }
         }
     }
     if (problems.length > 0) throw new SiteParameterError(template, problems);
