@@ -245,10 +245,10 @@ describe('stuck rules', () => {
 });
 
 describe('scopes', () => {
-    const facts: Record<string, { type: string; operator: string }> = {
-        'well-1': { type: 'well', operator: 'acme' },
-        'line-1': { type: 'pipeline', operator: 'acme' },
-        'well-9': { type: 'well', operator: 'other' },
+    const facts: Record<string, { type: string; operator: string; field: string }> = {
+        'well-1': { type: 'well', operator: 'acme', field: 'NORTH' },
+        'line-1': { type: 'pipeline', operator: 'acme', field: 'SOUTH' },
+        'well-9': { type: 'well', operator: 'other', field: 'NORTH' },
     };
     const lookup = (assetId: string) => facts[assetId];
 
@@ -263,6 +263,12 @@ describe('scopes', () => {
         expect(openedAssets(threshold({ scope: { metrics: ['pressure_tpt'], operators: ['acme'] } }))).toEqual(['well-1', 'line-1']);
         expect(openedAssets(threshold({ scope: { metrics: ['pressure_tpt'], asset_types: ['well'], operators: ['acme'] } }))).toEqual(['well-1']);
         expect(openedAssets(threshold({ scope: { metrics: ['pressure_tpt'], asset_ids: ['well-9', 'unknown'] } }))).toEqual(['well-9', 'unknown']);
+    });
+
+    it('should match fields from the registry', () => {
+        expect(openedAssets(threshold({ scope: { metrics: ['pressure_tpt'], fields: ['NORTH'] } }))).toEqual(['well-1', 'well-9']);
+        expect(openedAssets(threshold({ scope: { metrics: ['pressure_tpt'], fields: ['SOUTH'], operators: ['acme'] } }))).toEqual(['line-1']);
+        expect(openedAssets(threshold({ scope: { metrics: ['pressure_tpt'], fields: ['WEST'] } }))).toEqual([]);
     });
 });
 

@@ -78,13 +78,14 @@ export class RuleEvaluator {
     }
 
     private inScope(rule: Rule, assetId: string): boolean {
-        const { asset_ids: ids, asset_types: types, operators } = rule.scope;
+        const { asset_ids: ids, asset_types: types, operators, fields } = rule.scope;
         if (ids && !ids.includes(assetId)) return false;
-        if (!types && !operators) return true;
+        if (!types && !operators && !fields) return true;
         const facts = this.assets(assetId);
         if (!facts) return false;
         if (types && !(facts.type !== undefined && (types as string[]).includes(facts.type))) return false;
         if (operators && !(facts.operator !== undefined && operators.includes(facts.operator))) return false;
+        if (fields && !(facts.field !== undefined && fields.includes(facts.field))) return false;
         return true;
     }
 

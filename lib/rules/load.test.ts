@@ -58,6 +58,13 @@ describe('parseRules', () => {
         expect(set.hash).toMatch(/^[0-9a-f]{64}$/);
     });
 
+    it('should parse a scope by field', () => {
+        const text = `version: 1\nrules:\n${ruleYaml()}\n`.replace('      metrics: [pressure_tpt]', '      metrics: [pressure_tpt]\n      fields: [VOLVE]');
+        const set = parseRules(text, SOURCE);
+
+        expect(set.rules[0].scope).toEqual({ metrics: ['pressure_tpt'], fields: ['VOLVE'] });
+    });
+
     it('should name file, line, rule and fix for a bad duration', () => {
         const problems = problemsOf(`version: 1\nrules:\n${ruleYaml({ hold: '30 seconds' })}\n`);
 

@@ -217,7 +217,7 @@ function schemaProblem(error: ErrorObject, data: unknown, source: string, locate
             const extra = params.additionalProperty ?? params.unevaluatedProperty ?? '';
             let allowed: string[] = [];
             if (inRule && fieldPath.length === 0) allowed = ruleFields(rule?.kind);
-            else if (inRule && fieldPath[0] === 'scope') allowed = ['metrics', 'asset_ids', 'asset_types', 'operators'];
+            else if (inRule && fieldPath[0] === 'scope') allowed = ['metrics', 'asset_ids', 'asset_types', 'operators', 'fields'];
             else if (inRule && fieldPath[0] === 'escalation') allowed = typeof fieldPath[1] === 'number' ? ['after', 'to'] : ['after', 'to', 'then'];
             else if (path.length === 0) allowed = ['version', 'rules'];
             const kindText = inRule && fieldPath.length === 0 && typeof rule?.kind === 'string' ? `a ${rule.kind} rule` : label;
@@ -380,6 +380,7 @@ function toRule(raw: Record<string, unknown>, line: number | undefined): Rule {
             ...(scope.asset_ids ? { asset_ids: [...scope.asset_ids] } : {}),
             ...(scope.asset_types ? { asset_types: [...scope.asset_types] } : {}),
             ...(scope.operators ? { operators: [...scope.operators] } : {}),
+            ...(scope.fields ? { fields: [...scope.fields] } : {}),
         },
         ...(raw.escalation !== undefined ? { escalation: escalationSteps(raw.escalation) } : {}),
         line,

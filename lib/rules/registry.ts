@@ -19,7 +19,7 @@ export function createAssetRegistry(load: () => Promise<Asset[]>, onError: (err:
 
     async function refresh(): Promise<number> {
         const assets = await load();
-        facts = new Map(assets.map((asset) => [asset.asset_id, { type: asset.type, operator: asset.operator }]));
+        facts = new Map(assets.map((asset) => [asset.asset_id, { type: asset.type, operator: asset.operator, field: asset.field }]));
         return facts.size;
     }
 

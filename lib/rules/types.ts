@@ -7,6 +7,8 @@ export interface RuleScope {
     asset_ids?: string[];
     asset_types?: Asset['type'][];
     operators?: string[];
+    /** Field names from the asset registry, such as VOLVE. */
+    fields?: string[];
 }
 
 /** One step of an escalation policy. */
@@ -93,6 +95,7 @@ export interface RuleSet {
 export interface AssetFacts {
     type?: string;
     operator?: string;
+    field?: string;
 }
 
 /** Returns registry facts of an asset, or undefined for an asset that is not registered. */
