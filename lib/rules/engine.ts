@@ -85,6 +85,10 @@ export class RulesEngine {
     private readonly newId?: () => string;
     /** Assets whose readings this engine has evaluated or rebuilt. */
     private readonly seenAssets = new Set<string>();
+    /** Alerts restored from a saved state whose condition the engine has not seen again yet. */
+    private readonly restored = new Map<string, AlertEvent>();
+    /** Per asset, the time of its first reading after a restore, in ms. */
+    private readonly restoredSince = new Map<string, number>();
 
     constructor(ruleSet: RuleSet, options: RulesEngineOptions = {}) {
         this.ruleSet = ruleSet;
@@ -157,6 +161,22 @@ export class RulesEngine {
         return events;
     }
 
+    /**
+     * Restores alerts that were open when a runtime without a store (the edge) stopped, from the
+     * state it saved (see openAlerts). The rules start without their windows, so a condition that
+     * is still present opens again: that opening keeps the restored alert and sends nothing. A
+     * restored alert whose condition has not opened again within the rules' lookback of its
+     * asset's readings is resolved, since the condition ended while the runtime was down.
+     */
+    restore(events: AlertEvent[]): void {
+        for (const event of events) {
+            if (event.state === 'resolved') continue;
+            const key = keyOf(event.rule_id, event.asset_id, event.metric);
+            this.openEvents.set(key, event);
+            this.restored.set(key, event);
+        }
+    }
+
     /** Evaluates readings; returns new open events and resolved events, in reading order. */
     process(readings: Iterable<Reading>): AlertEvent[] {
         const events: AlertEvent[] = [];
@@ -165,6 +185,8 @@ export class RulesEngine {
         for (const transition of this.evaluator.evaluate(list)) {
             const key = keyOf(transition.rule.id, transition.asset_id, transition.metric);
             if (transition.type === 'open') {
+                // The same condition, seen again after a restore: the restored alert stands for it.
+                if (this.restored.delete(key) && this.openEvents.has(key)) continue;
                 const event = this.openEvent(transition);
                 this.openEvents.set(key, event);
                 events.push(event);
@@ -174,6 +196,31 @@ export class RulesEngine {
             if (!open) continue;
             this.openEvents.delete(key);
             events.push(this.resolvedEvent(open, transition.ts, { ...transition.evidence, reading_ts: transition.ts }));
+        }
+        if (this.restored.size > 0) events.push(...this.expireRestored(list));
+        return events;
+    }
+
+    /** Resolves restored alerts whose condition has not opened again within the lookback of their asset's readings. */
+    private expireRestored(readings: Reading[]): AlertEvent[] {
+        const latest = new Map<string, number>();
+        for (const reading of readings) {
+            const ms = Date.parse(reading.ts);
+            if (!Number.isFinite(ms)) continue;
+            if (!this.restoredSince.has(reading.asset_id)) this.restoredSince.set(reading.asset_id, ms);
+            if (ms > (latest.get(reading.asset_id) ?? -Infinity)) latest.set(reading.asset_id, ms);
+        }
+        const lookbackMs = rulesLookbackMs(this.ruleSet.rules);
+        const events: AlertEvent[] = [];
+        for (const [key, event] of this.restored) {
+            const sinceMs = this.restoredSince.get(event.asset_id);
+            const nowMs = latest.get(event.asset_id);
+            if (sinceMs === undefined || nowMs === undefined || nowMs - sinceMs <= lookbackMs) continue;
+            this.restored.delete(key);
+            if (this.openEvents.get(key) !== event) continue;
+            this.openEvents.delete(key);
+            const at = new Date(nowMs).toISOString();
+            events.push(this.resolvedEvent(event, at, { reason: 'not_seen_after_restart', reading_ts: at }));
         }
         return events;
     }

@@ -146,3 +146,66 @@ describe('ruleFingerprint', () => {
         expect(ruleFingerprint({ ...rule, scope: { ...rule.scope, metrics: ['oil_rate'] } })).not.toBe(ruleFingerprint(rule));
     });
 });
+
+describe('restore after an edge restart', () => {
+    const rules = loadRulesFile(join(FLOWS_DIR, 'edge-rules.yaml'));
+    const file = readWellFile('2/WELL-00012_20170320143144.csv');
+
+    /** The file's readings in the units of the edge rules (Pa and degC). */
+    function edgeRows(): Reading[][] {
+        return file.rows.map((row) => row.map((reading) => (reading.unit === 'psi' && reading.value !== null ? { ...reading, value: reading.value * 6894.757, unit: 'Pa' } : reading)));
+    }
+
+    it('should keep the restored alert while the condition is present, and resolve it with its own id', () => {
+        const rows = edgeRows();
+        const whole = new RulesEngine(rules, { assets });
+        const wholeEvents = rows.flatMap((readings) => whole.process(readings));
+        const firstOpen = wholeEvents.find((event) => event.state === 'open');
+        expect(firstOpen).toBeDefined();
+        const openedRow = (Date.parse(firstOpen?.opened_at ?? '') - file.startMs) / 1000;
+
+        // The edge stops 30 rows after the alert opened and starts again from the next row.
+        const split = openedRow + 30;
+        const before = new RulesEngine(rules, { assets });
+        const beforeEvents = rows.slice(0, split).flatMap((readings) => before.process(readings));
+        const after = new RulesEngine(rules, { assets });
+        after.restore(before.openAlerts());
+        const afterEvents = rows.slice(split).flatMap((readings) => after.process(readings));
+
+        // Each condition opens once across the restart, as without it. A rule that had not opened
+        // before the stop may open at another row, since its window starts again.
+        const conditions = (events: AlertEvent[]): string[] => events.filter((event) => event.state === 'open').map((event) => `${event.rule_id} ${event.metric}`).sort();
+        expect(conditions([...beforeEvents, ...afterEvents])).toEqual(conditions(wholeEvents));
+        const reopened = afterEvents.filter((event) => event.state === 'open' && beforeEvents.some((earlier) => earlier.rule_id === event.rule_id && earlier.metric === event.metric));
+        expect(reopened).toEqual([]);
+        // An alert open at the stop is resolved later under its own id.
+        const resolvedIds = afterEvents.filter((event) => event.state === 'resolved').map((event) => event.event_id);
+        for (const open of before.openAlerts()) {
+            if (wholeEvents.some((event) => event.event_id === open.event_id && event.state === 'resolved')) expect(resolvedIds).toContain(open.event_id);
+        }
+    });
+
+    it('should resolve a restored alert whose condition ended while the edge was down', () => {
+        const rows = edgeRows();
+        const before = new RulesEngine(rules, { assets });
+        const beforeEvents = rows.flatMap((readings) => before.process(readings));
+        expect(beforeEvents.some((event) => event.state === 'open')).toBe(true);
+        const stillOpen = before.openAlerts();
+        // Pretend the last alert was still open at the stop, then replay normal readings of the
+        // first rows, shifted after the end of the file.
+        const saved = stillOpen.length > 0 ? stillOpen : beforeEvents.filter((event) => event.state === 'open').slice(-1).map((event) => ({ ...event }));
+        const after = new RulesEngine(rules, { assets });
+        after.restore(saved);
+        const shiftMs = Date.parse(rows[rows.length - 1][0].ts) - file.startMs + 1_000;
+        const normal = rows.slice(0, 1_200).map((readings) => readings.map((reading) => ({ ...reading, ts: new Date(Date.parse(reading.ts) + shiftMs).toISOString() })));
+        const afterEvents = normal.flatMap((readings) => after.process(readings));
+
+        const resolved = afterEvents.filter((event) => event.state === 'resolved');
+        expect(resolved.map((event) => event.event_id).sort()).toEqual(saved.map((event) => event.event_id).sort());
+        expect(resolved.every((event) => (event.evidence.resolved as { reason?: string }).reason === 'not_seen_after_restart')).toBe(true);
+        const lookbackMs = rulesLookbackMs(rules.rules);
+        const firstMs = Date.parse(normal[0][0].ts);
+        for (const event of resolved) expect(Date.parse(event.resolved_at ?? '') - firstMs).toBeGreaterThan(lookbackMs);
+        expect(afterEvents.filter((event) => event.state === 'open')).toEqual([]);
+    });
+});

@@ -157,6 +157,28 @@ describe('ul-rules', () => {
         expect(events).toHaveLength(1);
     });
 
+    it('should keep an open alert across a restart without a store', async () => {
+        const dataDir = mkdtempSync(join(tmpdir(), 'ul-rules-saved-'));
+        helper.settings({ upstreamLive: { listAssets: async () => ASSETS, dataDir } });
+        const rulesFile = writeRules(rulesYaml(100));
+        const first = await load(rulesFile);
+        const opened = next<{ payload: AlertEvent }>(first.alerts, 'input');
+        first.node.receive({ payload: [reading(0, 150)] });
+        const original = (await opened).payload;
+        await helper.unload();
+
+        // The restarted node sees the condition again: nothing is sent until it clears.
+        const second = await load(rulesFile);
+        const events: AlertEvent[] = [];
+        second.alerts.on('input', (msg: never) => events.push((msg as { payload: AlertEvent }).payload));
+        const resolved = next<{ payload: AlertEvent }>(second.alerts, 'input');
+        second.node.receive({ payload: [reading(10, 160)] });
+        second.node.receive({ payload: [reading(20, 90)] });
+
+        expect((await resolved).payload).toMatchObject({ event_id: original.event_id, state: 'resolved', resolved_at: reading(20, 0).ts });
+        expect(events).toHaveLength(1);
+    });
+
     it('should start without history when the store cannot be read', async () => {
         helper.settings({
             upstreamLive: {

@@ -10,6 +10,7 @@ import { DATA_DIR } from '../../lib/paths';
 import { RulesEngine, rulesLookbackMs } from '../../lib/rules/engine';
 import { checkReadings } from '../../lib/reading-input';
 import { RulesFileError, loadRulesFile, resolveRulesPath } from '../../lib/rules/load';
+import { readSavedAlerts, writeSavedAlerts } from '../../lib/rules/saved-alerts';
 import { createAssetRegistry, readAssetsFile } from '../../lib/rules/registry';
 import { watchRulesFile } from '../../lib/rules/watch';
 import { runtimeContext } from '../../lib/runtime-context';
@@ -50,6 +51,17 @@ export default function register(RED: NodeAPI): void {
 
         let engine: RulesEngine | undefined;
         let fileProblem: string | undefined;
+        // Without a store to rebuild from (at the edge), open alerts are saved under the data
+        // folder, so that a restart keeps them instead of raising the same conditions again.
+        const savedAlertsPath = !context.readingsBetween && context.dataDir ? join(context.dataDir, 'rules', `${node.id}.json`) : undefined;
+        const saveAlerts = (): void => {
+            if (!savedAlertsPath || !engine) return;
+            try {
+                writeSavedAlerts(savedAlertsPath, engine.openAlerts());
+            } catch (err) {
+                node.warn(RED._('ul-rules.warnings.save-failed', { path: savedAlertsPath, message: toError(err).message }));
+            }
+        };
         const status = throttledStatus(node);
 
         function showStatus(): void {
@@ -68,10 +80,22 @@ export default function register(RED: NodeAPI): void {
                 if (!engine) {
                     engine = new RulesEngine(ruleSet, { assets: registry.lookup });
                     node.log(RED._('ul-rules.log.loaded', { count: ruleSet.rules.length, file: ruleSet.source }));
+                    if (savedAlertsPath) {
+                        try {
+                            const saved = readSavedAlerts(savedAlertsPath);
+                            engine.restore(saved);
+                            if (saved.length > 0) node.log(RED._('ul-rules.log.restored', { count: saved.length, path: savedAlertsPath }));
+                        } catch (err) {
+                            node.warn(RED._('ul-rules.warnings.restore-failed', { path: savedAlertsPath, message: toError(err).message }));
+                        }
+                    }
                 } else if (ruleSet.hash !== engine.rules.hash) {
                     const resolved = engine.replaceRules(ruleSet);
                     node.log(RED._('ul-rules.log.reloaded', { count: ruleSet.rules.length, file: ruleSet.source, resolved: resolved.length }));
-                    if (resolved.length > 0) node.send([eventMessages(resolved), null]);
+                    if (resolved.length > 0) {
+                        saveAlerts();
+                        node.send([eventMessages(resolved), null]);
+                    }
                     registry.refresh().catch((err: unknown) => node.warn(RED._('ul-rules.warnings.no-registry', { message: toError(err).message })));
                 }
             } catch (err) {
@@ -142,6 +166,7 @@ export default function register(RED: NodeAPI): void {
                     const { readings, rejections } = checkReadings(msg.payload, source);
                     const rebuilt = engine ? await rebuildUnseen(engine, readings) : [];
                     const events = engine ? [...rebuilt, ...engine.process(readings)] : [];
+                    if (events.length > 0) saveAlerts();
                     const rejected = rejections.length > 0 ? carryDelivery(msg, { topic: msg.topic, payload: rejections } as NodeMessage) : null;
                     if (events.length > 0 || rejected) send([eventMessages(events).map((out) => carryDelivery(msg, out)), rejected]);
                     showStatus();

@@ -318,11 +318,7 @@ function edgeAlertLogLines(): EdgeLogLine[] {
         .map((line) => JSON.parse(line) as EdgeLogLine);
 }
 
-/**
- * Returns the first alert each edge rule opened for the DHSV well, of those the edge published.
- * NOTE: the edge rules keep their windows in memory, so after the SIGKILL the same rule can open
- * the incident again from the replayed rows, with a later opened_at and so another event id.
- */
+/** Returns the first alert each edge rule opened for the DHSV well, of those the edge published. */
 function firstOpenedAlerts(): { event: AlertEvent; sentAt: number }[] {
     const first = new Map<string, { event: AlertEvent; sentAt: number }>();
     for (const entry of publishedAlerts()) {
@@ -341,6 +337,18 @@ function publishedAlerts(): { event: AlertEvent; sentAt: number }[] {
 }
 
 describe('edge outage with a SIGKILL of the edge', () => {
+    it('should open each edge rule once for the closure across the SIGKILL', () => {
+        // The edge saves its open alerts, so the restarted rules keep them instead of opening the
+        // same incident again from the replayed rows.
+        const opened = new Map<string, Set<string>>();
+        for (const { event } of publishedAlerts()) {
+            if (event.asset_id !== DHSV_ASSET || event.state !== 'open') continue;
+            opened.set(event.rule_id, (opened.get(event.rule_id) ?? new Set()).add(event.event_id));
+        }
+        expect(opened.size).toBeGreaterThan(0);
+        for (const [rule, ids] of opened) expect(ids.size, `distinct alerts of ${rule}`).toBe(1);
+    });
+
     it('should restart the killed edge', () => {
         const output = (demo as DemoProcess).output();
         expect(output).toMatch(/"msg":"edge runtime exited; restarting"[^\n]*"signal":"SIGKILL"/);
