@@ -5,6 +5,7 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
 import { startBroker, type EmbeddedBroker } from './broker';
+import { checkPortsFree } from './ports';
 import { lockDataDir } from './lock';
 import { mqttAccounts, type MqttAccount } from './secrets';
 import { EXIT_CONFIG } from './process';
@@ -33,6 +34,10 @@ export async function runSupervisor(options: RuntimeOptions, logger: Logger): Pr
     let broker: EmbeddedBroker;
     let accounts: MqttAccount[] = [];
     try {
+        await checkPortsFree(options.host, [
+            { port: options.port, option: '--port', use: 'cloud HTTP' },
+            { port: options.edgePort, option: '--edge-port', use: 'edge HTTP' },
+        ]);
         await provisionDemo(options.dataDir, options.importDemoReport, logger);
         accounts = mqttAccounts(options.dataDir);
         broker = await startBroker(options.host, options.mqttPort, logger, accounts);
