@@ -86,10 +86,11 @@ function queueNode(overrides: Record<string, unknown> = {}): Record<string, unkn
             maxMb: 10,
             whenFull: 'block',
             fsyncInterval: 0,
-            wires: [['delivered']],
+            wires: [['delivered'], ['alerts']],
             ...overrides,
         },
         { id: 'delivered', type: 'helper' },
+        { id: 'alerts', type: 'helper' },
         { id: 'complete-1', type: 'complete', scope: ['queue-1'], uncaught: false, wires: [['completed']] },
         { id: 'catch-1', type: 'catch', scope: ['queue-1'], uncaught: false, wires: [['caught']] },
         { id: 'completed', type: 'helper' },
@@ -208,6 +209,21 @@ describe('ul-forward-queue when full', () => {
         expect(logsAt(20)).toEqual([]);
         await until(() => node.status.lastCall.args[0].fill === 'yellow');
         expect(node.status.lastCall.args[0]).toMatchObject({ shape: 'ring', text: 'ul-forward-queue.status.dropped' });
+    });
+
+    it('should raise one P1 alert on the asset when it drops records', async () => {
+        await helper.load(NODES, queueNode({ broker: await closedBrokerUrl(), maxMb: 0.1, whenFull: 'drop-oldest' }));
+        const node = helper.getNode('queue-1');
+        const alerts: { topic: string; payload: Record<string, unknown> }[] = [];
+        helper.getNode('alerts').on('input', (msg: { topic: string; payload: Record<string, unknown> }) => alerts.push(msg));
+        const finished = countFinished();
+        for (let index = 0; index < 300; index++) node.receive({ topic: 'ops/acme/well-7/readings', payload: { index, text: 'x'.repeat(900) } });
+        await until(() => finished.completed === 300 && alerts.length > 0);
+
+        expect(alerts).toHaveLength(1);
+        expect(alerts[0].topic).toBe('well-7');
+        expect(alerts[0].payload).toMatchObject({ rule_id: 'edge-forward-queue-full', asset_id: 'well-7', metric: 'forward_queue', severity: 'P1', state: 'open' });
+        expect(alerts[0].payload.message).toMatch(/^well-7: the forward queue .* is full and dropped \d+ unsent records; raise its disk budget or restore the link\.$/);
     });
 
     it('should export depth, age and losses as metrics', async () => {

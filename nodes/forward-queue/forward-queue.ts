@@ -5,8 +5,10 @@ import { isAbsolute, join, resolve } from 'node:path';
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
 
 import { toError } from '../../lib/errors';
+import type { AlertEvent } from '../../lib/types';
 import { MqttForwarder, type ForwarderState } from '../../lib/forward-queue/forwarder';
 import { OverflowReport } from '../../lib/forward-queue/overflow-report';
+import { OverflowAlert, assetOfTopic } from '../../lib/forward-queue/overflow-alert';
 import { registerGauge } from '../../lib/observability/counters';
 import { ForwardQueue, QueueFullError, type WhenFull } from '../../lib/forward-queue/queue';
 import { runtimeContext } from '../../lib/runtime-context';
@@ -93,6 +95,12 @@ export default function register(RED: NodeAPI): void {
         let full = false;
         let appends = 0;
         const overflow = new OverflowReport();
+        const overflowAlert = new OverflowAlert(node.name || clientId);
+        /** Asset of the latest record the queue took, for the overflow alert. */
+        let lastAsset = clientId;
+        const sendAlert = (event: AlertEvent | undefined) => {
+            if (event) node.send([null, { topic: event.asset_id, payload: event } as NodeMessage]);
+        };
         const showStatus = () => {
             if (forwarder.state === 'stopped') return;
             const stats = queue.stats();
@@ -111,7 +119,9 @@ export default function register(RED: NodeAPI): void {
         };
         const reportOverflow = () => {
             const summary = overflow.check(queue.stats());
-            if (summary) node.warn(RED._('ul-forward-queue.warnings.overflow', { ...summary, folder }));
+            if (!summary) return;
+            node.warn(RED._('ul-forward-queue.warnings.overflow', { ...summary, folder }));
+            sendAlert(overflowAlert.overflowed(summary, lastAsset, folder));
         };
 
         let lastState: ForwarderState | undefined;
@@ -124,7 +134,8 @@ export default function register(RED: NodeAPI): void {
             ...(Object.keys(tls).length > 0 ? { tls } : {}),
             onDelivered: (record, message) => {
                 full = false;
-                node.send({ topic: message.topic, payload: message.payload, seq: record.seq, enqueued_at: new Date(record.enqueuedAt).toISOString() } as NodeMessage);
+                node.send([{ topic: message.topic, payload: message.payload, seq: record.seq, enqueued_at: new Date(record.enqueuedAt).toISOString() } as NodeMessage, null]);
+                sendAlert(overflowAlert.drained(queue.stats().depth));
             },
             onStateChange: (state) => {
                 if (state === 'connected') node.log(RED._('ul-forward-queue.log.connected', { broker, clientId, depth: queue.stats().depth }));
@@ -154,6 +165,7 @@ export default function register(RED: NodeAPI): void {
         }, STATUS_INTERVAL_MS);
 
         node.on('input', (msg, _send, done) => {
+            lastAsset = assetOfTopic(msg.topic) ?? lastAsset;
             const droppedBefore = queue.stats().dropped;
             const attempt = ++appends;
             forwarder.enqueue([msg]).then(
