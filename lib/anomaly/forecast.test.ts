@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { ForecastDetector, forecastPoints } from './forecast';
+import { ForecastDetector, MAX_STEPPED_INTERVALS, forecastPoints } from './forecast';
 import type { Verdict } from './types';
 
 const SECOND = 1000;
@@ -52,6 +52,21 @@ describe('ForecastDetector', () => {
         expect(first.score).toBeGreaterThan(60);
         expect(first.expected).toBeCloseTo(ramp(904.5), 6);
         expect(first.observed).toBeCloseTo(ramp(904.5) + 100, 6);
+    });
+
+    it('should start again from the new level after a long gap, without a verdict', () => {
+        const detector = new ForecastDetector(options, 0);
+        feed(detector, 0, 900, ramp);
+        // A gap of more than MAX_STEPPED_INTERVALS intervals of 10 s, then a level 500 psi higher.
+        const resume = 900 + (MAX_STEPPED_INTERVALS + 10) * 10;
+        const verdicts = feed(detector, resume, resume + 60, () => 2000);
+
+        // The interval that closes the last one before the gap is scored; the first interval after
+        // it only restarts the model, and the next ones are scored against the new level.
+        const afterGap = verdicts.filter((verdict) => verdict.ts > resume * SECOND);
+        expect(afterGap.length).toBeGreaterThan(0);
+        expect(Math.max(...afterGap.map((verdict) => verdict.score))).toBeLessThan(1);
+        expect(detector.model('pressure_tpt')?.lastTs).toBe((resume + 40) * SECOND);
     });
 
     it('should keep forecasting the normal course during an anomaly', () => {

@@ -3,10 +3,13 @@
 // misses its forecast by more than `threshold` residual scales is anomalous. The same model gives
 // the forecast points shown on the asset panel.
 import { scaleFloor, type ScaleFloor } from './floors';
-import { fitHolt, holtForecast, holtUpdate, type HoltParameters, type HoltState } from './holt';
+import { fitHolt, holtForecast, holtInitial, holtUpdate, type HoltParameters, type HoltState } from './holt';
 import { LearningClock } from './learning';
 import { PerMetricDetector } from './per-metric';
 import type { LearnLimit, Verdict } from './types';
+
+/** Longest run of intervals without readings that the model steps through on its own forecast. */
+export const MAX_STEPPED_INTERVALS = 1_000;
 
 /** 1.4826 = 1 / 0.6745 turns a MAD into a standard deviation for normal noise. */
 const MAD_SCALE = 1.4826;
@@ -131,8 +134,18 @@ class ForecastSeries {
             }
         }
         const model = this.model as ForecastModel;
-        // Intervals without readings are stepped through on the model's own forecast.
-        const missing = Math.min(Math.round((intervalTs - model.lastTs) / model.intervalMs) - 1, 10_000);
+        // Intervals without readings are stepped through on the model's own forecast. After a gap
+        // longer than MAX_STEPPED_INTERVALS the forecast says nothing about the new interval, so
+        // the model starts again from its mean (same parameters and sigma) and gives no verdict;
+        // stepping a 15 s model through the gaps of daily readings would block the runtime.
+        const missing = Math.round((intervalTs - model.lastTs) / model.intervalMs) - 1;
+        if (missing > MAX_STEPPED_INTERVALS) {
+            model.state = holtInitial([mean]);
+            model.lastTs = intervalTs;
+            this.pending = [];
+            for (let step = 1; step <= model.horizon; step++) this.pending.push(holtForecast(model.parameters, model.state, step));
+            return undefined;
+        }
         for (let step = 0; step < missing; step++) this.advance(holtForecast(model.parameters, model.state, 1));
 
         const expected = this.pending[0];
