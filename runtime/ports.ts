@@ -8,7 +8,7 @@ export interface PortToCheck {
     port: number;
     /** The option that sets the port, named in the error, such as --port. */
     option: string;
-    /** What uses the port, such as "cloud HTTP". */
+    /** User of the port in messages, such as "cloud HTTP". */
     use: string;
 }
 

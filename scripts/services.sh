@@ -109,7 +109,7 @@ postgres_configure() {
     local version="$1"
     local conf_dir="/etc/postgresql/$version/$PG_CLUSTER"
     local conf="$conf_dir/conf.d/upstream-live.conf"
-    # The store writes many small keyed rows: a buffer cache that holds the busy part of the
+    # The store writes many small keyed rows: a buffer cache large enough for the busy part of the
     # readings index (an eighth of the memory, at most 2 GB, at least Debian's 128 MB) and fewer
     # checkpoints during bulk loads. On this project's 2-core test machine these settings raised
     # the store writer from 85,000 to 108,000-115,000 rows/s (npm run bench:store).

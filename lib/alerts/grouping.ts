@@ -42,7 +42,8 @@ export function lastSentByGroup(alerts: readonly GroupableAlert[]): Map<string, 
         if (alert.last_notified_at === null) continue;
         const ms = Date.parse(alert.last_notified_at);
         const key = groupKey(alert);
-        if (!(ms <= (sent.get(key) ?? -Infinity))) sent.set(key, ms);
+        const previous = sent.get(key);
+        if (previous === undefined || ms > previous) sent.set(key, ms);
     }
     return sent;
 }

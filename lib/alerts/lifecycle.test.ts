@@ -158,7 +158,7 @@ describe('planSweep', () => {
         expect(plan.flushes[0].alerts.map((alert) => alert.event_id)).toEqual([p2.event_id, p1.event_id]);
     });
 
-    it('should send a P1 at once even when it resolved before its first announcement', () => {
+    it('should send a resolved unannounced P1 at once', () => {
         const brief = stored({ severity: 'P1', state: 'resolved', resolved_at: at(200), notify_pending_since: at(0) });
 
         const plan = planSweep([brief], [], sites, policy(), T0 + SECOND);
@@ -166,7 +166,7 @@ describe('planSweep', () => {
         expect(plan.flushes.map((group) => group.alerts.map((alert) => alert.event_id))).toEqual([[brief.event_id]]);
     });
 
-    it('should hold a P1 opening a window when its group sent a message just before', () => {
+    it('should hold a P1 after a recent group message', () => {
         const sent = stored({ severity: 'P2', first_notified_at: at(0), last_notified_at: at(0) });
         const p1 = stored({ severity: 'P1', notify_pending_since: at(10 * SECOND) });
 

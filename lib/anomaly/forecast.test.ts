@@ -54,7 +54,7 @@ describe('ForecastDetector', () => {
         expect(first.observed).toBeCloseTo(ramp(904.5) + 100, 6);
     });
 
-    it('should start again from the new level after a long gap, without a verdict', () => {
+    it('should restart after a long gap', () => {
         const detector = new ForecastDetector(options, 0);
         feed(detector, 0, 900, ramp);
         // A gap of more than MAX_STEPPED_INTERVALS intervals of 10 s, then a level 500 psi higher.

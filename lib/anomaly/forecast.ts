@@ -8,7 +8,7 @@ import { LearningClock } from './learning';
 import { PerMetricDetector } from './per-metric';
 import type { LearnLimit, Verdict } from './types';
 
-/** Longest run of intervals without readings that the model steps through on its own forecast. */
+/** Maximum run of intervals without readings that the model steps through on its own forecast. */
 export const MAX_STEPPED_INTERVALS = 1_000;
 
 /** 1.4826 = 1 / 0.6745 turns a MAD into a standard deviation for normal noise. */
@@ -135,9 +135,9 @@ class ForecastSeries {
         }
         const model = this.model as ForecastModel;
         // Intervals without readings are stepped through on the model's own forecast. After a gap
-        // longer than MAX_STEPPED_INTERVALS the forecast says nothing about the new interval, so
-        // the model starts again from its mean (same parameters and sigma) and gives no verdict;
-        // stepping a 15 s model through the gaps of daily readings would block the runtime.
+        // longer than MAX_STEPPED_INTERVALS the forecast is no guide to the new interval, so the
+        // model starts again from its mean (same parameters and sigma) and gives no verdict.
+        // Stepping a 15 s model through the gaps of daily readings would block the runtime.
         const missing = Math.round((intervalTs - model.lastTs) / model.intervalMs) - 1;
         if (missing > MAX_STEPPED_INTERVALS) {
             model.state = holtInitial([mean]);

@@ -15,7 +15,7 @@ describe('assetOfTopic', () => {
 describe('OverflowAlert', () => {
     const summary = { dropped: 12, blocked: 0, newlyDropped: 12, newlyBlocked: 0 };
 
-    it('should open once, as P1 for dropped records, and resolve when the queue is empty', () => {
+    it('should open P1 once and resolve when drained', () => {
         let now = T0;
         const alert = new OverflowAlert('store and forward', () => now);
 

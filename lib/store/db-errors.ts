@@ -63,6 +63,12 @@ function nextStep(fields: PgErrorFields, retriable: boolean): string {
     return 'See the database log for details.';
 }
 
+/** Returns the SQLSTATE that databaseError recorded on an error, or undefined. */
+export function sqlStateOf(error: unknown): string | undefined {
+    const code = (error as { context?: { code?: unknown } } | undefined)?.context?.code;
+    return typeof code === 'string' ? code : undefined;
+}
+
 /** Reads the PostgreSQL error fields from anything a driver throws. */
 export function pgErrorFields(thrown: unknown): PgErrorFields {
     const error = toError(thrown) as Error & Partial<Record<keyof PgErrorFields, unknown>>;

@@ -7,6 +7,7 @@
 import { ConfigError } from '../errors';
 import type { Reading } from '../types';
 import type { Db, Queryable } from './db';
+import { sqlStateOf } from './db-errors';
 import type { Resolution, RetentionPolicy, RetentionResult } from './types';
 import { RESOLUTION_TABLES, RESOLUTIONS } from './readings';
 import { isoTime } from './sql-values';
@@ -47,8 +48,7 @@ export function readingMonths(readings: Reading[]): number[] {
 
 /** True for the error of an insert into a month that has no partition (SQLSTATE 23514). */
 export function isMissingPartitionError(error: unknown): boolean {
-    const context = (error as { context?: { code?: unknown } } | undefined)?.context;
-    return context?.code === '23514' && /no partition of relation/i.test(String((error as Error).message));
+    return sqlStateOf(error) === '23514' && /no partition of relation/i.test(String((error as Error).message));
 }
 
 function quoteIdentifier(name: string): string {

@@ -20,6 +20,7 @@ import {
     type StoredAlert,
     type StoredAlertsQuery,
 } from './alert-lifecycle';
+import { sqlStateOf } from './db-errors';
 import { appendAudit, appendAuditLocked, selectAudit, verifyAuditChain, type AuditEntry, type AuditEntryInput } from './audit';
 import { selectMonthlyFieldProduction, type MonthlyFieldProduction } from './public-aggregates';
 import type { AlertEvent, Asset, Reading, Rejection } from '../types';
@@ -69,7 +70,7 @@ export interface DetailedStore extends Store {
 
 /** True for a unique violation (SQLSTATE 23505): a reading of the batch is already stored. */
 function isDuplicateError(error: unknown): boolean {
-    return (error as { context?: { code?: unknown } } | undefined)?.context?.code === '23505';
+    return sqlStateOf(error) === '23505';
 }
 
 /** Batches written with skipped duplicates after a duplicate, before the plain insert is tried again. */

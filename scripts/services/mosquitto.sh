@@ -166,7 +166,7 @@ persistent_client_expiration 2d
 max_queued_messages 1000000
 max_queued_bytes 268435456
 
-# The cloud's intake acknowledges a message only after the bus holds it, so the number of
+# The cloud's intake acknowledges a message only after the bus has stored it, so the number of
 # unacknowledged messages the broker sends to one client bounds each runtime's throughput.
 # The default of 20 lets about 20 messages wait for Kafka at a time; the intake itself holds at
 # most 1,000 (its Max unacked setting).
