@@ -206,7 +206,7 @@ describe('normalize duplicates', () => {
         expect(retry.duplicates).toBe(0);
     });
 
-    it('should forget the least recently used key', () => {
+    it('should forget the key added first when full', () => {
         const seen = new RecentKeys(2);
 
         expect(seen.checkAndAdd('a')).toBe(false);
@@ -214,8 +214,11 @@ describe('normalize duplicates', () => {
         expect(seen.checkAndAdd('a')).toBe(true);
         expect(seen.checkAndAdd('c')).toBe(false);
         expect(seen.size).toBe(2);
-        expect(seen.checkAndAdd('a')).toBe(true);
+        expect(seen.checkAndAdd('b')).toBe(true);
+        expect(seen.checkAndAdd('a')).toBe(false);
         expect(seen.checkAndAdd('b')).toBe(false);
+        expect(seen.checkAndAdd('c')).toBe(false);
+        expect(seen.size).toBe(2);
     });
 
     it('should keep nothing at capacity 0', () => {

@@ -86,9 +86,11 @@ export function normalize(readings: readonly unknown[], options: NormalizeOption
     const maxFutureMs = options.maxFutureMs ?? DEFAULT_MAX_FUTURE_MS;
     const seen = options.seen ?? new RecentKeys(readings.length);
     const result: NormalizeResult = { clean: [], rejected: [], duplicates: 0, flagged: [] };
+    const context: CheckContext = { ...options, now, maxFutureMs };
 
-    readings.forEach((item, index) => {
-        const outcome = checkReading(item, { ...options, now, maxFutureMs });
+    for (let index = 0; index < readings.length; index++) {
+        const item = readings[index];
+        const outcome = checkReading(item, context);
         if (outcome instanceof ValidationError) {
             const rejection: Rejection = {
                 source: options.source,
@@ -103,17 +105,17 @@ export function normalize(readings: readonly unknown[], options: NormalizeOption
             if (options.ref !== undefined) rejection.ref = `${options.ref}#${index}`;
             rejection.payload = item;
             result.rejected.push(rejection);
-            return;
+            continue;
         }
 
         const { reading, note } = outcome;
         if (seen.checkAndAdd(`${reading.asset_id}|${reading.metric}|${reading.ts}`)) {
             result.duplicates += 1;
-            return;
+            continue;
         }
         result.clean.push(reading);
         if (note) result.flagged.push(note);
-    });
+    }
     return result;
 }
 
@@ -221,6 +223,18 @@ function staleTimestamp(ts: string, tsMs: number, context: CheckContext, maxAgeM
     );
 }
 
+// A device may list thousands of assets; each list gets one set, built when it is first checked.
+const assetSets = new WeakMap<readonly string[], ReadonlySet<string>>();
+
+function assetSet(assets: readonly string[]): ReadonlySet<string> {
+    let set = assetSets.get(assets);
+    if (!set) {
+        set = new Set(assets);
+        assetSets.set(assets, set);
+    }
+    return set;
+}
+
 function checkAssetScope(assetId: string, context: CheckContext): ValidationError | undefined {
     const asset = context.assets?.get(assetId);
     if (context.assets && !asset) {
@@ -234,7 +248,7 @@ function checkAssetScope(assetId: string, context: CheckContext): ValidationErro
 
     const device = context.device;
     if (!device) return undefined;
-    if (device.assets && !device.assets.includes(assetId)) {
+    if (device.assets && !assetSet(device.assets).has(assetId)) {
         return new ValidationError(
             'asset_not_allowed',
             `Device '${device.device_id}' is not registered for asset '${assetId}'. Correct the asset_id in the device's ` +

@@ -1,15 +1,18 @@
-// A bounded set of recently seen keys with least-recently-used eviction, for duplicate suppression.
+// A bounded set of recently added keys, for duplicate suppression. When it is full, the key added
+// first is forgotten. A ring of slots records the order, so forgetting costs the same at any size.
 import { ConfigError } from '../errors';
 
 export class RecentKeys {
-    // A Map iterates in insertion order, so its first key is always the least recently used one.
-    private readonly keys = new Map<string, true>();
+    private readonly keys = new Set<string>();
+    private readonly ring: (string | undefined)[];
+    private next = 0;
 
     /** @param capacity Maximum number of keys kept. 0 disables duplicate suppression. */
     constructor(readonly capacity: number) {
         if (!Number.isInteger(capacity) || capacity < 0) {
             throw new ConfigError(`Duplicate cache size ${String(capacity)} is invalid; use a whole number of 0 or more.`);
         }
+        this.ring = new Array<string | undefined>(capacity);
     }
 
     get size(): number {
@@ -17,25 +20,23 @@ export class RecentKeys {
     }
 
     /**
-     * Records `key` as the most recently used one and returns whether it was already present.
-     * When the set is full, the least recently used key is evicted.
+     * Returns whether `key` is among the kept keys, and keeps it when it is not. When the set is
+     * full, the key added first is forgotten to make room.
      */
     checkAndAdd(key: string): boolean {
         if (this.capacity === 0) return false;
-        if (this.keys.has(key)) {
-            this.keys.delete(key);
-            this.keys.set(key, true);
-            return true;
-        }
-        this.keys.set(key, true);
-        if (this.keys.size > this.capacity) {
-            const oldest = this.keys.keys().next().value as string;
-            this.keys.delete(oldest);
-        }
+        if (this.keys.has(key)) return true;
+        const forgotten = this.ring[this.next];
+        if (forgotten !== undefined) this.keys.delete(forgotten);
+        this.ring[this.next] = key;
+        this.next = (this.next + 1) % this.capacity;
+        this.keys.add(key);
         return false;
     }
 
     clear(): void {
         this.keys.clear();
+        this.ring.fill(undefined);
+        this.next = 0;
     }
 }

@@ -181,7 +181,7 @@ export function verifyIngestValue(value: unknown, registry: DeviceLookup, sequen
         );
     }
     if (device.assets) {
-        const allowed = new Set(device.assets);
+        const allowed = allowedAssets(device.assets);
         const index = envelope.readings.findIndex((reading) => !allowed.has(reading.asset_id));
         if (index >= 0) {
             const assetId = envelope.readings[index].asset_id;
@@ -207,6 +207,19 @@ export function verifyIngestValue(value: unknown, registry: DeviceLookup, sequen
     }
     sequences.accept(device.device_id, envelope.seq);
     return { ok: true, envelope };
+}
+
+// One set per registry entry's asset list, built at its first envelope: a device may list
+// thousands of assets, and the list is replaced (not changed) when the registry is reloaded.
+const allowedSets = new WeakMap<readonly string[], ReadonlySet<string>>();
+
+function allowedAssets(assets: readonly string[]): ReadonlySet<string> {
+    let set = allowedSets.get(assets);
+    if (!set) {
+        set = new Set(assets);
+        allowedSets.set(assets, set);
+    }
+    return set;
 }
 
 function topicMismatch(topic: string, envelope: SignedEnvelope): string | undefined {

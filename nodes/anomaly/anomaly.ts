@@ -47,9 +47,12 @@ export default function register(RED: NodeAPI): void {
                 if (engine.learning(assetId)) learningAssets.add(assetId);
                 else learningAssets.delete(assetId);
             }
-            const open = engine.openCount;
-            if (learningAssets.size > 0 && open === 0) status('busy', RED._('ul-anomaly.status.learning', { count: learningAssets.size }));
-            else status('ok', RED._('ul-anomaly.status.open', { count: open }));
+            // Counting open alerts walks every asset, so it waits until the badge is shown.
+            status(() => {
+                const open = engine.openCount;
+                if (learningAssets.size > 0 && open === 0) return { state: 'busy', text: RED._('ul-anomaly.status.learning', { count: learningAssets.size }) };
+                return { state: 'ok', text: RED._('ul-anomaly.status.open', { count: open }) };
+            });
         }
 
         node.on('input', (msg, send, done) => {

@@ -54,7 +54,7 @@ export default function register(RED: NodeAPI): void {
         const showCounts = () => {
             const { received, archived } = compressor.counts;
             const ratio = archived === 0 ? '-' : (received / archived).toFixed(1);
-            status('ok', RED._('ul-compress.status.counts', { received, archived, ratio }));
+            status('ok', () => RED._('ul-compress.status.counts', { received, archived, ratio }));
         };
         const flushMessages = (): NodeMessage[] =>
             [...byAsset(compressor.flush())].map(([asset, readings]) => {

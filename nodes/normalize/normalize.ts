@@ -93,7 +93,7 @@ export default function register(RED: NodeAPI): void {
                 totals.clean += result.clean.length;
                 totals.rejected += result.rejected.length;
                 totals.duplicates += result.duplicates;
-                status('ok', RED._('ul-normalize.status.counts', totals));
+                status('ok', () => RED._('ul-normalize.status.counts', totals));
                 done();
             } catch (err) {
                 setStatus(node, 'failed', RED._('ul-normalize.status.failed'));

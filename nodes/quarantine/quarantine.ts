@@ -8,7 +8,7 @@ import { ValidationError, toError } from '../../lib/errors';
 import { withRetry } from '../../lib/store/retry';
 import type { Rejection } from '../../lib/types';
 import type { StoreConfigNode } from '../store/store';
-import { setStatus } from '../shared/status';
+import { setStatus, throttledStatus } from '../shared/status';
 
 interface QuarantineConfig extends NodeDef {
     store: string;
@@ -47,6 +47,7 @@ export default function register(RED: NodeAPI): void {
         storeNode.register(node);
         storeNode.getStore().catch(() => undefined);
 
+        const status = throttledStatus(node);
         let count = 0;
         let pending = 0;
         let drained: (() => void) | undefined;
@@ -57,7 +58,7 @@ export default function register(RED: NodeAPI): void {
             try {
                 rejections = toRejections(msg.payload);
             } catch (error) {
-                setStatus(node, 'failed', RED._('ul-quarantine.status.invalid-input'));
+                status('failed', RED._('ul-quarantine.status.invalid-input'));
                 done(toError(error));
                 return;
             }
@@ -68,11 +69,11 @@ export default function register(RED: NodeAPI): void {
                     (stored) => {
                         count += stored;
                         incrementCounter('ul_quarantined_total', 'Rejected readings, envelopes and report rows stored in the quarantine.', {}, stored);
-                        setStatus(node, 'ok', RED._('ul-quarantine.status.count', { count }));
+                        status('ok', () => RED._('ul-quarantine.status.count', { count }));
                         done();
                     },
                     (error: unknown) => {
-                        setStatus(node, 'failed', RED._('ul-quarantine.status.write-failed'));
+                        status('failed', RED._('ul-quarantine.status.write-failed'));
                         done(toError(error));
                     },
                 )

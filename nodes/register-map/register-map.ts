@@ -59,7 +59,7 @@ export default function register(RED: NodeAPI): void {
             const rejectedMessage = result.rejections.length > 0 ? ({ payload: result.rejections, topic: result.rejections[0].source } as NodeMessage) : null;
             rejected += result.rejections.length;
             send([readingMessages, rejectedMessage]);
-            status('ok', RED._('ul-register-map.status.counts', { read, rejected }));
+            status('ok', () => RED._('ul-register-map.status.counts', { read, rejected }));
             done();
         });
     }

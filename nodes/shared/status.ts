@@ -24,30 +24,45 @@ export function setStatus(node: Node, state: StatusState, text = ''): void {
     node.status({ ...BADGES[state], text });
 }
 
+/** Badge text, or a function that makes it: a function runs only when the badge is shown. */
+export type StatusText = string | (() => string);
+
+/** A badge worked out only when it is shown, for badges whose state also costs work to find. */
+export type StatusRender = () => { state: StatusState; text: string };
+
 /**
  * Limits badge updates to one per interval, so that a node handling thousands of messages a
- * second does not flood the editor's comms channel. The last update is always shown.
+ * second does not flood the editor's comms channel. The last update is always shown. Pass the
+ * text (or the whole badge) as a function when it is costly to build, such as a translated
+ * message with a count: it is then built once per shown update instead of once per message.
  */
-export function throttledStatus(node: Node, intervalMs = 500): (state: StatusState, text?: string) => void {
+export function throttledStatus(node: Node, intervalMs = 500): (state: StatusState | StatusRender, text?: StatusText) => void {
     let last = 0;
-    let pending: { state: StatusState; text: string } | undefined;
+    let pending: StatusRender | undefined;
     let timer: NodeJS.Timeout | undefined;
+    const show = (render: StatusRender): void => {
+        const { state, text } = render();
+        setStatus(node, state, text);
+    };
     node.on('close', () => {
         if (timer) clearTimeout(timer);
     });
     return (state, text = '') => {
+        const render: StatusRender = typeof state === 'function' ? state : () => ({ state, text: typeof text === 'function' ? text() : text });
         const now = Date.now();
         if (now - last >= intervalMs) {
             last = now;
-            setStatus(node, state, text);
+            pending = undefined;
+            show(render);
             return;
         }
-        pending = { state, text };
+        pending = render;
         if (!timer) {
             timer = setTimeout(() => {
                 timer = undefined;
                 last = Date.now();
-                if (pending) setStatus(node, pending.state, pending.text);
+                if (pending) show(pending);
+                pending = undefined;
             }, intervalMs - (now - last));
         }
     };

@@ -44,7 +44,7 @@ export default function register(RED: NodeAPI): void {
             msg.payload = batch.envelope;
             msg.topic = batch.topic;
             send(msg);
-            status('ok', RED._('ul-sign.status.signed', { seq: batch.envelope.seq }));
+            status('ok', () => RED._('ul-sign.status.signed', { seq: batch.envelope.seq }));
             done();
         });
     }

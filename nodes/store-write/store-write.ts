@@ -72,7 +72,7 @@ export default function register(RED: NodeAPI): void {
                     if (elapsed >= 1_000) {
                         rateWindow = { started: now, readings: 0, perSecond: Math.round((rateWindow.readings * 1_000) / elapsed) };
                     }
-                    status('ok', RED._('ul-store-write.status.stored', { count: stored, rate: rateWindow.perSecond }));
+                    status('ok', () => RED._('ul-store-write.status.stored', { count: stored, rate: rateWindow.perSecond }));
                 },
                 // NOTE: Node-RED cannot slow down the node that sends to this one, so held messages
                 // still occupy memory. A sender that outpaces the database for long exhausts it.

@@ -48,7 +48,7 @@ export default function register(RED: NodeAPI): void {
             mapped += readingMessages.length;
             rejected += result.rejections.length;
             send([readingMessages, rejectedMessage]);
-            status('ok', RED._('ul-tag-map.status.counts', { mapped, rejected }));
+            status('ok', () => RED._('ul-tag-map.status.counts', { mapped, rejected }));
             done();
         });
     }

@@ -98,7 +98,7 @@ describe('ul-sign to ul-verify', () => {
         expect(accepted.map((msg) => msg.seq)).toEqual([1, 2, 3, 4, 5]);
         expect(accepted.map((msg) => msg.device_id)).toEqual(Array(5).fill('edge-01'));
         expect(accepted.map((msg) => msg.topic)).toEqual(Array(5).fill('3w-well-00004'));
-        expect(accepted[0].device).toEqual({ device_id: 'edge-01', operator: 'petrobras', assets: ['3w-well-00004'] });
+        expect(accepted[0].device).toEqual({ device_id: 'edge-01', operator: 'petrobras' });
         expect(accepted[0].operator).toBe('petrobras');
         expect(accepted.map((msg) => msg.payload)).toEqual(mapped);
         expect((accepted[0].payload as Reading[]).map((item) => item.metric)).toEqual(['pressure_downhole', 'pressure_tpt', 'temp_tpt', 'pressure_upstream_choke', 'temp_downstream_choke']);

@@ -52,7 +52,7 @@ export default function register(RED: NodeAPI): void {
                 rejected++;
                 incrementCounter('ul_envelopes_total', 'Signed envelopes verified, by result.', { result: 'rejected' });
                 send([null, carryDelivery(msg, { payload: [result.rejection], topic: topic ?? '' } as NodeMessage)]);
-                status('ok', RED._('ul-verify.status.counts', { accepted, rejected }));
+                status('ok', () => RED._('ul-verify.status.counts', { accepted, rejected }));
                 done();
                 return;
             }
@@ -64,15 +64,17 @@ export default function register(RED: NodeAPI): void {
                 if (list) list.push(reading);
                 else byAsset.set(reading.asset_id, [reading]);
             }
-            // msg.device lets the normalizer check the readings against the device's permitted assets.
-            const device = { device_id: envelope.device_id, operator: envelope.operator, assets: registry.get(envelope.device_id)?.assets };
+            // msg.device lets the normalizer check the assets' operator. The device's asset list is
+            // left out: the readings were checked against it above, and a list of thousands of
+            // assets would be copied with every message.
+            const device = { device_id: envelope.device_id, operator: envelope.operator };
             const messages = [...byAsset].map(([assetId, readings]) =>
                 carryDelivery(msg, { payload: readings, topic: assetId, operator: envelope.operator, device_id: envelope.device_id, seq: envelope.seq, device, source } as NodeMessage),
             );
             accepted++;
             incrementCounter('ul_envelopes_total', 'Signed envelopes verified, by result.', { result: 'accepted' });
             send([messages, null]);
-            status('ok', RED._('ul-verify.status.counts', { accepted, rejected }));
+            status('ok', () => RED._('ul-verify.status.counts', { accepted, rejected }));
             done();
         });
     }
