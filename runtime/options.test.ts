@@ -1,5 +1,8 @@
+import { join, resolve } from 'node:path';
+
 import { describe, expect, it } from 'vitest';
 
+import { PROJECT_ROOT } from '../lib/paths';
 import { helpText, optionsToEnv, parseOptions, UsageError } from './options';
 
 describe('parseOptions', () => {
@@ -13,6 +16,16 @@ describe('parseOptions', () => {
         expect(options.replayLoop).toBe(true);
         expect(options.mqttUrl).toBe('mqtt://127.0.0.1:1883');
         expect(options.dataDir.endsWith('.upstream-live')).toBe(true);
+    });
+
+    it('should read the demo asset registry unless another is given, and hand children an absolute path', () => {
+        expect(parseOptions([], {}).assetsFile).toBe(join(PROJECT_ROOT, 'data', 'assets.json'));
+
+        const options = parseOptions(['--assets-file', 'site/assets.json'], {});
+
+        expect(options.assetsFile).toBe(resolve('site/assets.json'));
+        expect(optionsToEnv(options).UL_ASSETS_FILE).toBe(resolve('site/assets.json'));
+        expect(parseOptions([], { UL_ASSETS_FILE: '/srv/registry.json' }).assetsFile).toBe('/srv/registry.json');
     });
 
     it('should prefer flags over environment', () => {

@@ -1,7 +1,9 @@
 // Command-line options and their environment variables. A flag wins over its variable; the
 // variable wins over the default. Child runtimes receive the resolved values as variables.
 import { isIP } from 'node:net';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
+
+import { DATA_DIR } from '../lib/paths';
 
 import { formatRetentionPolicy, parseRetentionPolicy } from './retention';
 
@@ -33,6 +35,8 @@ export interface RuntimeOptions {
     retention: string;
     /** Hours between retention passes of the cloud runtime; the first pass runs 10 minutes after start. */
     retentionIntervalHours: number;
+    /** Asset registry of the cloud runtime, an absolute path; the project's data/assets.json unless set. */
+    assetsFile: string;
 }
 
 interface OptionSpec {
@@ -57,6 +61,7 @@ export const OPTION_SPECS: OptionSpec[] = [
     { flag: '--database-url', env: 'UL_DATABASE_URL', key: 'databaseUrl', kind: 'database-url', fallback: '', help: 'PostgreSQL connection string; default is embedded PGlite under the data folder' },
     { flag: '--retention', env: 'UL_RETENTION', key: 'retention', kind: 'retention', fallback: 'raw=90d,1m=730d,15m=forever,1h=forever', help: 'how long the store keeps each resolution; partitions past it are dropped' },
     { flag: '--retention-interval', env: 'UL_RETENTION_INTERVAL_HOURS', key: 'retentionIntervalHours', kind: 'number', fallback: '24', help: 'hours between retention passes (the first runs 10 minutes after start)' },
+    { flag: '--assets-file', env: 'UL_ASSETS_FILE', key: 'assetsFile', kind: 'string', fallback: '', help: 'asset registry of the cloud (JSON shaped like data/assets.json); default the demo registry data/assets.json' },
     { flag: '--import-demo-report', env: 'UL_IMPORT_DEMO_REPORT', key: 'importDemoReport', kind: 'boolean', fallback: 'true', help: 'import the Volve daily production report on first start (true or false)' },
 ];
 
@@ -142,6 +147,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
 
     const options = values as RuntimeOptions;
     options.dataDir = resolve(options.dataDir);
+    options.assetsFile = options.assetsFile ? resolve(options.assetsFile) : join(DATA_DIR, 'assets.json');
     if (!options.mqttUrl) options.mqttUrl = `mqtt://127.0.0.1:${options.mqttPort}`;
     return options;
 }

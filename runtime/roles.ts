@@ -9,9 +9,10 @@ import { createBusTransport } from '../lib/bus/index';
 import { parseBusSettings } from '../lib/bus/settings';
 import { checkFlowCapabilities } from '../lib/flows/capabilities';
 import { parseFlowText } from '../lib/flows/model';
+import { loadAssetRegistry } from '../lib/normalize/asset-registry';
 import { drain } from '../lib/drain';
 import { renderMetrics } from '../lib/observability/counters';
-import { DATA_DIR, PROJECT_ROOT } from '../lib/paths';
+import { PROJECT_ROOT } from '../lib/paths';
 import type { RuntimeContext } from '../lib/runtime-context';
 import { openStore } from '../lib/store/index';
 import { READINGS_LIMIT } from '../lib/store/readings';
@@ -51,8 +52,9 @@ export function storeSpec(options: RuntimeOptions): StoreSpec {
     return options.databaseUrl ? { engine: 'postgres', connectionString: options.databaseUrl } : { engine: 'pglite', dataDir: join(options.dataDir, 'db') };
 }
 
-function demoAssets(): Asset[] {
-    return (JSON.parse(readFileSync(join(DATA_DIR, 'assets.json'), 'utf8')) as { assets: Asset[] }).assets;
+/** The assets of the registry file, checked: a broken file stops the start with its problems listed. */
+function registryAssets(path: string): Asset[] {
+    return [...loadAssetRegistry(path).values()];
 }
 
 async function editorAuth(dataDir: string) {
@@ -86,7 +88,7 @@ export async function startCloud(options: RuntimeOptions, logger: Logger): Promi
 
     const started = Date.now();
     const store: Store = await openStore(storeSpec(options));
-    await store.upsertAssets(demoAssets());
+    await store.upsertAssets(registryAssets(options.assetsFile));
     logger.info('store open', { engine: storeSpec(options).engine, ms: Date.now() - started });
     const retentionIntervalMs = options.retentionIntervalHours * 3_600_000;
     const retention = scheduleRetention({

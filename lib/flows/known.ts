@@ -63,6 +63,7 @@ export const RUNTIME_ENV_NAMES: readonly string[] = [
     'UL_IMPORT_DEMO_REPORT',
     'UL_RETENTION',
     'UL_RETENTION_INTERVAL_HOURS',
+    'UL_ASSETS_FILE',
     // runtime/process.ts flowEnvironment
     'UL_STORE_ENGINE',
     'UL_BUS_TRANSPORT',

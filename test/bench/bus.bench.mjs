@@ -1,14 +1,19 @@
-// Benchmark of the cloud on real services. Signed readings are published over MQTT (Mosquitto) to
-// one cloud runtime on the Kafka bus and PostgreSQL, and counted as stored rows. Beside it, the
-// raw rate of kafkajs producing and consuming the same number of messages on the same broker, in
-// the same run. Prints readings per second and the p50/p99 latency from MQTT publish to stored row.
+// Benchmark of the cloud on real services. Signed readings of many wells are published over MQTT
+// (Mosquitto) to one or more cloud runtimes on the Kafka bus and PostgreSQL, and counted as stored
+// rows. Beside it, the raw rate of kafkajs producing and consuming on the same broker, in the same
+// run. Prints readings per second, the latency from signing at the edge to the stored row, and the
+// CPU time each process used.
 //
-//   npm run bench:bus -- [--envelopes 20000]
+//   npm run bench:bus -- [--envelopes 20000 | --rate 1000 --duration 600] [--assets 5000] [--runtimes 1]
 //
-// Needs the services of scripts/services.sh (PostgreSQL, Kafka, Mosquitto) and their UL_TEST_*
-// variables. Prints its figures and asserts nothing, so it is not a test.
+// Without --rate, every envelope is published as fast as one MQTT client can (saturation). With
+// --rate, envelopes are published at that rate for --duration seconds, as edge devices would, and
+// the latency is the one at that rate. Needs the services of scripts/services.sh (PostgreSQL,
+// Kafka, Mosquitto) and their UL_TEST_* variables. Prints its figures and asserts nothing, so it is
+// not a test.
 import { spawn } from 'node:child_process';
-import { appendFileSync, cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { generateKeyPairSync } from 'node:crypto';
+import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { cpus, tmpdir } from 'node:os';
@@ -22,7 +27,6 @@ const mqtt = require('mqtt');
 const { Client } = require('pg');
 const { provisionDemo } = require(join(root, 'dist/runtime/demo.js'));
 const { signEnvelope } = require(join(root, 'dist/lib/signing/envelope.js'));
-const { loadPrivateKey } = require(join(root, 'dist/lib/signing/keys.js'));
 
 const METRICS = [
     ['pressure_downhole', 'psi', 3000], ['pressure_tpt', 'psi', 2000], ['temp_tpt', 'degC', 80], ['pressure_upstream_choke', 'psi', 1500],
@@ -32,8 +36,17 @@ const METRICS = [
 function option(name, fallback) {
     const index = process.argv.indexOf(`--${name}`);
     if (process.argv.includes('--help')) {
-        console.log('Usage: npm run bench:bus -- [--envelopes N] [--runtimes N] (signed envelopes of 8 readings each, default 20000; cloud runtimes, default 1)\n'
-            + 'Needs UL_TEST_DATABASE_URL, UL_TEST_KAFKA_BROKERS, UL_TEST_MQTT_URL and UL_TEST_MQTT_PASSWORD from scripts/services.sh.');
+        console.log([
+            'Usage: npm run bench:bus -- [options]',
+            '  --envelopes N   publish N envelopes as fast as possible (default 20000, when --rate is not given)',
+            '  --rate N        publish N envelopes a second instead, each asset in turn (8 readings each)',
+            '  --duration S    seconds to publish at --rate (default 60)',
+            '  --assets N      wells in the registry and in the load (default 5000)',
+            '  --per-device N  wells per edge device, each device with its own key (default 50)',
+            '  --runtimes N    cloud runtimes sharing the load (default 1)',
+            'Needs UL_TEST_DATABASE_URL, UL_TEST_KAFKA_BROKERS, UL_TEST_MQTT_URL and UL_TEST_MQTT_PASSWORD from scripts/services.sh.',
+            'UL_BENCH_CPU_PROFILE_DIR=DIR writes V8 CPU profiles of the runtimes; UL_BENCH_RUNTIME_LOG=FILE keeps their log.',
+        ].join('\n'));
         process.exit(0);
     }
     return index >= 0 ? Number(process.argv[index + 1]) : fallback;
@@ -116,16 +129,100 @@ async function waitForReady(child, timeoutMs) {
     });
 }
 
+/** CPU seconds used so far by every process, by name (Linux /proc); empty elsewhere. */
+function cpuByProcess() {
+    const ticks = new Map();
+    if (!existsSync('/proc/self/stat')) return ticks;
+    for (const pid of readdirSync('/proc')) {
+        if (!/^\d+$/.test(pid)) continue;
+        try {
+            const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+            const args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+            const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+            const used = Number(fields[11]) + Number(fields[12]);
+            const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+            let name = comm;
+            if (args.some((arg) => arg.endsWith('child.js')) || args.some((arg) => arg.endsWith('upstream-live.js'))) name = 'cloud runtimes';
+            else if (args.some((arg) => arg.endsWith('bus.bench.mjs'))) name = 'benchmark (edge devices: signing, MQTT publish)';
+            else if (comm === 'java') name = 'Kafka';
+            else if (comm.startsWith('postgres') || args[0]?.startsWith('postgres')) name = 'PostgreSQL';
+            else if (comm === 'mosquitto') name = 'Mosquitto';
+            else name = 'other';
+            ticks.set(pid, { name, used });
+        } catch {
+            // The process ended while it was read.
+        }
+    }
+    return ticks;
+}
+
+function cpuBetween(before, after, seconds) {
+    const byName = new Map();
+    for (const [pid, { name, used }] of after) {
+        const start = before.get(pid)?.used ?? 0;
+        byName.set(name, (byName.get(name) ?? 0) + (used - start) / 100);
+    }
+    const total = [...byName.values()].reduce((sum, value) => sum + value, 0);
+    const rows = [...byName].sort((a, b) => b[1] - a[1]).map(([name, cpu]) => `${name} ${cpu.toFixed(1)} s (${((cpu / seconds) * 100).toFixed(0)} % of one core)`);
+    return `CPU over ${seconds.toFixed(0)} s, ${cpus().length} cores: ${rows.join('; ')}; all ${total.toFixed(1)} s = ${((total / seconds / cpus().length) * 100).toFixed(0)} % of the machine`;
+}
+
+/** Writes an asset registry of `count` wells and a device registry with one key per `perDevice` wells. */
+function provisionLoad(folder, count, perDevice) {
+    const assets = Array.from({ length: count }, (_, index) => ({
+        asset_id: `bench-well-${String(index + 1).padStart(5, '0')}`,
+        name: `Bench well ${index + 1}`,
+        type: 'well',
+        operator: 'petrobras',
+        field: 'benchmark field',
+        license: 'BENCH',
+        geometry: { type: 'Point', coordinates: [-40 + (index % 100) / 100, -22 + Math.floor(index / 100) / 100] },
+        position_illustrative: true,
+    }));
+    const assetsFile = join(folder, 'assets.json');
+    writeFileSync(assetsFile, JSON.stringify({ description: 'Benchmark wells', operators: [{ operator: 'petrobras', name: 'Benchmark operator' }], assets }));
+    const devices = [];
+    for (let first = 0; first < count; first += perDevice) {
+        const deviceId = `bench-edge-${String(devices.length + 1).padStart(4, '0')}`;
+        const { publicKey, privateKey } = generateKeyPairSync('ed25519');
+        devices.push({
+            entry: {
+                device_id: deviceId, cert_id: `cert-${deviceId}`, operator: 'petrobras',
+                assets: assets.slice(first, first + perDevice).map((asset) => asset.asset_id),
+                public_key: publicKey.export({ type: 'spki', format: 'pem' }),
+            },
+            privateKey,
+            seq: 1,
+        });
+    }
+    return { assetsFile, devices, wells: assets.map((asset) => asset.asset_id) };
+}
+
+/** Ends the broker's persistent sessions of the runtimes' MQTT clients, so they queue nothing more. */
+async function removeSessions(mqttUrl, password, runtimeIds) {
+    for (const id of runtimeIds) {
+        for (const client of ['ul-cloud-ingest', 'ul-cloud-ingest-rejections', 'ul-cloud-edge-alerts']) {
+            const session = await mqtt.connectAsync(mqttUrl, { clientId: `${client}-${id}`, username: 'cloud', password, clean: true });
+            await session.endAsync();
+        }
+    }
+}
+
 async function main() {
-    const envelopes = option('envelopes', 20_000);
+    const rate = option('rate', 0);
+    const duration = option('duration', 60);
+    const assetCount = option('assets', 5_000);
+    const perDevice = option('per-device', 50);
+    const envelopes = rate > 0 ? Math.round(rate * duration) : option('envelopes', 20_000);
     const databaseBase = need('UL_TEST_DATABASE_URL');
     const brokers = need('UL_TEST_KAFKA_BROKERS');
     const mqttUrl = need('UL_TEST_MQTT_URL');
     const mqttPassword = need('UL_TEST_MQTT_PASSWORD');
     console.log(`machine: ${cpus().length} cores, Node ${process.version}`);
 
-    const rawRate = await rawKafka(brokers, envelopes);
-    console.log(`raw kafkajs produce -> consume (acks all, batches of 1,000, 12 partitions): ${envelopes.toLocaleString('en-US')} messages, ${Math.round(rawRate).toLocaleString('en-US')} messages/s`);
+    const rawCount = Math.min(envelopes, 100_000);
+    const rawRate = await rawKafka(brokers, rawCount);
+    console.log(`raw kafkajs produce -> consume (acks all, batches of 1,000, 12 partitions): ${rawCount.toLocaleString('en-US')} messages, ${Math.round(rawRate).toLocaleString('en-US')} messages/s`);
 
     const database = `ul_bench_bus_${Date.now()}`;
     const admin = new Client({ connectionString: databaseBase });
@@ -133,9 +230,9 @@ async function main() {
     await admin.query(`CREATE DATABASE ${database}`);
     const databaseUrl = new URL(databaseBase);
     databaseUrl.pathname = `/${database}`;
-    const dataDir = mkdtempSync(join(tmpdir(), 'ul-bench-bus-'));
+    const work = mkdtempSync(join(tmpdir(), 'ul-bench-bus-'));
+    const load = provisionLoad(work, assetCount, perDevice);
     const quiet = { info() {}, warn() {}, error() {}, debug() {}, log() {} };
-    await provisionDemo(dataDir, false, quiet);
     const prefix = `b${Date.now()}`;
     const runtimes = option('runtimes', 1);
     const children = [];
@@ -143,14 +240,20 @@ async function main() {
     process.on('exit', () => {
         for (const child of children) child.kill('SIGKILL');
     });
+    // Each run gets its own MQTT client ids: the broker keeps a runtime's persistent session, with
+    // its subscriptions and queued messages, after the runtime stops (they are removed at the end).
+    const runtimeIds = Array.from({ length: runtimes }, (_, index) => `${prefix}-r${index}`);
     for (let index = 0; index < runtimes; index++) {
-        const runtimeDir = index === 0 ? dataDir : mkdtempSync(join(tmpdir(), 'ul-bench-bus-'));
-        if (index > 0) cpSync(join(dataDir, 'devices.json'), join(runtimeDir, 'devices.json'));
-        const child = spawn(process.execPath, [join(root, 'bin/upstream-live.js'), 'start', '--profile', 'cloud', '--data-dir', runtimeDir,
-            '--port', String(await freePort()), '--database-url', databaseUrl.toString(), '--mqtt-url', mqttUrl], {
+        const runtimeDir = join(work, `runtime-${index}`);
+        await provisionDemo(runtimeDir, false, quiet);
+        writeFileSync(join(runtimeDir, 'devices.json'), JSON.stringify(load.devices.map((device) => device.entry), null, 1));
+        // UL_BENCH_CPU_PROFILE_DIR writes a V8 CPU profile of each runtime process there on exit.
+        const profile = process.env.UL_BENCH_CPU_PROFILE_DIR ? ['--cpu-prof', '--cpu-prof-dir', process.env.UL_BENCH_CPU_PROFILE_DIR] : [];
+        const child = spawn(process.execPath, [...profile, join(root, 'bin/upstream-live.js'), 'start', '--profile', 'cloud', '--data-dir', runtimeDir,
+            '--port', String(await freePort()), '--database-url', databaseUrl.toString(), '--mqtt-url', mqttUrl, '--assets-file', load.assetsFile], {
             env: {
                 ...process.env, UL_BUS_TRANSPORT: 'kafka', UL_KAFKA_BROKERS: brokers, UL_MQTT_USERNAME: 'cloud', UL_MQTT_PASSWORD: mqttPassword,
-                UL_IMPORT_DEMO_REPORT: 'false', UL_RUNTIME_ID: `r${index}`, UL_MQTT_SHARED_GROUP: runtimes > 1 ? `${prefix}-cloud` : '',
+                UL_IMPORT_DEMO_REPORT: 'false', UL_RUNTIME_ID: runtimeIds[index], UL_MQTT_SHARED_GROUP: runtimes > 1 ? `${prefix}-cloud` : '',
             },
             stdio: ['ignore', 'pipe', 'inherit'],
         });
@@ -159,27 +262,47 @@ async function main() {
         await waitForReady(child, 120_000);
     }
 
-    // The demo device may sign for its own wells only; the cloud quarantines readings of others.
-    const devices = JSON.parse(readFileSync(join(dataDir, 'devices.json'), 'utf8'));
-    const device = (devices.devices ?? devices).find((entry) => entry.device_id === 'edge-petrobras-01');
-    const wells = device.assets;
-    const key = loadPrivateKey(join(dataDir, 'keys', 'edge-petrobras-01.key'));
     const client = await mqtt.connectAsync(mqttUrl, { clientId: `${prefix}-edge`, username: 'edge', password: mqttPassword, clean: true });
-    // Event times start 20 days back, one second per tick, so they stay within the cloud's age limit.
-    const firstTick = Math.floor(Date.now() / 1000) * 1000 - 20 * 86_400_000;
-    const publishedAt = new Map();
-    let seq = Date.now();
+    const deviceOf = new Map();
+    for (const device of load.devices) for (const assetId of device.entry.assets) deviceOf.set(assetId, device);
+    // Each reading is stamped with the time it is signed, so the store's received_at minus ts is
+    // the latency from the edge to the stored row. Times of one well only ever grow.
+    const lastTs = new Map();
+    let failed = 0;
+    const publish = (n) => {
+        const asset = load.wells[n % load.wells.length];
+        const device = deviceOf.get(asset);
+        const tsMs = Math.max(Date.now(), (lastTs.get(asset) ?? 0) + 1);
+        lastTs.set(asset, tsMs);
+        const ts = new Date(tsMs).toISOString();
+        const readings = METRICS.map(([metric, unit, base]) => ({ asset_id: asset, metric, value: base + (n % 17), unit, ts, quality_flag: 'GOOD' }));
+        const envelope = signEnvelope({ v: 1, device_id: device.entry.device_id, cert_id: device.entry.cert_id, seq: device.seq++, operator: 'petrobras', readings }, device.privateKey);
+        return client.publishAsync(`ops/petrobras/${asset}/readings`, JSON.stringify(envelope), { qos: 1 }).catch(() => { failed++; });
+    };
+
+    const cpuBefore = cpuByProcess();
     const started = Date.now();
     const inFlight = [];
-    for (let n = 0; n < envelopes; n++) {
-        const asset = wells[n % wells.length];
-        const tick = firstTick + Math.floor(n / wells.length) * 1000;
-        const ts = new Date(tick).toISOString();
-        const readings = METRICS.map(([metric, unit, base]) => ({ asset_id: asset, metric, value: base + (n % 17), unit, ts, quality_flag: 'GOOD' }));
-        const envelope = signEnvelope({ v: 1, device_id: 'edge-petrobras-01', cert_id: 'cert-edge-petrobras-01', seq: seq++, operator: 'petrobras', readings }, key);
-        publishedAt.set(tick, publishedAt.get(tick) ?? Date.now());
-        inFlight.push(client.publishAsync(`ops/petrobras/${asset}/readings`, JSON.stringify(envelope), { qos: 1 }));
-        if (inFlight.length >= 200) await Promise.all(inFlight.splice(0));
+    if (rate > 0) {
+        // Envelopes go out in slices every 10 ms; a slice that falls behind is caught up at once.
+        const sliceMs = 10;
+        let sent = 0;
+        let nextProgress = started + 10_000;
+        while (sent < envelopes) {
+            const due = Math.min(envelopes, Math.floor(((Date.now() - started) / 1000) * rate));
+            while (sent < due) inFlight.push(publish(sent++));
+            if (inFlight.length > 5_000) await Promise.all(inFlight.splice(0));
+            if (Date.now() >= nextProgress) {
+                console.log(`  ${Math.round((Date.now() - started) / 1000)} s: ${sent.toLocaleString('en-US')} envelopes published`);
+                nextProgress += 10_000;
+            }
+            await new Promise((resolve) => setTimeout(resolve, sliceMs));
+        }
+    } else {
+        for (let n = 0; n < envelopes; n++) {
+            inFlight.push(publish(n));
+            if (inFlight.length >= 200) await Promise.all(inFlight.splice(0));
+        }
     }
     await Promise.all(inFlight);
     const publishSeconds = (Date.now() - started) / 1000;
@@ -187,18 +310,40 @@ async function main() {
 
     const db = new Client({ connectionString: databaseUrl.toString() });
     await db.connect();
+    const count = async () => Number((await db.query('SELECT count(*) AS n FROM readings')).rows[0].n);
+    const backlog = expected - (await count());
     let stored = 0;
     const deadline = Date.now() + Number(process.env.UL_BENCH_STORE_WAIT_MS ?? 600_000);
     while (stored < expected && Date.now() < deadline) {
-        stored = Number((await db.query('SELECT count(*) AS n FROM readings')).rows[0].n);
+        stored = await count();
         if (stored < expected) await new Promise((resolve) => setTimeout(resolve, 500));
     }
-    const { rows } = await db.query('SELECT (extract(epoch FROM ts) * 1000)::float8 AS ts, (extract(epoch FROM received_at) * 1000)::float8 AS at FROM readings');
-    const lastStored = rows.reduce((latest, row) => Math.max(latest, Number(row.at)), 0);
-    const latencies = rows.map((row) => Number(row.at) - publishedAt.get(Number(row.ts))).filter((value) => Number.isFinite(value)).sort((a, b) => a - b);
-    const seconds = (lastStored - started) / 1000;
-    console.log(`end to end, MQTT publish (Mosquitto, QoS 1) -> verify -> normalize -> PostgreSQL, ${runtimes} cloud runtime(s) on Kafka: ${stored.toLocaleString('en-US')} of ${expected.toLocaleString('en-US')} readings stored in ${seconds.toFixed(1)} s = ${Math.round(stored / seconds).toLocaleString('en-US')} readings/s (publishing took ${publishSeconds.toFixed(1)} s)`);
-    console.log(`latency MQTT publish -> stored row: p50 ${Math.round(percentile(latencies, 50))} ms, p99 ${Math.round(percentile(latencies, 99))} ms (under saturation: every envelope was published as fast as possible)`);
+    const drainedSeconds = (Date.now() - started) / 1000;
+    const cpu = cpuBetween(cpuBefore, cpuByProcess(), drainedSeconds);
+    const { rows: [summary] } = await db.query(`SELECT count(*) AS n, count(DISTINCT (asset_id, metric, ts)) AS distinct_keys,
+        (extract(epoch FROM max(received_at)) * 1000)::float8 AS last_stored,
+        percentile_disc(ARRAY[0.5, 0.95, 0.99]) WITHIN GROUP (ORDER BY extract(epoch FROM received_at - ts) * 1000) AS pct,
+        max(extract(epoch FROM received_at - ts) * 1000) AS max
+        FROM readings`);
+    const { rows: minutes } = await db.query(`SELECT date_trunc('minute', ts) AS minute, count(*) AS n,
+        percentile_disc(0.99) WITHIN GROUP (ORDER BY extract(epoch FROM received_at - ts) * 1000) AS p99
+        FROM readings GROUP BY 1 ORDER BY 1`);
+    const quarantined = (await db.query('SELECT code, count(*) AS n FROM quarantine GROUP BY code ORDER BY n DESC')).rows;
+    const seconds = (Number(summary.last_stored) - started) / 1000;
+    const [p50, p95, p99] = summary.pct.map(Number);
+    console.log(`load: ${assetCount.toLocaleString('en-US')} wells on ${load.devices.length} edge devices, 8 readings per envelope, ${runtimes} cloud runtime(s) on Kafka, signature verification on`);
+    if (rate > 0) {
+        console.log(`offered: ${rate.toLocaleString('en-US')} envelopes/s = ${(rate * METRICS.length).toLocaleString('en-US')} readings/s for ${duration} s; publishing took ${publishSeconds.toFixed(1)} s; `
+            + `${backlog.toLocaleString('en-US')} readings were not yet stored when publishing ended`);
+    }
+    console.log(`end to end, MQTT publish (Mosquitto, QoS 1) -> verify -> normalize -> PostgreSQL: ${stored.toLocaleString('en-US')} of ${expected.toLocaleString('en-US')} readings stored `
+        + `(${Number(summary.distinct_keys).toLocaleString('en-US')} distinct keys) in ${seconds.toFixed(1)} s = ${Math.round(stored / seconds).toLocaleString('en-US')} readings/s`
+        + (rate > 0 ? '' : ` (publishing took ${publishSeconds.toFixed(1)} s)`));
+    console.log(`latency signed at the edge -> stored row: p50 ${Math.round(p50)} ms, p95 ${Math.round(p95)} ms, p99 ${Math.round(p99)} ms, max ${Math.round(Number(summary.max))} ms`
+        + (rate > 0 ? '' : ' (under saturation: every envelope was published as fast as possible)'));
+    if (rate > 0) console.log(`p99 per minute of the run: ${minutes.map((row) => `${Math.round(Number(row.p99))} ms`).join(', ')}`);
+    console.log(cpu);
+    console.log(`publish errors: ${failed}; quarantined: ${quarantined.length === 0 ? 'none' : quarantined.map((row) => `${row.n} (${row.code})`).join(', ')}`);
     console.log(`ratio: raw kafkajs messages/s to end-to-end envelopes/s: ${(rawRate / (stored / METRICS.length / seconds)).toFixed(1)}`);
 
     await client.endAsync();
@@ -207,7 +352,8 @@ async function main() {
         child.kill('SIGTERM');
         await new Promise((resolve) => child.once('exit', resolve));
     }
-    rmSync(dataDir, { recursive: true, force: true });
+    await removeSessions(mqttUrl, mqttPassword, runtimeIds);
+    rmSync(work, { recursive: true, force: true });
     for (let attempt = 0; attempt < 20; attempt++) {
         try {
             await admin.query(`DROP DATABASE IF EXISTS ${database}`);
