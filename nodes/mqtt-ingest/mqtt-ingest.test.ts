@@ -1,11 +1,15 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 import type { NodeAPI, NodeMessage } from 'node-red';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 import { drain } from '../../lib/drain';
 import { ServiceError } from '../../lib/errors';
+import { subscriptionRecordPath } from '../../lib/mqtt/subscription-record';
 import { metricValue } from '../../lib/observability/counters';
 import type { Rejection } from '../../lib/types';
 import mqttIngestNode, { subscriptionTopics } from './mqtt-ingest';
@@ -260,6 +264,40 @@ describe('ul-mqtt-ingest acknowledgements', () => {
         await waitFor(() => acksOf(ids.clientId).length === 1, 'the PUBACK');
         expect(received.map((message) => message.msg.payload)).toEqual(['unsettled', 'unsettled']);
         expect(acksOf(ids.clientId)).toEqual(['unsettled']);
+    });
+
+    it('should drop the subscriptions of a resumed session that the node no longer lists', async () => {
+        const dataDir = mkdtempSync(join(tmpdir(), 'ul-mqtt-ingest-'));
+        const ids = names();
+        const extraFilter = `ops/test-${testCount}/+/quarantine`;
+        const extraTopic = `ops/test-${testCount}/well-1/quarantine`;
+        /** Loads the node with `topics`, publishes one message on each topic, and returns what it emits. */
+        const run = async (topics: string, recordIn?: string): Promise<string[]> => {
+            helper.settings(recordIn ? { upstreamLive: { dataDir: recordIn } } : {});
+            const received = await load(ids, { topics });
+            await publish(ids.topic, ['readings']);
+            await publish(extraTopic, ['quarantine']);
+            await pause(300);
+            for (const message of received) message.done();
+            await drain({ timeoutMs: 2_000, quietMs: 50 });
+            await helper.unload();
+            subscribed.delete(ids.clientId);
+            return received.map((message) => message.msg.payload);
+        };
+        try {
+            expect(await run(`${ids.topicFilter},${extraFilter}`, dataDir)).toEqual(['readings', 'quarantine']);
+            expect(JSON.parse(readFileSync(subscriptionRecordPath(dataDir, ids.clientId), 'utf8'))).toEqual({ topics: [ids.topicFilter, extraFilter] });
+
+            // Without a record the broker's session keeps the dropped filter: the control.
+            expect(await run(ids.topicFilter)).toEqual(['readings', 'quarantine']);
+            // With it, the node unsubscribes the session from the dropped filter.
+            expect(await run(ids.topicFilter, dataDir)).toEqual(['readings']);
+            expect(await run(ids.topicFilter, dataDir)).toEqual(['readings']);
+            expect(JSON.parse(readFileSync(subscriptionRecordPath(dataDir, ids.clientId), 'utf8'))).toEqual({ topics: [ids.topicFilter] });
+        } finally {
+            helper.settings({});
+            rmSync(dataDir, { recursive: true, force: true });
+        }
     });
 
     it('should redeliver after a service error', async () => {

@@ -16,6 +16,7 @@ import {
     type AckTicket, type HeldPubacks,
 } from '../../lib/mqtt/deferred-acks';
 import { incrementCounter, registerGauge } from '../../lib/observability/counters';
+import { readSubscriptions, staleSubscriptions, subscriptionRecordPath, writeSubscriptions } from '../../lib/mqtt/subscription-record';
 import { runtimeContext } from '../../lib/runtime-context';
 import { readTlsFiles, type TlsFiles } from '../../lib/tls-files';
 import { setStatus } from '../shared/status';
@@ -90,6 +91,10 @@ export default function register(RED: NodeAPI): void {
             setStatus(node, 'failed', RED._('ul-mqtt-ingest.status.not-configured'));
             return;
         }
+
+        // Without a data folder (a plain Node-RED) nothing is recorded and nothing is unsubscribed.
+        const dataDir = runtimeContext(RED.settings).dataDir;
+        const recordPath = dataDir ? subscriptionRecordPath(dataDir, clientId) : undefined;
 
         // eslint-disable-next-line @typescript-eslint/no-require-imports
         const mqtt = require('mqtt') as typeof import('mqtt');
@@ -198,8 +203,30 @@ export default function register(RED: NodeAPI): void {
             setStatus(node, 'connected', RED._('ul-mqtt-ingest.status.connected'));
             node.log(RED._('ul-mqtt-ingest.log.connected', { broker, clientId, session: connack.sessionPresent ? 'resumed' : 'new' }));
             // Subscribing again on a resumed session is harmless and covers a broker that lost it.
-            client.subscribe(topics.map((topic) => ({ topic, qos: qos as 0 | 1 | 2 })).reduce((all, t) => ({ ...all, [t.topic]: { qos: t.qos } }), {}), (err) => {
-                if (err) node.error(RED._('ul-mqtt-ingest.errors.subscribe-failed', { topics: topics.join(', '), error: err.message }));
+            const subscribe = (): void => {
+                client.subscribe(topics.map((topic) => ({ topic, qos: qos as 0 | 1 | 2 })).reduce((all, t) => ({ ...all, [t.topic]: { qos: t.qos } }), {}), (err) => {
+                    if (err) {
+                        node.error(RED._('ul-mqtt-ingest.errors.subscribe-failed', { topics: topics.join(', '), error: err.message }));
+                        return;
+                    }
+                    if (!recordPath) return;
+                    try {
+                        writeSubscriptions(recordPath, topics);
+                    } catch (error) {
+                        node.warn(RED._('ul-mqtt-ingest.errors.record-failed', { clientId, path: recordPath, error: toError(error).message }));
+                    }
+                });
+            };
+            // A resumed session keeps the subscriptions of the previous configuration too.
+            const stale = recordPath && connack.sessionPresent ? staleSubscriptions(readSubscriptions(recordPath), topics) : [];
+            if (stale.length === 0) {
+                subscribe();
+                return;
+            }
+            client.unsubscribe(stale, (err) => {
+                if (err) node.warn(RED._('ul-mqtt-ingest.errors.unsubscribe-failed', { clientId, topics: stale.join(', '), error: err.message }));
+                else node.log(RED._('ul-mqtt-ingest.log.unsubscribed', { clientId, topics: stale.join(', ') }));
+                subscribe();
             });
         });
         client.on('offline', () => setStatus(node, 'disconnected', RED._('ul-mqtt-ingest.status.disconnected')));
