@@ -1,5 +1,7 @@
 // WebSocket /v1/stream/readings: pushes clean readings as they pass the bus, scoped to what the
 // caller may see. Readings are batched per interval so a busy bus does not become one frame per reading.
+// The stream reads the bus only while clients are connected, because on Kafka reading every clean
+// reading costs the runtime CPU time even without clients.
 import type { IncomingMessage, Server } from 'node:http';
 
 import { WebSocketServer, type WebSocket } from 'ws';
@@ -20,6 +22,8 @@ export interface StreamOptions {
     logger: Logger;
     /** Interval between frames, in milliseconds; default 250. */
     flushMs?: number;
+    /** Time the bus subscription stays after the last client left, in milliseconds; default 30,000. */
+    idleMs?: number;
 }
 
 interface Client {
@@ -61,7 +65,8 @@ export function attachReadingStream(options: StreamOptions): () => Promise<void>
                     const assetFilter = url.searchParams.get('asset_id');
                     const client: Client = { socket: ws, principal, scope, filter: assetFilter ? new Set(assetFilter.split(',')) : undefined, pending: [] };
                     clients.add(client);
-                    ws.on('close', () => clients.delete(client));
+                    subscribe();
+                    ws.on('close', () => leave(client));
                     ws.send(JSON.stringify({ type: 'hello', sub: principal.sub, roles: principal.roles }));
                     logger.debug('reading stream client connected', { sub: principal.sub });
                 },
@@ -72,17 +77,35 @@ export function attachReadingStream(options: StreamOptions): () => Promise<void>
     server.on('upgrade', onUpgrade);
 
     // Every runtime streams every reading to its own clients, so the stream reads the topic in
-    // broadcast mode and commits nothing.
-    const unsubscribe = bus.subscribe('telemetry.clean', (message) => {
-        const readings = (Array.isArray(message.value) ? message.value : [message.value]) as Reading[];
-        for (const client of clients) {
-            for (const reading of readings) {
-                if (client.scope && !client.scope.has(reading.asset_id)) continue;
-                if (client.filter && !client.filter.has(reading.asset_id)) continue;
-                client.pending.push(reading);
+    // broadcast mode and commits nothing. It subscribes when the first client connects, and
+    // unsubscribes once no client has been connected for the idle time.
+    let unsubscribe: (() => Promise<void>) | undefined;
+    let idleTimer: NodeJS.Timeout | undefined;
+    const subscribe = (): void => {
+        if (idleTimer) clearTimeout(idleTimer);
+        idleTimer = undefined;
+        unsubscribe ??= bus.subscribe('telemetry.clean', (message) => {
+            const readings = (Array.isArray(message.value) ? message.value : [message.value]) as Reading[];
+            for (const client of clients) {
+                for (const reading of readings) {
+                    if (client.scope && !client.scope.has(reading.asset_id)) continue;
+                    if (client.filter && !client.filter.has(reading.asset_id)) continue;
+                    client.pending.push(reading);
+                }
             }
-        }
-    }, { mode: 'broadcast', group: 'api-stream' });
+        }, { mode: 'broadcast', group: 'api-stream' });
+    };
+    const leave = (client: Client): void => {
+        clients.delete(client);
+        if (clients.size > 0 || !unsubscribe || idleTimer) return;
+        idleTimer = setTimeout(() => {
+            idleTimer = undefined;
+            const stop = unsubscribe;
+            unsubscribe = undefined;
+            stop?.().catch((err: unknown) => logger.warn('stopping the reading stream subscription failed', { error: String(err) }));
+        }, options.idleMs ?? 30_000);
+        idleTimer.unref();
+    };
 
     const timer = setInterval(() => {
         for (const client of clients) {
@@ -94,7 +117,9 @@ export function attachReadingStream(options: StreamOptions): () => Promise<void>
 
     return async () => {
         clearInterval(timer);
-        await unsubscribe();
+        if (idleTimer) clearTimeout(idleTimer);
+        await unsubscribe?.();
+        unsubscribe = undefined;
         server.off('upgrade', onUpgrade);
         for (const client of clients) client.socket.close(1001, 'server shutting down');
         await new Promise<void>((resolve) => wss.close(() => resolve()));

@@ -1,0 +1,119 @@
+import { createServer, type Server } from 'node:http';
+
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
+
+import { createMemoryBus, type BusTransport } from '../../lib/bus/memory';
+import type { Store } from '../../lib/store/types';
+import type { Reading } from '../../lib/types';
+import { attachReadingStream } from './stream';
+
+const quiet = { info() {}, warn() {}, error() {}, debug() {} } as never;
+
+/** A memory bus that counts the subscriptions opened and closed on it. */
+function countingBus(): { bus: BusTransport; opened: () => number; closed: () => number } {
+    const inner = createMemoryBus();
+    let opened = 0;
+    let closed = 0;
+    const bus: BusTransport = {
+        durable: inner.durable,
+        publish: (topic, key, value) => inner.publish(topic, key, value),
+        subscribe: (topic, handler, options) => {
+            opened += 1;
+            const unsubscribe = inner.subscribe(topic, handler, options);
+            return async () => {
+                closed += 1;
+                await unsubscribe();
+            };
+        },
+        close: () => inner.close(),
+    };
+    return { bus, opened: () => opened, closed: () => closed };
+}
+
+async function waitFor(check: () => boolean, what: string, timeoutMs = 3_000): Promise<void> {
+    const started = Date.now();
+    while (!check()) {
+        if (Date.now() - started > timeoutMs) throw new Error(`timed out waiting for ${what}`);
+        await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+}
+
+const reading: Reading = { asset_id: '3w-well-00004', metric: 'pressure_tpt', value: 2000, unit: 'psi', ts: '2026-12-05T00:00:00.000Z', quality_flag: 'GOOD' };
+
+describe('reading stream', () => {
+    let server: Server;
+    let detach: () => Promise<void>;
+    let counting: ReturnType<typeof countingBus>;
+    let url: string;
+
+    beforeEach(async () => {
+        server = createServer();
+        await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+        counting = countingBus();
+        detach = attachReadingStream({
+            server,
+            path: '/v1/stream/readings',
+            verifyToken: async () => ({ sub: 'analyst-1', roles: ['analyst'] }),
+            bus: counting.bus,
+            store: {} as Store,
+            logger: quiet,
+            flushMs: 20,
+            idleMs: 100,
+        });
+        url = `ws://127.0.0.1:${(server.address() as { port: number }).port}/v1/stream/readings?access_token=token`;
+    });
+
+    afterEach(async () => {
+        await detach();
+        await new Promise<void>((resolve) => server.close(() => resolve()));
+    });
+
+    /** Opens a client and resolves with it and the readings it receives, once it was greeted. */
+    async function connect(): Promise<{ socket: WebSocket; received: Reading[] }> {
+        const socket = new WebSocket(url);
+        const received: Reading[] = [];
+        await new Promise<void>((resolve, reject) => {
+            socket.on('message', (data) => {
+                const frame = JSON.parse(String(data)) as { type: string; readings?: Reading[] };
+                if (frame.type === 'hello') resolve();
+                if (frame.type === 'readings') received.push(...(frame.readings ?? []));
+            });
+            socket.on('error', reject);
+        });
+        return { socket, received };
+    }
+
+    it('should read the bus only while clients are connected', async () => {
+        expect(counting.opened()).toBe(0);
+
+        const first = await connect();
+        const second = await connect();
+        expect(counting.opened()).toBe(1);
+
+        await counting.bus.publish('telemetry.clean', reading.asset_id, [reading]);
+        await waitFor(() => first.received.length === 1 && second.received.length === 1, 'the reading on both clients');
+        expect(first.received[0]).toEqual(reading);
+
+        first.socket.close();
+        second.socket.close();
+        await waitFor(() => counting.closed() === 1, 'the subscription to close after the idle time');
+    });
+
+    it('should keep the subscription for a client that comes back within the idle time', async () => {
+        const first = await connect();
+        first.socket.close();
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        const again = await connect();
+        await new Promise((resolve) => setTimeout(resolve, 200));
+
+        expect(counting.opened()).toBe(1);
+        expect(counting.closed()).toBe(0);
+
+        again.socket.close();
+        await waitFor(() => counting.closed() === 1, 'the subscription to close');
+        const later = await connect();
+        expect(counting.opened()).toBe(2);
+        later.socket.close();
+    });
+});
