@@ -36,9 +36,15 @@ export interface TrendOptions {
     metric: string;
 }
 
+/**
+ * The points of one series in two arrays of plain numbers, times and values, with NaN for a gap.
+ * With thousands of assets a runtime keeps millions of points, and arrays of numbers cost the
+ * garbage collector nothing per point, unlike one small array per point.
+ */
 interface Series {
     info: TrendSeriesInfo;
-    points: TrendPoint[];
+    times: number[];
+    values: number[];
 }
 
 function seriesKey(assetId: string, metric: string): string {
@@ -46,21 +52,39 @@ function seriesKey(assetId: string, metric: string): string {
 }
 
 /** Inserts a point in time order; a point with an existing timestamp replaces the old value. */
-function insertPoint(points: TrendPoint[], point: TrendPoint): void {
-    const last = points[points.length - 1];
-    if (!last || point[0] > last[0]) {
-        points.push(point);
+function insertPoint(series: Series, time: number, value: number | null): void {
+    const { times, values } = series;
+    const stored = value === null ? Number.NaN : value;
+    const count = times.length;
+    if (count === 0 || time > times[count - 1]) {
+        times.push(time);
+        values.push(stored);
         return;
     }
     let low = 0;
-    let high = points.length;
+    let high = count;
     while (low < high) {
         const middle = (low + high) >>> 1;
-        if (points[middle][0] < point[0]) low = middle + 1;
+        if (times[middle] < time) low = middle + 1;
         else high = middle;
     }
-    if (points[low]?.[0] === point[0]) points[low] = point;
-    else points.splice(low, 0, point);
+    if (times[low] === time) {
+        values[low] = stored;
+        return;
+    }
+    times.splice(low, 0, time);
+    values.splice(low, 0, stored);
+}
+
+/** Returns the last `limit` points of a series as [time, value] pairs, null for a gap. */
+function seriesPoints(series: Series, limit: number): TrendPoint[] {
+    const start = Math.max(0, series.times.length - limit);
+    const points: TrendPoint[] = [];
+    for (let index = start; index < series.times.length; index++) {
+        const value = series.values[index];
+        points.push([series.times[index], Number.isNaN(value) ? null : value]);
+    }
+    return points;
 }
 
 /** Forecasts taken from one msg.payload, and the items that are not forecasts. */
@@ -157,7 +181,7 @@ export class TrendStore implements WidgetStore {
             const key = seriesKey(reading.asset_id, reading.metric);
             let series = this.series.get(key);
             if (!series) {
-                series = { info: { asset_id: reading.asset_id, metric: reading.metric, unit: reading.unit }, points: [] };
+                series = { info: { asset_id: reading.asset_id, metric: reading.metric, unit: reading.unit }, times: [], values: [] };
                 this.series.set(key, series);
                 this.created.push(series.info);
             }
@@ -166,10 +190,12 @@ export class TrendStore implements WidgetStore {
             // A reading flagged BAD (out of its plausible range) is drawn as a gap, so one
             // implausible value cannot flatten the chart.
             const point: TrendPoint = [Date.parse(reading.ts), reading.quality_flag === 'BAD' ? null : reading.value];
-            insertPoint(series.points, point);
+            insertPoint(series, point[0], point[1]);
             // Trimming in steps keeps the cost per reading constant instead of shifting every time.
-            if (series.points.length > this.options.points * 1.25) {
-                series.points.splice(0, series.points.length - this.options.points);
+            if (series.times.length > this.options.points * 1.25) {
+                const excess = series.times.length - this.options.points;
+                series.times.splice(0, excess);
+                series.values.splice(0, excess);
             }
             let pending = this.pending.get(key);
             if (!pending) {
@@ -224,7 +250,7 @@ export class TrendStore implements WidgetStore {
         const forecast = this.forecasts.get(key);
         if (!series && !forecast) return undefined;
         const selected: TrendSeriesWithForecast = series
-            ? { ...series.info, points: series.points.slice(-this.options.points) }
+            ? { ...series.info, points: seriesPoints(series, this.options.points) }
             : { asset_id: assetId, metric, unit: forecast?.unit ?? '', points: [] };
         if (forecast) selected.forecast = forecast;
         return selected;
