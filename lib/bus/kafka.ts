@@ -42,7 +42,17 @@ export class KafkaBus implements BusTransport {
     private readonly logger: BusLogger;
     private readonly kafka: Kafka;
     private readonly admin: Admin;
-    private readonly producer: Producer;
+    private producer: Producer;
+    /**
+     * Whether the next batch must go through a new producer, because a batch failed. kafkajs 2.2.4
+     * rolls back the sequence numbers of every partition of a failed produce request, including
+     * partitions whose records the broker stored. The broker then takes a later batch with the
+     * same sequence range for a retry of the stored one, and acknowledges it without storing it.
+     * A new producer gets a new producer id, so its sequence numbers start again at 0.
+     */
+    private sequencesInDoubt = false;
+    /** Whether closing has disconnected the producer. A replacement that connects later is disconnected at once. */
+    private producerClosed = false;
     private readonly batcher: PublishBatcher;
     private readonly tuning: SubscriptionTuning;
     private readonly closeTimeoutMs: number;
@@ -60,23 +70,7 @@ export class KafkaBus implements BusTransport {
         this.logger = logger;
         this.kafka = createKafkaClient(settings, logger);
         this.admin = this.kafka.admin();
-        // NOTE: the idempotent producer retries without limit (kafkajs requires it), but the
-        // client's connection and metadata retries are limited. After about 30 s of unreachable
-        // brokers, the batch being sent fails with a retriable ServiceError, so its bus-out nodes
-        // fail their messages. Batches queued behind it are sent once the brokers are back.
-        // A services test (test/services/kafka-outage.test.ts) measures this during a 20 s stop.
-        this.producer = this.kafka.producer({
-            idempotent: true,
-            retry: { retries: Number.MAX_SAFE_INTEGER },
-            // One produce request in flight, as KIP-98 specifies for the idempotent producer.
-            maxInFlightRequests: 1,
-            allowAutoTopicCreation: false,
-            createPartitioner: Partitioners.DefaultPartitioner,
-        });
-        this.producer.on(this.producer.events.CONNECT, () => {
-            this.producerConnects += 1;
-            if (this.producerConnects > 1) incrementCounter('ul_bus_reconnects_total', 'Reconnections of Kafka bus clients.', { client: 'producer', group: '' });
-        });
+        this.producer = this.createProducer();
         this.tuning = {
             maxInFlightPerPartition: tuning.maxInFlightPerPartition ?? 1_000,
             commitIntervalMs: tuning.commitIntervalMs ?? 1_000,
@@ -135,6 +129,50 @@ export class KafkaBus implements BusTransport {
         return this.closing;
     }
 
+    private createProducer(): Producer {
+        // NOTE: the idempotent producer retries without limit (kafkajs requires it), but the
+        // client's connection and metadata retries are limited. After about 30 s of unreachable
+        // brokers, the batch being sent fails with a retriable ServiceError, so its bus-out nodes
+        // fail their messages. Batches queued behind it are sent once the brokers are back.
+        // A services test (test/services/kafka-outage.test.ts) measures this during a 20 s stop.
+        const producer = this.kafka.producer({
+            idempotent: true,
+            retry: { retries: Number.MAX_SAFE_INTEGER },
+            // One produce request in flight, as KIP-98 specifies for the idempotent producer.
+            maxInFlightRequests: 1,
+            allowAutoTopicCreation: false,
+            createPartitioner: Partitioners.DefaultPartitioner,
+        });
+        producer.on(producer.events.CONNECT, () => {
+            this.producerConnects += 1;
+            if (this.producerConnects > 1) incrementCounter('ul_bus_reconnects_total', 'Reconnections of Kafka bus clients.', { client: 'producer', group: '' });
+        });
+        return producer;
+    }
+
+    /**
+     * Replaces the producer after a failed batch (see sequencesInDoubt). Throws the kafkajs error when
+     * the new producer cannot connect, and the next batch tries again.
+     */
+    private async replaceProducer(): Promise<void> {
+        const replacement = this.createProducer();
+        try {
+            await replacement.connect();
+        } catch (error) {
+            await replacement.disconnect().catch(() => undefined);
+            throw error;
+        }
+        if (this.producerClosed) {
+            await replacement.disconnect().catch(() => undefined);
+            throw new ServiceError('The Kafka bus was closed while its producer was being replaced, so the batch was not sent.', { badge: 'bus closed' });
+        }
+        const previous = this.producer;
+        this.producer = replacement;
+        this.sequencesInDoubt = false;
+        this.logger.info(`Replaced the Kafka producer of client ${this.settings.clientId} after a failed publish, so that the brokers do not take new messages for retries of the failed batch.`);
+        await previous.disconnect().catch((error: unknown) => this.logger.warn(`Disconnecting the replaced Kafka producer failed: ${toError(error).message}`));
+    }
+
     /** Creates the topic when missing; concurrent and later calls for one topic share the first call. */
     ensureTopic(topic: string): Promise<void> {
         let created = this.topics.get(topic);
@@ -190,11 +228,13 @@ export class KafkaBus implements BusTransport {
     private async sendBatch(batch: TopicBatch): Promise<void> {
         await this.ready;
         try {
+            if (this.sequencesInDoubt) await this.replaceProducer();
             await this.producer.sendBatch({
                 acks: -1,
                 topicMessages: [...batch].map(([topic, messages]) => ({ topic, messages })),
             });
         } catch (error) {
+            this.sequencesInDoubt = true;
             const topics = [...batch.keys()].join(', ');
             for (const [topic, messages] of batch) {
                 incrementCounter('ul_bus_produce_errors_total', 'Messages that Kafka did not acknowledge.', { topic }, messages.length);
@@ -239,6 +279,7 @@ export class KafkaBus implements BusTransport {
             this.logger.warn(`Closing the Kafka bus timed out with ${this.batcher.queued} messages not acknowledged by the brokers, so their publish calls did not complete.`);
         }
 
+        this.producerClosed = true;
         await this.producer.disconnect().catch((error: unknown) => this.logger.warn(`Disconnecting the Kafka producer failed: ${toError(error).message}`));
         await this.admin.disconnect().catch(() => undefined);
         this.removeGauge();

@@ -3,6 +3,8 @@
 // subscriber stores them. Afterwards every acknowledged message must be in the store, each
 // asset's messages must have first arrived in publish order, every rejected publish must carry
 // the cause, and the consumer group must have committed up to the end of every partition.
+// A second, short test sends a batch of which the broker stores one partition and rejects the
+// other, and checks that the next message to the stored partition is stored too.
 // Start the broker with `scripts/services.sh start` (as root) and export the
 // UL_TEST_KAFKA_BROKERS line it prints. The test stops and starts that broker, so nothing else
 // should use it meanwhile.
@@ -12,7 +14,7 @@ import { connect as connectTcp } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 
-import { Kafka, logLevel, type Admin } from 'kafkajs';
+import { Kafka, logLevel, Partitioners, type Admin } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { ServiceError } from '../../lib/errors';
@@ -365,4 +367,59 @@ describe('Kafka bus through a broker outage', () => {
         expect(metricValue('ul_bus_produce_errors_total', { topic }) ?? 0, 'produce errors counted by the bus').toBe(rejected.length);
         expect(metricValue('ul_bus_published_total', { topic }), 'messages counted as stored by the bus').toBe(acknowledged.size);
     }, TEST_TIMEOUT_MS);
+});
+
+describe('Kafka bus after a partly stored batch', () => {
+    /** Largest record batch the test topic accepts, in bytes. The too large message exceeds it. */
+    const MAX_MESSAGE_BYTES = 1_024;
+    const partlyTopic = `kafka-outage-test-${run}-partly-stored`;
+    let admin: Admin | undefined;
+    let transport: BusTransport | undefined;
+    const logLines: string[] = [];
+
+    afterAll(async () => {
+        await transport?.close();
+        if (admin) {
+            await admin.deleteTopics({ topics: [partlyTopic] }).catch(() => undefined);
+            await admin.disconnect();
+        }
+    });
+
+    it('should store publishes after a partly stored batch', async () => {
+        const brokers = testBrokers();
+        admin = new Kafka({ clientId: `kafka-outage-test-admin-${run}-partly`, brokers: brokers.split(','), logLevel: logLevel.NOTHING }).admin();
+        await admin.connect();
+        await admin.createTopics({
+            waitForLeaders: true,
+            topics: [{ topic: partlyTopic, numPartitions: 2, replicationFactor: 1, configEntries: [{ name: 'max.message.bytes', value: String(MAX_MESSAGE_BYTES) }] }],
+        });
+        // The keys of the two partitions, as the default partitioner of the bus assigns them.
+        const partitioner = Partitioners.DefaultPartitioner();
+        const partitionMetadata = [0, 1].map((partitionId) => ({ partitionId, leader: 1, partitionErrorCode: 0, replicas: [1], isr: [1] }));
+        const keys = assets.slice(0, 10);
+        const partitionOf = (key: string): number => partitioner({ topic: partlyTopic, partitionMetadata, message: { key, value: null } });
+        const storedKey = keys.find((key) => partitionOf(key) === 0);
+        const rejectedKey = keys.find((key) => partitionOf(key) === 1);
+        if (!storedKey || !rejectedKey) throw new Error(`None of the keys ${keys.join(', ')} maps to both partitions of ${partlyTopic}.`);
+
+        const settings = parseBusSettings({ transport: 'kafka', brokers, clientId: `kafka-outage-test-${run}-partly`, groupId: groupPrefix });
+        transport = createBusTransport(settings, collectingLogger(logLines, 'publisher'), { topics: [] });
+        await transport.publish(partlyTopic, storedKey, 'first');
+
+        // One batch: the broker stores the message of partition 0 and rejects the one of partition 1
+        // as too large, so the whole batch fails.
+        const outcomes = await Promise.allSettled([
+            transport.publish(partlyTopic, storedKey, 'stored but rejected'),
+            transport.publish(partlyTopic, rejectedKey, 'x'.repeat(MAX_MESSAGE_BYTES * 4)),
+        ]);
+        expect(outcomes.map(({ status }) => status)).toEqual(['rejected', 'rejected']);
+
+        // The next message of partition 0 has as many records as the stored batch.
+        await transport.publish(partlyTopic, storedKey, 'after the failure');
+
+        const offsets = await admin.fetchTopicOffsets(partlyTopic);
+        const highOf = (partition: number): string | undefined => offsets.find((entry) => entry.partition === partition)?.high;
+        expect(highOf(0), 'records in partition 0: first, stored but rejected, after the failure').toBe('3');
+        expect(highOf(1), 'records in partition 1').toBe('0');
+    });
 });
