@@ -140,6 +140,37 @@ export function failDelivery(msg: unknown, error: Error): void {
     deliveryOf(msg)?.fail(error);
 }
 
+/** Message property with the origin of a message taken from Kafka, `msg.bus`. */
+export const ORIGIN_PROPERTY = 'bus';
+
+/**
+ * The Kafka partition a message came from and the epoch of that partition's current assignment
+ * to this runtime (see BusMessage.epoch). The memory transport has no partitions, so its messages
+ * carry no origin.
+ */
+export interface BusOrigin {
+    partition: number;
+    epoch: number;
+}
+
+/** Sets `msg.bus` from a bus message's partition and epoch when it has both; returns `msg`. */
+export function attachOrigin<T extends object>(msg: T, partition: number | undefined, epoch: number | undefined): T {
+    if (partition === undefined || epoch === undefined) return msg;
+    const origin: BusOrigin = { partition, epoch };
+    (msg as Record<string, unknown>)[ORIGIN_PROPERTY] = origin;
+    return msg;
+}
+
+/** Returns `msg.bus` when it is a valid origin, or undefined for messages without one. */
+export function originOf(msg: unknown): BusOrigin | undefined {
+    if (typeof msg !== 'object' || msg === null) return undefined;
+    const origin = (msg as Record<string, unknown>)[ORIGIN_PROPERTY];
+    if (typeof origin !== 'object' || origin === null) return undefined;
+    const { partition, epoch } = origin as Record<string, unknown>;
+    if (!Number.isInteger(partition) || !Number.isInteger(epoch)) return undefined;
+    return { partition: partition as number, epoch: epoch as number };
+}
+
 export interface DeliveryTrackerOptions {
     /** Time after which an unsettled delivery is reported once, in milliseconds; default 60,000. */
     timeoutMs?: number;

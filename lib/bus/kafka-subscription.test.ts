@@ -66,7 +66,8 @@ interface Setup {
     resolved: string[];
     /** Feeds a batch of offsets of one partition; returns the offsets the subscription resolved. */
     batch: (partition: number, offsets: number[]) => Promise<string[]>;
-    join: (partitions: number[]) => void;
+    /** Plays a group join that assigns `partitions` to the member `memberId`. */
+    join: (partitions: number[], memberId?: string) => void;
 }
 
 async function setUp(tuning: Partial<SubscriptionTuning> = {}, mode: SubscriptionMode = 'shared'): Promise<Setup> {
@@ -113,7 +114,7 @@ async function setUp(tuning: Partial<SubscriptionTuning> = {}, mode: Subscriptio
         subscription,
         handed,
         resolved,
-        join: (partitions) => consumer.emit(EVENTS.GROUP_JOIN, { memberAssignment: { [TOPIC]: partitions } }),
+        join: (partitions, memberId = 'member-1') => consumer.emit(EVENTS.GROUP_JOIN, { memberId, memberAssignment: { [TOPIC]: partitions } }),
         batch: async (partition, offsets) => {
             const before = resolved.length;
             if (!consumer.eachBatch) throw new Error('consumer.run was not called');
@@ -156,7 +157,8 @@ describe('KafkaSubscription', () => {
         const resolved = await batch(0, [0, 1, 2]);
 
         expect(handed.map(({ message }) => message.offset)).toEqual(['0', '1', '2']);
-        expect(handed[1].message).toEqual({ topic: TOPIC, key: 'well-1', value: { offset: 1 }, partition: 0, offset: '1' });
+        expect(handed[1].message).toEqual({ topic: TOPIC, key: 'well-1', value: { offset: 1 }, partition: 0, offset: '1', epoch: handed[0].message.epoch });
+        expect(handed[0].message.epoch).toBeTypeOf('number');
         expect(resolved).toEqual(['0:0', '0:1', '0:2']);
     });
 
@@ -243,6 +245,91 @@ describe('KafkaSubscription', () => {
         expect(consumer.paused).toContain(-1);
         expect(consumer.commits).toEqual([[{ partition: 0, offset: '2' }]]);
         expect(consumer.disconnected).toBe(true);
+    });
+
+    describe('assignment epochs', () => {
+        /** Returns the epoch of the last message handed over from `partition`. */
+        async function epochAfterBatch(setup: Setup, partition: number, offset: number): Promise<number | undefined> {
+            await setup.batch(partition, [offset]);
+            return setup.handed.at(-1)?.message.epoch;
+        }
+
+        it('should give each partition its own epoch', async () => {
+            const setup = await setUp();
+            setup.join([0, 1]);
+            const first = await epochAfterBatch(setup, 0, 0);
+            const second = await epochAfterBatch(setup, 1, 0);
+
+            expect(first).toBeTypeOf('number');
+            expect(second).toBeTypeOf('number');
+            expect(second).not.toBe(first);
+            // Later messages of the same assignment keep the epoch.
+            expect(await epochAfterBatch(setup, 0, 1)).toBe(first);
+        });
+
+        it('should keep the epoch across a rebalance', async () => {
+            const setup = await setUp();
+            setup.join([0, 1]);
+            const keptEpoch = await epochAfterBatch(setup, 0, 0);
+            setup.consumer.emit(EVENTS.REBALANCING, {});
+            setup.join([0, 2]);
+
+            expect(await epochAfterBatch(setup, 0, 1)).toBe(keptEpoch);
+        });
+
+        it('should raise the epoch of a returning partition', async () => {
+            const setup = await setUp();
+            setup.join([0, 1]);
+            const before = await epochAfterBatch(setup, 1, 0);
+            setup.join([0]);
+            setup.join([0, 1]);
+            const after = await epochAfterBatch(setup, 1, 1);
+
+            expect(before).toBeTypeOf('number');
+            expect(after).toBeGreaterThan(before ?? Infinity);
+        });
+
+        it('should give an added partition a higher epoch', async () => {
+            const setup = await setUp();
+            setup.join([0]);
+            const existing = await epochAfterBatch(setup, 0, 0);
+            setup.join([0, 1]);
+            const added = await epochAfterBatch(setup, 1, 0);
+
+            expect(added).toBeGreaterThan(existing ?? Infinity);
+            expect(await epochAfterBatch(setup, 0, 1)).toBe(existing);
+        });
+
+        it('should raise every epoch under a new member id', async () => {
+            // kafkajs joins again under a new member id after the group dropped this consumer, for
+            // example after a session timeout. Its partitions may have had another owner meanwhile.
+            const setup = await setUp();
+            setup.join([0], 'member-1');
+            const before = await epochAfterBatch(setup, 0, 0);
+            setup.join([0], 'member-2');
+
+            expect(await epochAfterBatch(setup, 0, 1)).toBeGreaterThan(before ?? Infinity);
+        });
+
+        it('should raise every epoch after a crash', async () => {
+            const setup = await setUp();
+            setup.join([0]);
+            const before = await epochAfterBatch(setup, 0, 0);
+            setup.consumer.emit(EVENTS.CRASH, { error: new Error('connection lost'), restart: true });
+            setup.join([0]);
+
+            expect(await epochAfterBatch(setup, 0, 1)).toBeGreaterThan(before ?? Infinity);
+        });
+
+        it('should not repeat epochs across subscriptions', async () => {
+            const first = await setUp();
+            const second = await setUp();
+            first.join([0]);
+            second.join([0]);
+            const epochs = [await epochAfterBatch(first, 0, 0), await epochAfterBatch(second, 0, 0)];
+
+            expect(new Set(epochs).size).toBe(2);
+        });
     });
 
     it('should not commit in broadcast mode', async () => {

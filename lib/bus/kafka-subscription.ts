@@ -51,6 +51,14 @@ const MAX_RESTART_DELAY_MS = 60_000;
 const REDELIVERY_DELAY_MS = 2_000;
 const MAX_REDELIVERY_DELAY_MS = 60_000;
 
+/** Last assignment epoch handed out in this process. All subscriptions share it, so epochs never repeat. */
+let lastAssignmentEpoch = 0;
+
+function nextAssignmentEpoch(): number {
+    lastAssignmentEpoch += 1;
+    return lastAssignmentEpoch;
+}
+
 function decodeValue(value: Buffer | null): unknown {
     if (value === null) return null;
     const text = value.toString('utf8');
@@ -92,6 +100,10 @@ export class KafkaSubscription {
 
     private readonly partitions = new Map<number, PartitionOffsets>();
     private assigned = new Set<number>();
+    /** Assignment epoch of each assigned partition (see BusMessage.epoch). */
+    private readonly epochs = new Map<number, number>();
+    /** Member id of the last group join. A new id means that the group had dropped this consumer. */
+    private memberId: string | undefined;
     private readonly paused = new Set<number>();
     private commitTimer: NodeJS.Timeout | undefined;
     private committing: Promise<void> = Promise.resolve();
@@ -196,7 +208,7 @@ export class KafkaSubscription {
             }
             this.everConnected = true;
         });
-        consumer.on(consumer.events.GROUP_JOIN, (event) => this.onAssignment(event.payload.memberAssignment));
+        consumer.on(consumer.events.GROUP_JOIN, (event) => this.onAssignment(event.payload.memberAssignment, event.payload.memberId));
         consumer.on(consumer.events.REBALANCING, () => {
             logger.info(`Consumer group ${this.groupId} is rebalancing; committing settled offsets of topic ${this.topic} first.`);
             // NOTE: kafkajs 2 offers no callback before partitions are revoked, so this commit
@@ -232,9 +244,10 @@ export class KafkaSubscription {
         if (!this.stopping) await this.run();
     }
 
-    private onAssignment(assignment: Record<string, number[]>): void {
+    private onAssignment(assignment: Record<string, number[]>, memberId?: string): void {
         const partitions = [...(assignment[this.topic] ?? [])].sort((a, b) => a - b);
         const next = new Set(partitions);
+        this.renewEpochs(partitions, memberId);
         // Revoked partitions lose their bookkeeping, and their unsettled messages go to the new owner.
         for (const partition of this.partitions.keys()) {
             if (!next.has(partition)) {
@@ -260,6 +273,35 @@ export class KafkaSubscription {
             // Deliveries that settled while the consumer was out of the group are committed now.
             this.scheduleCommit();
         }
+    }
+
+    /**
+     * Gives each newly assigned partition a new epoch and keeps the epoch of partitions that stay.
+     * A partition is newly assigned when the previous assignment did not include it. It also is
+     * when this consumer joins as another member than the one that held it, which happens after a
+     * crash, a restart, or a session timeout (kafkajs 2.2.4 then joins under a new member id).
+     * In those cases another runtime may have owned the partition in between.
+     */
+    private renewEpochs(partitions: number[], memberId: string | undefined): void {
+        const sameMember = this.member && memberId === this.memberId;
+        this.memberId = memberId;
+        const next = new Set(partitions);
+        for (const partition of this.epochs.keys()) {
+            if (!next.has(partition) || !sameMember) this.epochs.delete(partition);
+        }
+        for (const partition of partitions) {
+            if (!this.epochs.has(partition)) this.epochs.set(partition, nextAssignmentEpoch());
+        }
+    }
+
+    /** Returns the partition's assignment epoch, giving it one if a batch arrives before its assignment. */
+    private epochOf(partition: number): number {
+        let epoch = this.epochs.get(partition);
+        if (epoch === undefined) {
+            epoch = nextAssignmentEpoch();
+            this.epochs.set(partition, epoch);
+        }
+        return epoch;
     }
 
     private offsetsOf(partition: number): PartitionOffsets {
@@ -309,6 +351,7 @@ export class KafkaSubscription {
             value: decodeValue(message.value),
             partition,
             offset: message.offset,
+            epoch: this.epochOf(partition),
         };
         let result: void | Promise<void>;
         try {
@@ -361,9 +404,16 @@ export class KafkaSubscription {
             timer: setTimeout(() => {
                 this.redeliveries.delete(partition);
                 if (this.stopping || !this.assigned.has(partition) || !this.consumer) return;
+                try {
+                    this.consumer.seek({ topic: this.topic, partition, offset: redelivery.offset.toString() });
+                } catch (error) {
+                    // kafkajs 2.2.4 throws while it restarts a crashed consumer. The restarted
+                    // consumer fetches from the committed offset, which is at or below the failed one.
+                    this.context.logger.debug(`Fetching offset ${redelivery.offset} of partition ${partition} of topic ${this.topic} again failed: ${toError(error).message}; the restarted consumer fetches it from the committed offset.`);
+                    return;
+                }
                 incrementCounter('ul_bus_redeliveries_total', 'Failed bus messages fetched again for another attempt.', { topic: this.topic, group: this.groupId });
-                this.consumer.seek({ topic: this.topic, partition, offset: redelivery.offset.toString() });
-                if (this.paused.delete(partition)) this.consumer.resume([{ topic: this.topic, partitions: [partition] }]);
+                if (this.paused.delete(partition)) this.resumeFetching(partition);
             }, wait),
         };
         redelivery.timer.unref();
@@ -375,7 +425,16 @@ export class KafkaSubscription {
         const resumeBelow = Math.max(1, Math.floor(this.context.tuning.maxInFlightPerPartition / 2));
         if (this.paused.has(partition) && !this.stopping && offsets.unsettled <= resumeBelow && offsets.window < this.maxWindow) {
             this.paused.delete(partition);
+            this.resumeFetching(partition);
+        }
+    }
+
+    /** Resumes fetching a paused partition. A consumer that kafkajs restarts starts with no paused partitions. */
+    private resumeFetching(partition: number): void {
+        try {
             this.consumer?.resume([{ topic: this.topic, partitions: [partition] }]);
+        } catch (error) {
+            this.context.logger.debug(`Resuming partition ${partition} of ${this.describe()} failed: ${toError(error).message}`);
         }
     }
 

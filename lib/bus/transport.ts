@@ -9,6 +9,12 @@ export interface BusMessage<T = unknown> {
     partition?: number;
     /** Kafka offset of the message as a decimal string (offsets are 64-bit); absent on the memory transport. */
     offset?: string;
+    /**
+     * Epoch of the partition's assignment to this runtime. It gets a new value each time the
+     * partition is newly assigned here, stays while rebalances keep the partition here, and only
+     * increases within the process. Absent on the memory transport.
+     */
+    epoch?: number;
 }
 
 /**

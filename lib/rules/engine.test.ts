@@ -123,6 +123,24 @@ describe('RulesEngine', () => {
         expect(subject.process([reading('pressure_tpt', 5, 120)]).map((event) => event.event_id)).toEqual(['event-3']);
     });
 
+    it('should forget an asset without sending events', () => {
+        const subject = engine();
+        const other = (value: Reading): Reading => ({ ...value, asset_id: 'well-2' });
+        subject.process([reading('pressure_tpt', 0, 120), other(reading('pressure_tpt', 0, 120)), reading('pressure_upstream_choke', 0, 800)]);
+        expect(subject.openCount).toBe(2);
+
+        subject.forget('well-1');
+
+        expect(subject.knows('well-1')).toBe(false);
+        expect(subject.knows('well-2')).toBe(true);
+        expect(subject.openAlerts().map((event) => event.asset_id)).toEqual(['well-2']);
+        // The open alert and the rate window of well-1 are gone: the clear finds nothing to
+        // resolve, and a rise from the forgotten reference at 0 s does not open.
+        const events = subject.process([reading('pressure_tpt', 1, 90), reading('pressure_upstream_choke', 30, 850), other(reading('pressure_tpt', 1, 90))]);
+        expect(events.map((event) => [event.asset_id, event.state])).toEqual([['well-2', 'resolved']]);
+        expect(subject.knows('well-1')).toBe(true);
+    });
+
     it('should keep open alerts of rules whose parameters are unchanged', () => {
         const subject = engine();
         subject.process([reading('pressure_tpt', 0, 120)]);

@@ -162,6 +162,24 @@ export class RulesEngine {
     }
 
     /**
+     * Drops everything the engine holds for an asset: rule windows, hold timers, open conditions,
+     * open and restored alerts. Sends no events, and `knows` returns false afterwards, so the next
+     * readings of the asset start from a rebuild, as on first sight. Used when the asset's state
+     * may be stale, for example after its bus partition was owned by another runtime for a while.
+     */
+    forget(assetId: string): void {
+        this.seenAssets.delete(assetId);
+        this.evaluator.forget(assetId);
+        for (const [key, event] of this.openEvents) {
+            if (event.asset_id === assetId) this.openEvents.delete(key);
+        }
+        for (const [key, event] of this.restored) {
+            if (event.asset_id === assetId) this.restored.delete(key);
+        }
+        this.restoredSince.delete(assetId);
+    }
+
+    /**
      * Restores alerts that were open when a runtime without a store (the edge) stopped, from the
      * state it saved (see openAlerts). The rules start without their windows, so a condition that
      * is still present opens again: that opening keeps the restored alert and sends nothing. A

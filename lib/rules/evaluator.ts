@@ -194,6 +194,16 @@ export class RuleEvaluator {
         return transitions;
     }
 
+    /** Drops the state of every rule for the asset, including open conditions, without reporting transitions. */
+    forget(assetId: string): void {
+        for (const [key, state] of this.states) {
+            if (state.asset_id === assetId) this.states.delete(key);
+        }
+        for (const key of this.openCounts.keys()) {
+            if (key.split('\u0001')[1] === assetId) this.openCounts.delete(key);
+        }
+    }
+
     /** Keys whose alert is open. */
     openKeys(): OpenKey[] {
         return [...this.states.values()].filter((state) => state.kind.open).map(({ rule, asset_id, metric }) => ({ rule, asset_id, metric }));

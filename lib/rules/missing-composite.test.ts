@@ -141,6 +141,26 @@ describe('composite rule', () => {
         });
     });
 
+    it('should forget open rules of one asset only', () => {
+        const evaluator = new RuleEvaluator([...rules, composite('all', ['hot', 'pressed'])]);
+        evaluator.evaluate([reading(0, 'temp_tpt', 90), reading(0, 'temp_tpt', 90, 'well-2')]);
+        evaluator.forget('well-1');
+        const transitions = evaluator.evaluate([
+            reading(1, 'pressure_tpt', 150),
+            reading(1, 'pressure_tpt', 150, 'well-2'),
+            reading(2, 'temp_tpt', 70),
+        ]);
+
+        // well-1 lost its open 'hot' rule: the composite stays closed and nothing clears.
+        expect(brief(transitions)).toEqual([
+            ['open', 'pressed', 'pressure_tpt', at(1)],
+            ['open', 'pressed', 'pressure_tpt', at(1)],
+            ['open', 'both-all', 'pressure_tpt,temp_tpt', at(1)],
+        ]);
+        expect(transitions.map((transition) => transition.asset_id)).toEqual(['well-1', 'well-2', 'well-2']);
+        expect(evaluator.openKeys().map((key) => `${key.rule.id} ${key.asset_id}`).sort()).toEqual(['both-all well-2', 'hot well-2', 'pressed well-1', 'pressed well-2']);
+    });
+
     it('should keep any-composite open until last clear', () => {
         const evaluator = new RuleEvaluator([...rules, composite('any', ['hot', 'pressed'])]);
         const transitions = evaluator.evaluate([

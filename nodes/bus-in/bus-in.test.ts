@@ -1,4 +1,7 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 import type { NodeAPI, NodeMessage } from 'node-red';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -9,6 +12,7 @@ import type { BusHandler } from '../../lib/bus/transport';
 import { metricValue } from '../../lib/observability/counters';
 import busNode from '../bus/bus';
 import busOutNode from '../bus-out/bus-out';
+import rulesNode from '../rules/rules';
 import busInNode from './bus-in';
 
 const require = createRequire(import.meta.url);
@@ -96,7 +100,12 @@ function deliveryIn(received: Map<string, ReceivedMessage[]>, id: string, index 
 let busCount = 0;
 
 /** Loads the flow on a fresh memory bus; `handlers` collects the subscribers the bus-in nodes register. */
-async function load(received: Map<string, ReceivedMessage[]>, nodes: object[], busExtra: object = {}): Promise<{ busName: string; handlers: BusHandler[] }> {
+async function load(
+    received: Map<string, ReceivedMessage[]>,
+    nodes: object[],
+    busExtra: object = {},
+    extraTypes: ((RED: NodeAPI) => void)[] = [],
+): Promise<{ busName: string; handlers: BusHandler[] }> {
     busCount += 1;
     const busName = `bus-in-test-${busCount}`;
     const bus = sharedMemoryBus(busName);
@@ -106,7 +115,7 @@ async function load(received: Map<string, ReceivedMessage[]>, nodes: object[], b
         handlers.push(handler);
         return subscribe(topic, handler, options);
     };
-    await helper.load([busNode, withRuntime(busInNode), busOutNode, testNodes(received)], [
+    await helper.load([busNode, withRuntime(busInNode), busOutNode, testNodes(received), ...extraTypes], [
         { id: 'bus-1', type: 'ul-bus', transport: 'memory', busName, ...busExtra },
         ...nodes,
     ]);
@@ -127,6 +136,75 @@ describe('ul-bus-in', () => {
         expect(msg.topic).toBe('telemetry.clean');
         expect((msg as { key?: string }).key).toBe('well-7');
         expect(msg.payload).toEqual([{ asset_id: 'well-7', metric: 'oil_rate', value: 1 }]);
+        // The memory transport has no partitions, so the message has no origin.
+        expect(msg).not.toHaveProperty('bus');
+    });
+
+    it('should emit the Kafka origin on every wire', async () => {
+        const received = new Map<string, ReceivedMessage[]>();
+        const { handlers } = await load(received, [
+            { id: 'in-1', type: 'ul-bus-in', bus: 'bus-1', topic: 'telemetry.clean', wires: [['sink-1', 'sink-2']] },
+            { id: 'sink-1', type: 'test-sink' },
+            { id: 'sink-2', type: 'test-sink' },
+        ]);
+        void handlers[0]({ topic: 'telemetry.clean', key: 'well-7', value: [], partition: 5, offset: '42', epoch: 3 });
+        await waitFor(() => hasReceived(received, 'sink-1')() && hasReceived(received, 'sink-2')(), 'both sinks');
+
+        const first = received.get('sink-1')?.[0].msg;
+        const second = received.get('sink-2')?.[0].msg;
+        expect(first).toHaveProperty('bus', { partition: 5, epoch: 3 });
+        // The second wire receives a clone, with its own copy of the origin.
+        expect(second).toHaveProperty('bus', { partition: 5, epoch: 3 });
+        expect(second).not.toBe(first);
+    });
+
+    it('should carry the epoch to the rules node', async () => {
+        // As in flows/cloud.json, where bus-in of telemetry.clean is wired straight to the rules.
+        const rulesFile = join(mkdtempSync(join(tmpdir(), 'ul-bus-in-rules-')), 'rules.yaml');
+        writeFileSync(rulesFile, [
+            'version: 1',
+            'rules:',
+            '  - id: tpt-high',
+            '    description: TPT pressure above the limit.',
+            '    severity: P1',
+            '    runbook: docs/runbooks/tpt-high.md',
+            '    message: "{asset_id}: {metric} at {value} {unit}"',
+            '    scope: { metrics: [pressure_tpt] }',
+            '    kind: threshold',
+            '    above: 100',
+            '    hold: 0s',
+            '    clear_hysteresis: 0',
+            '',
+        ].join('\n'));
+        const rebuiltBefore: string[] = [];
+        helper.settings({
+            upstreamLive: {
+                listAssets: async () => [],
+                readingsBetween: async (_assetId: string, _from: string, to: string) => {
+                    rebuiltBefore.push(to);
+                    return [];
+                },
+                unresolvedEvents: async () => [],
+            },
+        });
+        const received = new Map<string, ReceivedMessage[]>();
+        const { handlers } = await load(
+            received,
+            [
+                { id: 'in-1', type: 'ul-bus-in', bus: 'bus-1', topic: 'telemetry.clean', wires: [['rules-1']] },
+                { id: 'rules-1', type: 'ul-rules', rulesFile, wires: [[], []] },
+            ],
+            {},
+            [rulesNode],
+        );
+        const reading = (seconds: number) => ({ asset_id: 'well-7', metric: 'pressure_tpt', value: 50, unit: 'psi', ts: new Date(Date.UTC(2024, 0, 1, 0, 0, seconds)).toISOString() });
+        const message = (seconds: number, epoch: number) => ({ topic: 'telemetry.clean', key: 'well-7', value: [reading(seconds)], partition: 1, offset: String(seconds), epoch });
+        await handlers[0](message(0, 1));
+        await handlers[0](message(1, 1));
+        await handlers[0](message(2, 4));
+
+        // The first message and the first one under the new epoch rebuild the asset from the store.
+        expect(rebuiltBefore).toEqual([reading(0).ts, reading(2).ts]);
     });
 
     it('should settle after every wired node', async () => {

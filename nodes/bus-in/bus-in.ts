@@ -1,10 +1,11 @@
-// Emits every message published to a bus topic, with msg.topic set to the bus topic and msg.key to
-// the partition key. In shared mode each message carries a delivery (lib/bus/delivery.ts) that
-// settles once every node it reaches has called done(), and the Kafka transport commits only
-// settled messages, so a crash or restart delivers unfinished messages again.
+// Emits every message published to a bus topic, with msg.topic set to the bus topic, msg.key to
+// the partition key and, on Kafka, msg.bus to the partition and its assignment epoch. In shared
+// mode each message carries a delivery (lib/bus/delivery.ts) that settles once every node it
+// reaches has called done(), and the Kafka transport commits only settled messages, so a crash or
+// restart delivers unfinished messages again.
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
 
-import { attachDelivery, describeDelivery, DeliveryTracker } from '../../lib/bus/delivery';
+import { attachDelivery, attachOrigin, describeDelivery, DeliveryTracker } from '../../lib/bus/delivery';
 import { installDeliveryTracking, type MessageHooks } from '../../lib/bus/flow-tracking';
 import type { SubscriptionMode } from '../../lib/bus/transport';
 import { registerIntake } from '../../lib/drain';
@@ -62,7 +63,7 @@ export default function register(RED: NodeAPI): void {
         const unsubscribe = bus.transport.subscribe(
             topic,
             (message) => {
-                const msg: NodeMessage & { key: string } = { topic: message.topic, key: message.key, payload: message.value };
+                const msg: NodeMessage & { key: string } = attachOrigin({ topic: message.topic, key: message.key, payload: message.value }, message.partition, message.epoch);
                 if (!tracked) {
                     node.send(msg);
                     return;

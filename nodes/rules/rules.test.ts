@@ -157,6 +157,57 @@ describe('ul-rules', () => {
         expect(events).toHaveLength(1);
     });
 
+    describe('asset whose bus partition comes back', () => {
+        /**
+         * Another runtime owned the asset's partition from second 1 to 4: it stored readings at
+         * 90 psi and resolved the alert that this node opened at second 0.
+         */
+        async function loadWithStore(): Promise<{ node: TestNode; alerts: TestNode; events: AlertEvent[]; requests: string[] }> {
+            const requests: string[] = [];
+            helper.settings({
+                upstreamLive: {
+                    listAssets: async () => ASSETS,
+                    readingsBetween: async (_assetId: string, _from: string, to: string) => {
+                        requests.push(to);
+                        return [reading(0, 150), reading(2, 90), reading(3, 90), reading(4, 90)].filter((stored) => stored.ts < to);
+                    },
+                    unresolvedEvents: async () => [],
+                },
+            });
+            const { node, alerts } = await load(writeRules(rulesYaml(100)));
+            const events: AlertEvent[] = [];
+            alerts.on('input', (msg: never) => events.push((msg as { payload: AlertEvent }).payload));
+            return { node, alerts, events, requests };
+        }
+
+        it('should rebuild the asset under a new epoch', async () => {
+            const { node, alerts, events, requests } = await loadWithStore();
+            node.receive({ payload: [reading(0, 150)], bus: { partition: 3, epoch: 1 } });
+            node.receive({ payload: [reading(5, 90)], bus: { partition: 3, epoch: 2 } });
+            const reopened = next<{ payload: AlertEvent }>(alerts, 'input', (msg) => msg.payload.opened_at === reading(6, 0).ts);
+            node.receive({ payload: [reading(6, 150)], bus: { partition: 3, epoch: 2 } });
+            await reopened;
+
+            // The alert of second 0 was resolved by the other runtime, so this node sends no
+            // resolution of its own, and opens a new alert at second 6.
+            expect(events.map((event) => `${event.state} ${event.opened_at}`)).toEqual([`open ${reading(0, 0).ts}`, `open ${reading(6, 0).ts}`]);
+            expect(requests).toEqual([reading(0, 0).ts, reading(5, 0).ts]);
+        });
+
+        it('should keep the state under the same epoch', async () => {
+            // Control for the test above: without a new epoch, the stale open alert is resolved again.
+            const { node, alerts, events, requests } = await loadWithStore();
+            node.receive({ payload: [reading(0, 150)], bus: { partition: 3, epoch: 1 } });
+            node.receive({ payload: [reading(5, 90)], bus: { partition: 3, epoch: 1 } });
+            const reopened = next<{ payload: AlertEvent }>(alerts, 'input', (msg) => msg.payload.opened_at === reading(6, 0).ts);
+            node.receive({ payload: [reading(6, 150)], bus: { partition: 3, epoch: 1 } });
+            await reopened;
+
+            expect(events.map((event) => event.state)).toEqual(['open', 'resolved', 'open']);
+            expect(requests).toEqual([reading(0, 0).ts]);
+        });
+    });
+
     it('should keep an open alert across a restart without a store', async () => {
         const dataDir = mkdtempSync(join(tmpdir(), 'ul-rules-saved-'));
         helper.settings({ upstreamLive: { listAssets: async () => ASSETS, dataDir } });

@@ -4,17 +4,18 @@ import { join } from 'node:path';
 
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
 
-import { carryDelivery } from '../../lib/bus/delivery';
+import { carryDelivery, originOf } from '../../lib/bus/delivery';
 import { toError } from '../../lib/errors';
 import { DATA_DIR } from '../../lib/paths';
-import { RulesEngine, rulesLookbackMs } from '../../lib/rules/engine';
+import { RulesEngine } from '../../lib/rules/engine';
 import { checkReadings } from '../../lib/reading-input';
 import { RulesFileError, loadRulesFile, resolveRulesPath } from '../../lib/rules/load';
+import { AssetRebuilder } from '../../lib/rules/rebuild';
 import { readSavedAlerts, writeSavedAlerts } from '../../lib/rules/saved-alerts';
 import { createAssetRegistry, readAssetsFile } from '../../lib/rules/registry';
 import { watchRulesFile } from '../../lib/rules/watch';
 import { runtimeContext } from '../../lib/runtime-context';
-import type { AlertEvent, Reading } from '../../lib/types';
+import type { AlertEvent } from '../../lib/types';
 import { setStatus, throttledStatus } from '../shared/status';
 
 interface RulesConfig extends NodeDef {
@@ -69,7 +70,7 @@ export default function register(RED: NodeAPI): void {
                 const badge = fileProblem.length > BADGE_LENGTH ? `${fileProblem.slice(0, BADGE_LENGTH - 1)}…` : fileProblem;
                 status('failed', badge);
             } else if (engine) {
-                status('ok', RED._('ul-rules.status.open', { count: engine.openCount }));
+                status('ok', () => RED._('ul-rules.status.open', { count: engine?.openCount ?? 0 }));
             }
         }
 
@@ -121,41 +122,16 @@ export default function register(RED: NodeAPI): void {
             WATCH_INTERVAL_MS,
         );
 
-        /**
-         * Rebuilds the state of each asset of `readings` that this engine has not seen, from the
-         * store's readings before the first of them, and returns the events that reconciling with
-         * the stored alerts calls for. Without a store (at the edge) assets start with no state.
-         */
-        // NOTE: an asset whose partition moves away and later comes back keeps the state from
-        // before the move, without the readings another runtime evaluated meanwhile.
-        async function rebuildUnseen(current: RulesEngine, readings: Reading[]): Promise<AlertEvent[]> {
-            const { readingsBetween, unresolvedEvents } = context;
-            if (!readingsBetween || !unresolvedEvents) return [];
-            const firstTimes = new Map<string, number>();
-            for (const reading of readings) {
-                if (current.knows(reading.asset_id)) continue;
-                const ms = Date.parse(reading.ts);
-                const earliest = firstTimes.get(reading.asset_id);
-                if (Number.isFinite(ms) && (earliest === undefined || ms < earliest)) firstTimes.set(reading.asset_id, ms);
-            }
-            const events: AlertEvent[] = [];
-            const lookbackMs = rulesLookbackMs(current.rules.rules);
-            for (const [assetId, firstMs] of firstTimes) {
-                try {
-                    const [history, stored] = await Promise.all([
-                        readingsBetween(assetId, new Date(firstMs - lookbackMs).toISOString(), new Date(firstMs).toISOString()),
-                        unresolvedEvents(assetId),
-                    ]);
-                    events.push(...current.rebuild(assetId, history, stored));
-                    node.debug(RED._('ul-rules.log.rebuilt', { asset: assetId, readings: history.length, alerts: stored.length }));
-                } catch (err) {
-                    // The asset starts without history; its rules fill their windows from live readings.
-                    current.rebuild(assetId, [], []);
-                    node.warn(RED._('ul-rules.warnings.no-history', { asset: assetId, message: toError(err).message }));
-                }
-            }
-            return events;
-        }
+        // In the cloud, an asset's state is rebuilt from the store on first sight and whenever its
+        // bus partition comes back after another runtime owned it. Without a store (at the edge)
+        // assets start with no state.
+        const { readingsBetween, unresolvedEvents } = context;
+        const historySource = readingsBetween && unresolvedEvents ? { readingsBetween, unresolvedEvents } : undefined;
+        const rebuilder = new AssetRebuilder(historySource, {
+            rebuilt: (asset, readings, alerts) => node.debug(RED._('ul-rules.log.rebuilt', { asset, readings, alerts })),
+            returned: (asset, previous, epoch) => node.debug(RED._('ul-rules.log.returned', { asset, previous, epoch })),
+            failed: (asset, err) => node.warn(RED._('ul-rules.warnings.no-history', { asset, message: err.message })),
+        });
 
         // Messages are handled one after another, so the first batches also wait for the registry.
         let queue: Promise<void> = registry.ready;
@@ -164,7 +140,7 @@ export default function register(RED: NodeAPI): void {
             queue = queue.then(async () => {
                 try {
                     const { readings, rejections } = checkReadings(msg.payload, source);
-                    const rebuilt = engine ? await rebuildUnseen(engine, readings) : [];
+                    const rebuilt = engine ? await rebuilder.prepare(engine, readings, originOf(msg)?.epoch) : [];
                     const events = engine ? [...rebuilt, ...engine.process(readings)] : [];
                     if (events.length > 0) saveAlerts();
                     const rejected = rejections.length > 0 ? carryDelivery(msg, { topic: msg.topic, payload: rejections } as NodeMessage) : null;

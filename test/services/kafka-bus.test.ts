@@ -1,7 +1,7 @@
 // The Kafka bus transport against a real broker: batched publishing, at-least-once consumption
-// with commits after settling, redelivery after a consumer stops, and partitions shared by two
-// runtimes. Start the broker with `scripts/services.sh start` and export the
-// UL_TEST_KAFKA_BROKERS line it prints.
+// with commits after settling, redelivery after a consumer stops, partitions shared by two
+// runtimes, and the assignment epochs of partitions that move. Start the broker with
+// `scripts/services.sh start` and export the UL_TEST_KAFKA_BROKERS line it prints.
 import { randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
 
@@ -295,6 +295,62 @@ describe('Kafka bus', () => {
         expect(secondRound).toHaveLength(3_000);
         expect(received.b.size - before).toBeGreaterThanOrEqual(3_000);
         expect(total()).toBe(6_000);
+    });
+
+    it('should give partitions that come back a new epoch', async () => {
+        const topic = topicOf('epochs');
+        const producer = newBus();
+        await producer.ensureTopic(topic);
+
+        const states: Record<'a' | 'b', string> = { a: '', b: '' };
+        /** Assignment epoch per runtime, round (the payload's seq) and partition. */
+        const epochs = new Map<string, number>();
+        const subscribeAs = (runtime: 'a' | 'b') =>
+            newBus().subscribe(
+                topic,
+                (message) => {
+                    epochs.set(`${runtime} ${(message.value as Payload).seq} ${message.partition}`, message.epoch ?? -1);
+                },
+                { group: 'epochs', onState: (state: SubscriptionState, detail?: string) => (states[runtime] = `${state} ${detail ?? ''}`) },
+            );
+        const share = (runtime: 'a' | 'b'): number => Number(/connected (\d+) partitions/.exec(states[runtime])?.[1] ?? 0);
+        /** Publishes one round of 60 keys and returns each partition's epoch on each runtime in that round. */
+        const round = async (seq: number): Promise<Record<'a' | 'b', Map<number, number>>> => {
+            await publishMany(producer, topic, 60, 60, seq);
+            const inRound = (runtime: 'a' | 'b'): Map<number, number> => {
+                const byPartition = new Map<number, number>();
+                for (const [entry, epoch] of epochs) {
+                    const [owner, round, partition] = entry.split(' ');
+                    if (owner === runtime && Number(round) === seq) byPartition.set(Number(partition), epoch);
+                }
+                return byPartition;
+            };
+            await waitFor(() => new Set([...inRound('a').keys(), ...inRound('b').keys()]).size === PARTITIONS, `round ${seq} on every partition`);
+            return { a: inRound('a'), b: inRound('b') };
+        };
+
+        subscribeAs('a');
+        await waitFor(() => share('a') === PARTITIONS, 'runtime a to own every partition');
+        const alone = await round(0);
+        expect(new Set(alone.a.values()).size).toBe(PARTITIONS);
+
+        const stopB = subscribeAs('b');
+        await waitFor(() => share('a') > 0 && share('b') > 0 && share('a') + share('b') === PARTITIONS, 'the partitions to be split');
+        const shared = await round(100);
+        // Partitions that stayed with runtime a through the rebalance keep their epoch.
+        expect(shared.a.size).toBeGreaterThan(0);
+        expect(shared.b.size).toBeGreaterThan(0);
+        for (const [partition, epoch] of shared.a) expect(epoch, `partition ${partition}`).toBe(alone.a.get(partition));
+
+        await stopB();
+        await waitFor(() => share('a') === PARTITIONS, 'runtime a to own every partition again');
+        const back = await round(200);
+        const highest = Math.max(...alone.a.values(), ...shared.a.values());
+        for (const [partition, epoch] of back.a) {
+            if (shared.b.has(partition)) expect(epoch, `returned partition ${partition}`).toBeGreaterThan(highest);
+            else expect(epoch, `kept partition ${partition}`).toBe(alone.a.get(partition));
+        }
+        expect(back.a.size).toBe(PARTITIONS);
     });
 });
 
