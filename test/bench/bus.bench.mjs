@@ -139,7 +139,8 @@ function cpuByProcess() {
             const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
             const args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
             const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-            const used = Number(fields[11]) + Number(fields[12]);
+            // Own time plus that of ended children, so PostgreSQL backends that closed still count.
+            const used = Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14]);
             const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
             let name = comm;
             if (args.some((arg) => arg.endsWith('child.js')) || args.some((arg) => arg.endsWith('upstream-live.js'))) name = 'cloud runtimes';
