@@ -8,7 +8,7 @@ import { KafkaSubscription } from './kafka-subscription';
 import type { BusMessage } from './transport';
 
 const TOPIC = 'telemetry.clean';
-const EVENTS = { CONNECT: 'connect', GROUP_JOIN: 'group_join', REBALANCING: 'rebalancing', CRASH: 'crash', DISCONNECT: 'disconnect' };
+const EVENTS = { CONNECT: 'connect', GROUP_JOIN: 'group_join', REBALANCING: 'rebalancing', CRASH: 'crash', DISCONNECT: 'disconnect', COMMIT_OFFSETS: 'commit_offsets' };
 
 /** A kafkajs consumer as far as the subscription uses it, with the group object that a crash drops. */
 class RestartingConsumer {
@@ -68,8 +68,10 @@ class RestartingConsumer {
         this.resumed.push(...(topics[0].partitions ?? [-1]));
     }
 
-    async commitOffsets(): Promise<void> {
-        return undefined;
+    /** Reports the commit accepted like kafkajs 2.2.4, which emits COMMIT_OFFSETS before commitOffsets resolves. */
+    async commitOffsets(offsets: { topic: string; partition: number; offset: string }[]): Promise<void> {
+        const partitions = offsets.map(({ partition, offset }) => ({ partition, offset, metadata: null }));
+        this.emit(EVENTS.COMMIT_OFFSETS, { groupId: 'upstream-live.store-bus-in', memberId: 'member-2', groupGenerationId: 1, topics: [{ topic: TOPIC, partitions }] });
     }
 
     async disconnect(): Promise<void> {

@@ -7,7 +7,16 @@ import { KafkaSubscription, type SubscriptionTuning } from './kafka-subscription
 import type { BusMessage, SubscriptionMode } from './transport';
 
 const TOPIC = 'telemetry.clean';
-const EVENTS = { CONNECT: 'connect', GROUP_JOIN: 'group_join', REBALANCING: 'rebalancing', CRASH: 'crash', DISCONNECT: 'disconnect' };
+const EVENTS = { CONNECT: 'connect', GROUP_JOIN: 'group_join', REBALANCING: 'rebalancing', CRASH: 'crash', DISCONNECT: 'disconnect', COMMIT_OFFSETS: 'commit_offsets' };
+
+/** Stands in for the Long values in which kafkajs 2.2.4 reports the offsets of explicit commits. */
+class LongOffset {
+    constructor(private readonly value: string) {}
+
+    toString(): string {
+        return this.value;
+    }
+}
 
 /** Records the calls the subscription makes to kafkajs and lets the test play the broker's part. */
 class FakeConsumer {
@@ -20,6 +29,8 @@ class FakeConsumer {
     fromBeginning: boolean | undefined;
     eachBatch: ((payload: EachBatchPayload) => Promise<void>) | undefined;
     disconnected = false;
+    /** Whether commitOffsets resolves without sending, as kafkajs does when the consumer stops while retrying a commit. */
+    dropCommits = false;
 
     on(event: string, listener: (event: { payload: unknown }) => void): void {
         this.listeners.set(event, listener);
@@ -49,8 +60,15 @@ class FakeConsumer {
         this.resumed.push(...(topics[0].partitions ?? ['all' as const]));
     }
 
-    async commitOffsets(offsets: { partition: number; offset: string }[]): Promise<void> {
+    /** Records the commit and, unless commits are dropped, reports it accepted like kafkajs. */
+    async commitOffsets(offsets: { topic: string; partition: number; offset: string }[]): Promise<void> {
         this.commits.push(offsets.map(({ partition, offset }) => ({ partition, offset })));
+        if (this.dropCommits) return;
+        const topics = [...new Set(offsets.map(({ topic }) => topic))].map((topic) => ({
+            topic,
+            partitions: offsets.filter((entry) => entry.topic === topic).map(({ partition, offset }) => ({ partition, offset: new LongOffset(offset), metadata: null })),
+        }));
+        this.emit(EVENTS.COMMIT_OFFSETS, { groupId: this.groupId, memberId: 'member-1', groupGenerationId: 1, topics });
     }
 
     async disconnect(): Promise<void> {
@@ -64,6 +82,8 @@ interface Setup {
     /** Messages handed to the handler, with functions that settle or fail them. */
     handed: { message: BusMessage; settle: () => void; fail: () => void }[];
     resolved: string[];
+    /** Debug lines the subscription logged. */
+    debugLines: string[];
     /** Feeds a batch of offsets of one partition; returns the offsets the subscription resolved. */
     batch: (partition: number, offsets: number[]) => Promise<string[]>;
     /** Plays a group join that assigns `partitions` to the member `memberId`. */
@@ -80,10 +100,11 @@ async function setUp(tuning: Partial<SubscriptionTuning> = {}, mode: Subscriptio
     } as unknown as Kafka;
     const handed: Setup['handed'] = [];
     const silent = (): void => undefined;
+    const debugLines: string[] = [];
     const subscription = new KafkaSubscription(
         {
             kafka,
-            logger: { info: silent, warn: silent, error: silent, debug: silent },
+            logger: { info: silent, warn: silent, error: silent, debug: (line) => debugLines.push(line) },
             ready: Promise.resolve(),
             ensureTopic: async () => undefined,
             fetchLag: async () => [],
@@ -114,6 +135,7 @@ async function setUp(tuning: Partial<SubscriptionTuning> = {}, mode: Subscriptio
         subscription,
         handed,
         resolved,
+        debugLines,
         join: (partitions, memberId = 'member-1') => consumer.emit(EVENTS.GROUP_JOIN, { memberId, memberAssignment: { [TOPIC]: partitions } }),
         batch: async (partition, offsets) => {
             const before = resolved.length;
@@ -230,6 +252,40 @@ describe('KafkaSubscription', () => {
         await tick();
 
         expect(consumer.commits.flat()).toEqual([{ partition: 1, offset: '1' }]);
+    });
+
+    it('should resend a commit that kafkajs dropped', async () => {
+        const { consumer, handed, batch, join, subscription, debugLines } = await setUp();
+        join([0]);
+        await batch(0, [0, 1]);
+        consumer.dropCommits = true;
+        handed[0].settle();
+        handed[1].settle();
+        await tick();
+        expect(consumer.commits).toEqual([[{ partition: 0, offset: '2' }]]);
+        expect(debugLines.filter((line) => line.includes('for partition 0 at offset 2'))).toHaveLength(1);
+
+        // No message arrives after the restart, so only the commit pass of the new join sends offset 2 again.
+        consumer.dropCommits = false;
+        consumer.emit(EVENTS.CRASH, { error: new Error('connection lost'), restart: true });
+        join([0], 'member-2');
+        await tick();
+        expect(consumer.commits).toEqual([[{ partition: 0, offset: '2' }], [{ partition: 0, offset: '2' }]]);
+
+        // The broker accepted it this time, so the partition counts as committed.
+        await subscription.commitSettled();
+        expect(consumer.commits).toHaveLength(2);
+    });
+
+    it('should ignore commits of other topics', async () => {
+        const { consumer, handed, batch, join } = await setUp();
+        join([0]);
+        await batch(0, [0]);
+        consumer.emit(EVENTS.COMMIT_OFFSETS, { groupId: consumer.groupId, memberId: 'member-1', groupGenerationId: 1, topics: [{ topic: 'telemetry.raw', partitions: [{ partition: 0, offset: new LongOffset('1') }] }] });
+        handed[0].settle();
+        await tick();
+
+        expect(consumer.commits).toEqual([[{ partition: 0, offset: '1' }]]);
     });
 
     it('should commit what settled when stopping', async () => {

@@ -209,6 +209,7 @@ export class KafkaSubscription {
             this.everConnected = true;
         });
         consumer.on(consumer.events.GROUP_JOIN, (event) => this.onAssignment(event.payload.memberAssignment, event.payload.memberId));
+        consumer.on(consumer.events.COMMIT_OFFSETS, (event) => this.onCommitted(event.payload.topics));
         consumer.on(consumer.events.REBALANCING, () => {
             logger.info(`Consumer group ${this.groupId} is rebalancing; committing settled offsets of topic ${this.topic} first.`);
             // NOTE: kafkajs 2 offers no callback before partitions are revoked, so this commit
@@ -456,8 +457,9 @@ export class KafkaSubscription {
 
     private async commitNow(): Promise<void> {
         const consumer = this.consumer;
-        // kafkajs 2.2.4 (Runner.commitOffsets) silently skips commits of a consumer that is not
-        // running, so none is attempted then.
+        // kafkajs 2.2.4 (Runner.commitOffsets) resolves without sending when the consumer is not
+        // running, also when it stops while retrying a commit. So commits are sent only while a
+        // member, and only onCommitted marks offsets committed, which leaves dropped ones pending.
         if (!consumer || !this.member) return;
         const offsets: { topic: string; partition: number; offset: string }[] = [];
         for (const partition of this.assigned) {
@@ -467,10 +469,30 @@ export class KafkaSubscription {
         if (offsets.length === 0) return;
         try {
             await consumer.commitOffsets(offsets);
-            for (const { partition, offset } of offsets) this.partitions.get(partition)?.markCommitted(offset);
         } catch (error) {
             this.context.logger.warn(`Committing offsets of ${this.describe()} failed: ${toError(error).message}; retrying after the commit interval.`);
             this.scheduleCommit();
+            return;
+        }
+        const dropped = offsets.filter(({ partition, offset }) => {
+            const tracked = this.partitions.get(partition);
+            return tracked !== undefined && tracked.committedOffset !== offset;
+        });
+        if (dropped.length > 0) {
+            const list = dropped.map(({ partition, offset }) => `partition ${partition} at offset ${offset}`).join(', ');
+            this.context.logger.debug(`Kafka did not confirm the commit of ${this.describe()} for ${list}, because the consumer stopped. The next commit pass sends it again.`);
+        }
+    }
+
+    /**
+     * Records the offsets that the broker accepted. kafkajs 2.2.4 (OffsetManager.commitOffsets)
+     * emits COMMIT_OFFSETS after each successful OffsetCommit request, before commitOffsets()
+     * resolves. Offsets of explicit commits arrive there as Long values, not strings.
+     */
+    private onCommitted(topics: { topic: string; partitions: { partition: number; offset: unknown }[] }[]): void {
+        for (const { topic, partitions } of topics) {
+            if (topic !== this.topic) continue;
+            for (const { partition, offset } of partitions) this.partitions.get(partition)?.markCommitted(String(offset));
         }
     }
 

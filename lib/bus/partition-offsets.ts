@@ -90,6 +90,11 @@ export class PartitionOffsets {
         return offset !== undefined && offset !== this.committed ? offset : undefined;
     }
 
+    /** The offset that Kafka last accepted as the group's position, or undefined before the first commit. */
+    get committedOffset(): string | undefined {
+        return this.committed;
+    }
+
     markCommitted(offset: string): void {
         this.committed = offset;
     }
