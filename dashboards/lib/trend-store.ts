@@ -39,7 +39,7 @@ export interface TrendOptions {
 /**
  * The points of one series in two arrays of plain numbers, times and values, with NaN for a gap.
  * With thousands of assets a runtime keeps millions of points, and arrays of numbers cost the
- * garbage collector nothing per point, unlike one small array per point.
+ * garbage collector little per point, unlike one small array per point.
  */
 interface Series {
     info: TrendSeriesInfo;

@@ -223,7 +223,7 @@ function staleTimestamp(ts: string, tsMs: number, context: CheckContext, maxAgeM
     );
 }
 
-// A device may list thousands of assets; each list gets one set, built when it is first checked.
+// A device may list thousands of assets, so each list gets one set, built when it is first checked.
 const assetSets = new WeakMap<readonly string[], ReadonlySet<string>>();
 
 function assetSet(assets: readonly string[]): ReadonlySet<string> {

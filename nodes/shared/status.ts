@@ -32,9 +32,9 @@ export type StatusRender = () => { state: StatusState; text: string };
 
 /**
  * Limits badge updates to one per interval, so that a node handling thousands of messages a
- * second does not flood the editor's comms channel. The last update is always shown. Pass the
- * text (or the whole badge) as a function when it is costly to build, such as a translated
- * message with a count: it is then built once per shown update instead of once per message.
+ * second does not flood the editor's comms channel. The last update is always shown. A text (or
+ * a whole badge) that is costly to build, such as a translated message with a count, can be
+ * passed as a function, which then runs once per shown update instead of once per message.
  */
 export function throttledStatus(node: Node, intervalMs = 500): (state: StatusState | StatusRender, text?: StatusText) => void {
     let last = 0;
