@@ -2,6 +2,7 @@
 // unit, timestamp checks, asset and device scope, quality flags and duplicate suppression.
 // Nothing is dropped silently: every reading ends up clean, rejected with its reason, or counted
 // as a duplicate of a reading that already passed.
+import { assetSetOf } from '../asset-set';
 import { ValidationError } from '../errors';
 import { METRICS, type MetricDefinition } from '../metrics';
 import { compileSchema, describeValue, type SchemaProblem } from '../schemas';
@@ -223,18 +224,6 @@ function staleTimestamp(ts: string, tsMs: number, context: CheckContext, maxAgeM
     );
 }
 
-// A device may list thousands of assets, so each list gets one set, built when it is first checked.
-const assetSets = new WeakMap<readonly string[], ReadonlySet<string>>();
-
-function assetSet(assets: readonly string[]): ReadonlySet<string> {
-    let set = assetSets.get(assets);
-    if (!set) {
-        set = new Set(assets);
-        assetSets.set(assets, set);
-    }
-    return set;
-}
-
 function checkAssetScope(assetId: string, context: CheckContext): ValidationError | undefined {
     const asset = context.assets?.get(assetId);
     if (context.assets && !asset) {
@@ -248,7 +237,7 @@ function checkAssetScope(assetId: string, context: CheckContext): ValidationErro
 
     const device = context.device;
     if (!device) return undefined;
-    if (device.assets && !assetSet(device.assets).has(assetId)) {
+    if (device.assets && !assetSetOf(device.assets).has(assetId)) {
         return new ValidationError(
             'asset_not_allowed',
             `Device '${device.device_id}' is not registered for asset '${assetId}'. Correct the asset_id in the device's ` +

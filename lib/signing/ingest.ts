@@ -1,6 +1,7 @@
 // Verification of signed envelopes at the cloud front door, for MQTT messages and for the lines of
 // `POST /v1/ingest`. Every failure becomes a Rejection whose reason names the field, the value and
 // the fix.
+import { assetSetOf } from '../asset-set';
 import type { QualityFlag, Rejection, SignedEnvelope } from '../types';
 import { decodeSignature, verifyEnvelope } from './envelope';
 import type { DeviceLookup } from './registry';
@@ -181,7 +182,7 @@ export function verifyIngestValue(value: unknown, registry: DeviceLookup, sequen
         );
     }
     if (device.assets) {
-        const allowed = allowedAssets(device.assets);
+        const allowed = assetSetOf(device.assets);
         const index = envelope.readings.findIndex((reading) => !allowed.has(reading.asset_id));
         if (index >= 0) {
             const assetId = envelope.readings[index].asset_id;
@@ -207,19 +208,6 @@ export function verifyIngestValue(value: unknown, registry: DeviceLookup, sequen
     }
     sequences.accept(device.device_id, envelope.seq);
     return { ok: true, envelope };
-}
-
-// One set per registry entry's asset list, built at its first envelope: a device may list
-// thousands of assets, and the list is replaced (not changed) when the registry is reloaded.
-const allowedSets = new WeakMap<readonly string[], ReadonlySet<string>>();
-
-function allowedAssets(assets: readonly string[]): ReadonlySet<string> {
-    let set = allowedSets.get(assets);
-    if (!set) {
-        set = new Set(assets);
-        allowedSets.set(assets, set);
-    }
-    return set;
 }
 
 function topicMismatch(topic: string, envelope: SignedEnvelope): string | undefined {
