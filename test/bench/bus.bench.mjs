@@ -148,7 +148,8 @@ function cpuByProcess() {
             else if (comm === 'java') name = 'Kafka';
             else if (comm.startsWith('postgres') || args[0]?.startsWith('postgres')) name = 'PostgreSQL';
             else if (comm === 'mosquitto') name = 'Mosquitto';
-            else name = 'other';
+            else if (args.join('') === '') name = 'kernel threads (network, disk)';
+            else name = `other (${comm})`;
             ticks.set(pid, { name, used });
         } catch {
             // The process ended while it was read.
@@ -162,6 +163,13 @@ function cpuBetween(before, after, seconds) {
     for (const [pid, { name, used }] of after) {
         const start = before.get(pid)?.used ?? 0;
         byName.set(name, (byName.get(name) ?? 0) + (used - start) / 100);
+    }
+    // Processes of other work (shells count the time of their ended children) below half a
+    // second are summed into one row.
+    for (const [name, cpu] of [...byName]) {
+        if (!name.startsWith('other (') || cpu >= 0.5) continue;
+        byName.delete(name);
+        byName.set('other, small', (byName.get('other, small') ?? 0) + cpu);
     }
     const total = [...byName.values()].reduce((sum, value) => sum + value, 0);
     const rows = [...byName].sort((a, b) => b[1] - a[1]).map(([name, cpu]) => `${name} ${cpu.toFixed(1)} s (${((cpu / seconds) * 100).toFixed(0)} % of one core)`);
