@@ -93,6 +93,8 @@ export function createIngestHandler(deps: IngestDependencies): IngestHandler {
                 readings: result.clean.length,
                 rejected_readings: problems.length,
                 flagged_readings: flagged.length,
+                // Readings already received (the same asset, metric and time) are not stored again.
+                duplicate_readings: result.duplicates,
                 ...(problems.length ? { problems } : {}),
                 ...(flagged.length ? { flagged } : {}),
             });

@@ -33,6 +33,7 @@ describe('parseAssetRegistry', () => {
 
     it('should reject text that is not JSON', () => {
         expect(() => parseAssetRegistry('{ assets: ', 'bad.json')).toThrow(/Asset registry bad.json is not valid JSON/);
+        expect(() => parseAssetRegistry(' \n', 'empty.json')).toThrow(/empty.json is not valid JSON \(the file is empty\)/);
     });
 
     it('should require an assets array', () => {
@@ -42,9 +43,10 @@ describe('parseAssetRegistry', () => {
     it('should name the invalid asset and field', () => {
         const document = JSON.parse(demoText) as { assets: Record<string, unknown>[] };
         document.assets[2] = { ...document.assets[2], type: 'platform' };
+        const id = String(document.assets[2].asset_id);
 
         expect(() => parseAssetRegistry(JSON.stringify(document), 'edited.json')).toThrow(
-            /assets\[2\]: Field 'type' must be one of "well", "pipeline", "facility", but is the string "platform"\./,
+            new RegExp(`assets\\[2\\] \\(asset_id '${id}'\\): Field 'type' must be one of "well", "pipeline", "facility", but is the string "platform"\\.`),
         );
     });
 
@@ -52,7 +54,7 @@ describe('parseAssetRegistry', () => {
         const document = { assets: [demoAssets[0], demoAssets[0]] };
 
         expect(() => parseAssetRegistry(JSON.stringify(document), 'twice.json')).toThrow(
-            new RegExp(`assets\\[1\\]: asset_id '${demoAssets[0].asset_id}' is listed twice`),
+            new RegExp(`assets\\[1\\]: asset_id '${demoAssets[0].asset_id}' is listed twice, first at assets\\[0\\]`),
         );
     });
 });

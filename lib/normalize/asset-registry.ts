@@ -29,7 +29,8 @@ export function parseAssetRegistry(text: string, origin: string): Map<string, As
     try {
         document = JSON.parse(text);
     } catch (err) {
-        throw new ConfigError(`Asset registry ${origin} is not valid JSON: ${(err as Error).message}`, {
+        const reason = text.trim() === '' ? 'the file is empty' : (err as Error).message;
+        throw new ConfigError(`Asset registry ${origin} is not valid JSON (${reason}); fix the file, or point --assets-file at a registry shaped like data/assets.json.`, {
             cause: err,
             context: { file: origin },
         });
@@ -44,18 +45,23 @@ export function parseAssetRegistry(text: string, origin: string): Map<string, As
     const validator = compileSchema<Asset>('asset');
     const problems: string[] = [];
     const index = new Map<string, Asset>();
+    const positions = new Map<string, number>();
     assets.forEach((asset: unknown, position) => {
         const assetProblems = validator.check(asset);
         if (assetProblems.length > 0) {
-            problems.push(`assets[${position}]: ${assetProblems.map((p) => p.message).join(' ')}`);
+            const id = (asset as { asset_id?: unknown } | null)?.asset_id;
+            const named = typeof id === 'string' && id !== '' ? ` (asset_id '${id}')` : '';
+            problems.push(`assets[${position}]${named}: ${assetProblems.map((p) => p.message).join(' ')}`);
             return;
         }
         const valid = asset as Asset;
-        if (index.has(valid.asset_id)) {
-            problems.push(`assets[${position}]: asset_id '${valid.asset_id}' is listed twice.`);
+        const first = positions.get(valid.asset_id);
+        if (first !== undefined) {
+            problems.push(`assets[${position}]: asset_id '${valid.asset_id}' is listed twice, first at assets[${first}].`);
             return;
         }
         index.set(valid.asset_id, valid);
+        positions.set(valid.asset_id, position);
     });
 
     if (problems.length > 0) {

@@ -25,6 +25,8 @@ export interface IngestLineResult {
     /** Readings of an accepted line stored with quality BAD, for example outside the plausible range. */
     flagged_readings?: number;
     flagged?: { code: string; field?: string; reason: string }[];
+    /** Readings of an accepted line that were received before (same asset, metric and time), so not stored again. */
+    duplicate_readings?: number;
 }
 
 export type IngestHandler = (lines: string[], principal: Principal) => Promise<IngestLineResult[]>;
@@ -227,12 +229,13 @@ export function createApiRouter(deps: ApiDependencies): Router {
             let status = 207;
             if (accepted === results.length) status = 200;
             else if (accepted === 0) status = 422;
-            const sum = (key: 'rejected_readings' | 'flagged_readings') => results.reduce((total, r) => total + (r[key] ?? 0), 0);
+            const sum = (key: 'rejected_readings' | 'flagged_readings' | 'duplicate_readings') => results.reduce((total, r) => total + (r[key] ?? 0), 0);
             res.status(status).json({
                 accepted,
                 rejected: results.length - accepted,
                 rejected_readings: sum('rejected_readings'),
                 flagged_readings: sum('flagged_readings'),
+                duplicate_readings: sum('duplicate_readings'),
                 results,
             });
         }),

@@ -33,23 +33,48 @@ const METRICS = [
     ['temp_downstream_choke', 'degC', 60], ['pressure_gas_lift', 'psi', 2500], ['temp_gas_lift', 'degC', 40], ['gas_lift_rate', 'mmscfd', 3],
 ];
 
-function option(name, fallback) {
-    const index = process.argv.indexOf(`--${name}`);
-    if (process.argv.includes('--help')) {
-        console.log([
-            'Usage: npm run bench:bus -- [options]',
-            '  --envelopes N   publish N envelopes as fast as possible (default 20000, when --rate is not given)',
-            '  --rate N        publish N envelopes a second instead, each asset in turn (8 readings each)',
-            '  --duration S    seconds to publish at --rate (default 60)',
-            '  --assets N      wells in the registry and in the load (default 5000)',
-            '  --per-device N  wells per edge device, each device with its own key (default 50)',
-            '  --runtimes N    cloud runtimes sharing the load (default 1)',
-            'Needs UL_TEST_DATABASE_URL, UL_TEST_KAFKA_BROKERS, UL_TEST_MQTT_URL and UL_TEST_MQTT_PASSWORD from scripts/services.sh.',
-            'UL_BENCH_CPU_PROFILE_DIR=DIR writes V8 CPU profiles of the runtimes; UL_BENCH_RUNTIME_LOG=FILE keeps their log.',
-        ].join('\n'));
-        process.exit(0);
+const USAGE = [
+    'Usage: npm run bench:bus -- [options]',
+    '  --envelopes N   publish N envelopes as fast as possible (default 20000, when --rate is not given)',
+    '  --rate N        publish N envelopes a second instead, each asset in turn (8 readings each)',
+    '  --duration S    seconds to publish at --rate (default 60)',
+    '  --assets N      wells in the registry and in the load (default 5000)',
+    '  --per-device N  wells per edge device, each device with its own key (default 50)',
+    '  --runtimes N    cloud runtimes sharing the load (default 1)',
+    'Needs UL_TEST_DATABASE_URL, UL_TEST_KAFKA_BROKERS, UL_TEST_MQTT_URL and UL_TEST_MQTT_PASSWORD from scripts/services.sh.',
+    'UL_BENCH_CPU_PROFILE_DIR=DIR writes V8 CPU profiles of the runtimes; UL_BENCH_RUNTIME_LOG=FILE keeps their log.',
+].join('\n');
+
+/** Reads `--name N` options; stops with a message naming the option for anything else. */
+function parseOptions(argv) {
+    const known = new Set(['envelopes', 'rate', 'duration', 'assets', 'per-device', 'runtimes']);
+    const values = new Map();
+    for (let index = 0; index < argv.length; index++) {
+        const arg = argv[index];
+        if (arg === '--help' || arg === '-h') {
+            console.log(USAGE);
+            process.exit(0);
+        }
+        const name = arg.startsWith('--') ? arg.slice(2) : undefined;
+        if (!name || !known.has(name)) {
+            console.error(`Unknown option "${arg}"; run with --help for the list.`);
+            process.exit(2);
+        }
+        const text = argv[++index];
+        const value = Number(text);
+        if (text === undefined || !Number.isInteger(value) || value < 1) {
+            console.error(`Option --${name} needs a whole number of 1 or more, not ${text === undefined ? 'nothing' : `"${text}"`}.`);
+            process.exit(2);
+        }
+        values.set(name, value);
     }
-    return index >= 0 ? Number(process.argv[index + 1]) : fallback;
+    return values;
+}
+
+const OPTIONS = parseOptions(process.argv.slice(2));
+
+function option(name, fallback) {
+    return OPTIONS.get(name) ?? fallback;
 }
 
 function need(name) {

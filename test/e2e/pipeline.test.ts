@@ -214,21 +214,29 @@ describe('demo pipeline on real data', () => {
             { name: 'unknown asset', text: line({ ...base, asset_id: '3w-well-99999' }), codes: ['unknown_asset', 'asset_not_allowed'], mentions: '3w-well-99999' },
             { name: 'bad signature', text: line(base, (envelope) => { (envelope.readings as Record<string, unknown>[])[0].value = 1; }), codes: ['bad_signature'], mentions: 'signature' },
         ];
-        const body = [valid, implausible, ...cases.map((c) => c.text)].join('\n');
+        // The last line sends the first line's reading again, in a new envelope.
+        const resent = line(base);
+        const body = [valid, implausible, ...cases.map((c) => c.text), resent].join('\n');
         const response = await fetch(`${demo.baseUrl}/v1/ingest`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/x-ndjson' }, body });
         const result = (await response.json()) as {
             accepted: number;
             rejected: number;
             flagged_readings: number;
-            results: { line: number; status: string; code?: string; reason?: string; flagged_readings?: number }[];
+            duplicate_readings: number;
+            results: { line: number; status: string; code?: string; reason?: string; flagged_readings?: number; readings?: number; duplicate_readings?: number }[];
         };
 
         expect(response.status).toBe(207);
-        expect(result.accepted).toBe(2);
+        expect(result.accepted).toBe(3);
         expect(result.results[0].status).toBe('accepted');
         expect(result.results[1].status).toBe('accepted');
         expect(result.results[1].flagged_readings).toBe(1);
         expect(result.flagged_readings).toBe(1);
+        const duplicate = result.results[cases.length + 2];
+        expect(duplicate.status).toBe('accepted');
+        expect(duplicate.readings).toBe(0);
+        expect(duplicate.duplicate_readings).toBe(1);
+        expect(result.duplicate_readings).toBe(1);
         cases.forEach((c, index) => {
             const outcome = result.results[index + 2];
             expect(outcome.status, c.name).toBe('rejected');
