@@ -22,6 +22,8 @@ interface Child {
     restarts: number;
     ready: boolean;
     startupMs?: number;
+    /** HTTP port the runtime listens on, as it reported when ready (differs from the option for port 0). */
+    port?: number;
 }
 
 function runDir(dataDir: string): string {
@@ -57,7 +59,7 @@ export async function runSupervisor(options: RuntimeOptions, logger: Logger): Pr
     const showBanner = () => {
         if (bannerShown || !children.cloud.ready || !children.edge.ready) return;
         bannerShown = true;
-        const base = `http://${options.host}:${options.port}`;
+        const base = `http://${options.host}:${children.cloud.port ?? options.port}`;
         const credentials = readDemoCredentials(options.dataDir);
         const login = credentials.admin ? `log in as admin / ${credentials.admin}` : `accounts in ${join(options.dataDir, 'demo-credentials.txt')}`;
         // The token command reads the same data folder, so a non-default one is part of the hint.
@@ -68,7 +70,7 @@ export async function runSupervisor(options: RuntimeOptions, logger: Logger): Pr
             `  Dashboard     ${base}/dashboard/   ${login}`,
             `  API           ${base}/v1/          token: POST ${base}/auth/token or \`node bin/upstream-live.js token analyst${dataDirFlag}\``,
             `  Cloud editor  ${base}/editor/`,
-            `  Edge editor   http://${options.host}:${options.edgePort}/`,
+            `  Edge editor   http://${options.host}:${children.edge.port ?? options.edgePort}/`,
             `  MQTT broker   ${resolved.mqttUrl}`,
             `  Data folder   ${options.dataDir}  (demo accounts in demo-credentials.txt)`,
             'Press Ctrl-C to stop.',
@@ -85,10 +87,11 @@ export async function runSupervisor(options: RuntimeOptions, logger: Logger): Pr
         child.process = proc;
         child.ready = false;
         writeFileSync(join(runDir(options.dataDir), `${child.role}.pid`), `${proc.pid}\n`);
-        proc.on('message', (message: { type?: string; startupMs?: number }) => {
+        proc.on('message', (message: { type?: string; startupMs?: number; port?: number }) => {
             if (message?.type === 'ready') {
                 child.ready = true;
                 child.startupMs = message.startupMs;
+                child.port = message.port;
                 showBanner();
             }
         });
