@@ -18,7 +18,7 @@ describe('parseOptions', () => {
         expect(options.dataDir.endsWith('.upstream-live')).toBe(true);
     });
 
-    it('should read the demo asset registry unless another is given, and hand children an absolute path', () => {
+    it('should resolve the assets file', () => {
         expect(parseOptions([], {}).assetsFile).toBe(join(PROJECT_ROOT, 'data', 'assets.json'));
 
         const options = parseOptions(['--assets-file', 'site/assets.json'], {});

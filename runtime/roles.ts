@@ -52,7 +52,7 @@ export function storeSpec(options: RuntimeOptions): StoreSpec {
     return options.databaseUrl ? { engine: 'postgres', connectionString: options.databaseUrl } : { engine: 'pglite', dataDir: join(options.dataDir, 'db') };
 }
 
-/** The assets of the registry file, checked: a broken file stops the start with its problems listed. */
+/** Returns the checked assets of the registry file. A broken file stops the start and lists its problems. */
 function registryAssets(path: string): Asset[] {
     return [...loadAssetRegistry(path).values()];
 }

@@ -1,6 +1,6 @@
-// Rebuilds the rule state of an asset from the store before its readings are evaluated: the first
-// time the engine receives readings of the asset, and again when the asset's bus partition comes
-// back to this runtime after another runtime owned it and evaluated the readings in between.
+// Rebuilds the rule state of an asset from the store before its readings are evaluated. This
+// happens the first time the engine receives readings of the asset. It happens again when the
+// asset's bus partition comes back to this runtime after another runtime owned it.
 import { toError } from '../errors';
 import type { AlertEvent, Reading } from '../types';
 import { rulesLookbackMs, type RulesEngine } from './engine';
@@ -41,7 +41,7 @@ export class AssetRebuilder {
         private readonly listener: RebuildListener = {},
     ) {}
 
-    /** The assignment epoch that an asset's state was built under, if its messages carried one. */
+    /** Returns the assignment epoch that an asset's state was built under, if its messages carried one. */
     epochOf(assetId: string): number | undefined {
         return this.epochs.get(assetId);
     }

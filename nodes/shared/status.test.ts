@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 
 import { throttledStatus } from './status';
 
-/** A stand-in node that records its badges. */
+/** Creates a stand-in node that records its badges. */
 function recordingNode(): { node: Node; badges: unknown[] } {
     const badges: unknown[] = [];
     const emitter = new EventEmitter();
@@ -22,7 +22,7 @@ describe('throttledStatus', () => {
         vi.useRealTimers();
     });
 
-    it('should show the first update at once and only the last of a burst after the interval', () => {
+    it('should show a burst first and last', () => {
         const { node, badges } = recordingNode();
         const status = throttledStatus(node, 500);
 
@@ -36,7 +36,7 @@ describe('throttledStatus', () => {
         expect(badges[1]).toMatchObject({ fill: 'red', text: 'three' });
     });
 
-    it('should build a text given as a function only for the updates it shows', () => {
+    it('should build text only when shown', () => {
         const { node, badges } = recordingNode();
         const status = throttledStatus(node, 500);
         let built = 0;
@@ -53,7 +53,7 @@ describe('throttledStatus', () => {
         expect(badges.map((badge) => (badge as { text: string }).text)).toEqual(['1 stored', '1001 stored']);
     });
 
-    it('should work out a whole badge given as a function only when it is shown', () => {
+    it('should render a badge only when shown', () => {
         const { node, badges } = recordingNode();
         const status = throttledStatus(node, 500);
         const render = vi.fn(() => ({ state: 'busy' as const, text: 'learning' }));

@@ -10,7 +10,7 @@ import { attachReadingStream } from './stream';
 
 const quiet = { info() {}, warn() {}, error() {}, debug() {} } as never;
 
-/** A memory bus that counts the subscriptions opened and closed on it. */
+/** Creates a memory bus that counts the subscriptions opened and closed on it. */
 function countingBus(): { bus: BusTransport; opened: () => number; closed: () => number } {
     const inner = createMemoryBus();
     let opened = 0;
@@ -100,7 +100,7 @@ describe('reading stream', () => {
         await waitFor(() => counting.closed() === 1, 'the subscription to close after the idle time');
     });
 
-    it('should keep the subscription for a client that comes back within the idle time', async () => {
+    it('should keep the subscription within idle time', async () => {
         const first = await connect();
         first.socket.close();
         await new Promise((resolve) => setTimeout(resolve, 20));
