@@ -30,12 +30,38 @@ export function readSubscriptions(path: string): string[] {
     }
 }
 
+/** Returns the file content that records `topics`. */
+function recordText(topics: readonly string[]): string {
+    return `${JSON.stringify({ topics: [...topics] }, null, 2)}\n`;
+}
+
 /** Writes `topics` to `path` through a temporary file, so a crash leaves either the old record or the new one. */
 export function writeSubscriptions(path: string, topics: readonly string[]): void {
     mkdirSync(dirname(path), { recursive: true });
     const temporary = `${path}.tmp`;
-    writeFileSync(temporary, `${JSON.stringify({ topics: [...topics] }, null, 2)}\n`);
+    writeFileSync(temporary, recordText(topics));
     renameSync(temporary, path);
+}
+
+/**
+ * Writes `topics` to `path` with `write` unless the file already contains exactly that record, so
+ * a reconnect with unchanged topics leaves the file alone. Returns whether it wrote. A file that
+ * cannot be read counts as changed, and a different order of the same topics counts as a change.
+ */
+export function updateSubscriptions(
+    path: string,
+    topics: readonly string[],
+    write: (path: string, topics: readonly string[]) => void = writeSubscriptions,
+): boolean {
+    let current: string | undefined;
+    try {
+        current = readFileSync(path, 'utf8');
+    } catch {
+        current = undefined;
+    }
+    if (current === recordText(topics)) return false;
+    write(path, topics);
+    return true;
 }
 
 /** Returns the recorded topics that are not configured any more, to unsubscribe from. */

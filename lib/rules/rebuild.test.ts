@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 
 import { readWellFile, type WellFile } from '../../test/support/clean-well';
 import { DATA_DIR, FLOWS_DIR } from '../paths';
@@ -15,7 +15,7 @@ import { closeAllStores, openStore, type StoreHandle } from '../store';
 import type { AlertEvent, Asset, Reading } from '../types';
 import { RulesEngine } from './engine';
 import { loadRulesFile } from './load';
-import { AssetRebuilder, type RuleHistorySource } from './rebuild';
+import { AssetRebuilder, RebuildSummary, type AssetRebuild, type RebuildTotals, type RuleHistorySource } from './rebuild';
 import type { AssetLookup } from './types';
 
 const registry = JSON.parse(readFileSync(join(DATA_DIR, 'assets.json'), 'utf8')) as { assets: Asset[] };
@@ -258,5 +258,102 @@ describe('AssetRebuilder', () => {
         expect(await rebuilder.prepare(engine, [reading(0, 100)], 1)).toEqual([]);
         expect(failures).toEqual(['3w-well-00004: database unavailable']);
         expect(engine.knows('3w-well-00004')).toBe(true);
+    });
+
+    it('should report the counts of each rebuild', async () => {
+        // A stored tpt-overpressure alert whose condition cleared within the history is resolved.
+        const stored: AlertEvent = {
+            event_id: '00000000-0000-4000-8000-000000000004', rule_id: 'tpt-overpressure', asset_id: '3w-well-00004', metric: 'pressure_tpt',
+            severity: 'P1', state: 'open', message: 'stored', opened_at: reading(30, 0).ts, evidence: {},
+        };
+        const history = [...Array.from({ length: 40 }, (_, second) => reading(second, 4600)), reading(40, 4300)];
+        const reports: AssetRebuild[] = [];
+        const failures: string[] = [];
+        const rebuilder = new AssetRebuilder(
+            {
+                readingsBetween: async (assetId) => {
+                    if (assetId === '3w-well-00015') throw new Error('database unavailable');
+                    return assetId === '3w-well-00004' ? history : [];
+                },
+                unresolvedEvents: async (assetId) => (assetId === '3w-well-00004' ? [stored] : []),
+            },
+            { rebuilt: (rebuild) => reports.push(rebuild), failed: (assetId) => failures.push(assetId) },
+        );
+        const engine = new RulesEngine(ruleSet, { assets });
+        const events = await rebuilder.prepare(engine, [reading(41, 4300), reading(41, 100, '3w-well-00015'), reading(41, 100, '3w-well-00001')], 1);
+
+        expect(reports.map((report) => report.assetId)).toEqual(['3w-well-00004', '3w-well-00001']);
+        expect(reports[0]).toMatchObject({ readings: 41, alerts: 1, events: events.length });
+        expect(events.some((event) => event.event_id === stored.event_id && event.state === 'resolved')).toBe(true);
+        expect(reports[0].durationMs).toBeGreaterThanOrEqual(0);
+        expect(reports[1]).toMatchObject({ readings: 0, alerts: 0, events: 0 });
+        expect(failures).toEqual(['3w-well-00015']);
+    });
+});
+
+describe('RebuildSummary', () => {
+    beforeEach(() => {
+        vi.useFakeTimers();
+    });
+
+    afterEach(() => {
+        vi.useRealTimers();
+    });
+
+    function rebuild(assetId: string, events = 0): AssetRebuild {
+        return { assetId, readings: 60, alerts: 1, events, durationMs: 4 };
+    }
+
+    it('should report once per interval', () => {
+        const reports: RebuildTotals[] = [];
+        const summary = new RebuildSummary((totals) => reports.push(totals), 10_000);
+        // 5,000 assets rebuilt 7 ms apart: 35 s of rebuilds.
+        for (let index = 0; index < 5_000; index++) {
+            summary.rebuilt(rebuild(`well-${index}`, index % 100 === 0 ? 1 : 0));
+            vi.advanceTimersByTime(7);
+        }
+        vi.advanceTimersByTime(10_000);
+
+        expect(reports).toHaveLength(4);
+        expect(reports[0].assets).toBe(1_429);
+        const sum = (field: keyof RebuildTotals): number => reports.reduce((total, report) => total + report[field], 0);
+        expect(sum('assets')).toBe(5_000);
+        expect(sum('readings')).toBe(300_000);
+        expect(sum('alerts')).toBe(5_000);
+        expect(sum('events')).toBe(50);
+        expect(sum('durationMs')).toBe(20_000);
+    });
+
+    it('should report failed and returned assets', () => {
+        const reports: RebuildTotals[] = [];
+        const summary = new RebuildSummary((totals) => reports.push(totals), 10_000);
+        summary.returned();
+        summary.failed();
+        vi.advanceTimersByTime(10_000);
+
+        expect(reports).toEqual([{ assets: 0, readings: 0, alerts: 0, events: 0, durationMs: 0, failed: 1, returned: 1 }]);
+    });
+
+    it('should flush pending counts at once', () => {
+        const reports: RebuildTotals[] = [];
+        const summary = new RebuildSummary((totals) => reports.push(totals), 10_000);
+        summary.rebuilt(rebuild('well-1', 2));
+        summary.rebuilt(rebuild('well-2'));
+        summary.failed();
+        summary.flush();
+
+        expect(reports).toEqual([{ assets: 2, readings: 120, alerts: 2, events: 2, durationMs: 8, failed: 1, returned: 0 }]);
+        vi.advanceTimersByTime(20_000);
+        summary.flush();
+        expect(reports).toHaveLength(1);
+    });
+
+    it('should report nothing without rebuilds', () => {
+        const reports: RebuildTotals[] = [];
+        const summary = new RebuildSummary((totals) => reports.push(totals), 10_000);
+        summary.flush();
+        vi.advanceTimersByTime(20_000);
+
+        expect(reports).toEqual([]);
     });
 });

@@ -13,10 +13,23 @@ export interface RuleHistorySource {
     unresolvedEvents(assetId: string): Promise<AlertEvent[]>;
 }
 
+/** One asset's rebuild from the store. */
+export interface AssetRebuild {
+    assetId: string;
+    /** Stored readings evaluated to refill the rule windows. */
+    readings: number;
+    /** Stored open or acknowledged alerts that the rebuilt state was reconciled with. */
+    alerts: number;
+    /** Alert events that reconciling called for (see RulesEngine.rebuild). */
+    events: number;
+    /** Time of the store reads and the evaluation, in milliseconds. */
+    durationMs: number;
+}
+
 /** Reports of the rebuilder, for the node's log. */
 export interface RebuildListener {
-    /** An asset's state was rebuilt from `readings` stored readings and `alerts` unresolved alerts. */
-    rebuilt?(assetId: string, readings: number, alerts: number): void;
+    /** An asset's state was rebuilt from the store. */
+    rebuilt?(rebuild: AssetRebuild): void;
     /** An asset came back under a newer assignment epoch, so its state was dropped before the rebuild. */
     returned?(assetId: string, previousEpoch: number, epoch: number): void;
     /** Reading the store failed, so the asset starts without history. */
@@ -92,19 +105,105 @@ export class AssetRebuilder {
         const events: AlertEvent[] = [];
         const lookbackMs = rulesLookbackMs(engine.rules.rules);
         for (const [assetId, firstMs] of firstTimes) {
+            const started = performance.now();
+            let rebuild: AssetRebuild;
             try {
                 const [history, stored] = await Promise.all([
                     this.source.readingsBetween(assetId, new Date(firstMs - lookbackMs).toISOString(), new Date(firstMs).toISOString()),
                     this.source.unresolvedEvents(assetId),
                 ]);
-                events.push(...engine.rebuild(assetId, history, stored));
-                this.listener.rebuilt?.(assetId, history.length, stored.length);
+                const reconciled = engine.rebuild(assetId, history, stored);
+                events.push(...reconciled);
+                rebuild = { assetId, readings: history.length, alerts: stored.length, events: reconciled.length, durationMs: performance.now() - started };
             } catch (error) {
                 // The asset starts without history; its rules fill their windows from live readings.
                 engine.rebuild(assetId, [], []);
                 this.listener.failed?.(assetId, toError(error));
+                continue;
             }
+            // Reported outside the try, so that a throwing listener cannot discard the rebuilt state.
+            this.listener.rebuilt?.(rebuild);
         }
         return events;
+    }
+}
+
+/** Rebuild counts of one summary interval. */
+export interface RebuildTotals {
+    /** Assets rebuilt from the store. */
+    assets: number;
+    /** Stored readings evaluated for those assets. */
+    readings: number;
+    /** Stored open or acknowledged alerts that those assets were reconciled with. */
+    alerts: number;
+    /** Alert events that reconciling called for. */
+    events: number;
+    /** Summed time of those rebuilds, in milliseconds. */
+    durationMs: number;
+    /** Assets whose store read failed, so that they started without history. */
+    failed: number;
+    /** Assets whose state was dropped because their bus partition came back to this runtime. */
+    returned: number;
+}
+
+/** Length of one rebuild summary interval, in milliseconds. */
+export const REBUILD_SUMMARY_INTERVAL_MS = 10_000;
+
+function emptyTotals(): RebuildTotals {
+    return { assets: 0, readings: 0, alerts: 0, events: 0, durationMs: 0, failed: 0, returned: 0 };
+}
+
+/**
+ * Adds up rebuilds and reports the totals once per interval, so that the first sight of thousands
+ * of assets logs a few lines instead of one per asset. The first count after a report starts an
+ * interval, and its end reports everything counted meanwhile. `flush` reports at once, for a stop.
+ */
+export class RebuildSummary {
+    private totals = emptyTotals();
+    private timer: NodeJS.Timeout | undefined;
+
+    constructor(
+        private readonly report: (totals: RebuildTotals) => void,
+        private readonly intervalMs = REBUILD_SUMMARY_INTERVAL_MS,
+    ) {}
+
+    /** Counts one asset rebuilt from the store. */
+    rebuilt(rebuild: AssetRebuild): void {
+        this.totals.assets += 1;
+        this.totals.readings += rebuild.readings;
+        this.totals.alerts += rebuild.alerts;
+        this.totals.events += rebuild.events;
+        this.totals.durationMs += rebuild.durationMs;
+        this.schedule();
+    }
+
+    /** Counts one asset whose store read failed; returns how many failed in this interval so far. */
+    failed(): number {
+        this.totals.failed += 1;
+        this.schedule();
+        return this.totals.failed;
+    }
+
+    /** Counts one asset dropped because its bus partition came back. */
+    returned(): void {
+        this.totals.returned += 1;
+        this.schedule();
+    }
+
+    /** Reports the counts since the last report now, if there are any, and stops the timer. */
+    flush(): void {
+        if (this.timer) clearTimeout(this.timer);
+        this.timer = undefined;
+        const totals = this.totals;
+        if (totals.assets === 0 && totals.failed === 0 && totals.returned === 0) return;
+        this.totals = emptyTotals();
+        this.report(totals);
+    }
+
+    private schedule(): void {
+        if (this.timer) return;
+        this.timer = setTimeout(() => this.flush(), this.intervalMs);
+        // A pending summary does not keep the process running.
+        this.timer.unref();
     }
 }

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -294,6 +294,37 @@ describe('ul-mqtt-ingest acknowledgements', () => {
             expect(await run(ids.topicFilter, dataDir)).toEqual(['readings']);
             expect(await run(ids.topicFilter, dataDir)).toEqual(['readings']);
             expect(JSON.parse(readFileSync(subscriptionRecordPath(dataDir, ids.clientId), 'utf8'))).toEqual({ topics: [ids.topicFilter] });
+        } finally {
+            helper.settings({});
+            rmSync(dataDir, { recursive: true, force: true });
+        }
+    });
+
+    it('should keep the record across a reconnect', async () => {
+        const dataDir = mkdtempSync(join(tmpdir(), 'ul-mqtt-ingest-'));
+        const ids = names();
+        const recordPath = subscriptionRecordPath(dataDir, ids.clientId);
+        helper.settings({ upstreamLive: { dataDir } });
+        try {
+            const received = await load(ids);
+            await waitFor(() => existsSync(recordPath), 'the subscription record');
+            const before = statSync(recordPath);
+
+            const connects = (): string[] => helper.log().args
+                .map((call: unknown[]) => String((call[0] as { msg: unknown }).msg))
+                .filter((text: string) => text.startsWith('Connected to'));
+            brokerClients[ids.clientId].close();
+            await waitFor(() => connects().length === 2, 'the reconnect');
+            // The subscribe callback, which updates the record, runs before this message arrives.
+            await publish(ids.topic, ['after-reconnect']);
+            await waitFor(() => received.some((message) => message.msg.payload === 'after-reconnect'), 'the message after the reconnect');
+            for (const message of received) message.done();
+
+            expect(connects()[1]).toContain('(resumed session)');
+            const after = statSync(recordPath);
+            expect(after.ino).toBe(before.ino);
+            expect(after.mtimeMs).toBe(before.mtimeMs);
+            expect(JSON.parse(readFileSync(recordPath, 'utf8'))).toEqual({ topics: [ids.topicFilter] });
         } finally {
             helper.settings({});
             rmSync(dataDir, { recursive: true, force: true });

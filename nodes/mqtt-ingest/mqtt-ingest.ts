@@ -16,7 +16,7 @@ import {
     type AckTicket, type HeldPubacks,
 } from '../../lib/mqtt/deferred-acks';
 import { incrementCounter, registerGauge } from '../../lib/observability/counters';
-import { readSubscriptions, staleSubscriptions, subscriptionRecordPath, writeSubscriptions } from '../../lib/mqtt/subscription-record';
+import { readSubscriptions, staleSubscriptions, subscriptionRecordPath, updateSubscriptions } from '../../lib/mqtt/subscription-record';
 import { runtimeContext } from '../../lib/runtime-context';
 import { readTlsFiles, type TlsFiles } from '../../lib/tls-files';
 import { setStatus } from '../shared/status';
@@ -211,7 +211,8 @@ export default function register(RED: NodeAPI): void {
                     }
                     if (!recordPath) return;
                     try {
-                        writeSubscriptions(recordPath, topics);
+                        // Reconnects with the same topics leave the record as it is.
+                        updateSubscriptions(recordPath, topics);
                     } catch (error) {
                         node.warn(RED._('ul-mqtt-ingest.errors.record-failed', { clientId, path: recordPath, error: toError(error).message }));
                     }

@@ -3,7 +3,9 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+
+import type { NodeAPI } from 'node-red';
 
 import type { AlertEvent, Asset, Reading, Rejection } from '../../lib/types';
 import rulesNode from './rules';
@@ -247,6 +249,92 @@ describe('ul-rules', () => {
 
         expect(String((await warned).args[0])).toContain('ul-rules.warnings.no-history');
         expect((await opened).payload).toMatchObject({ state: 'open', opened_at: reading(0, 0).ts });
+    });
+
+    describe('rebuild log', () => {
+        const catalogue = require('./locales/en-US/rules.json') as Record<string, unknown>;
+
+        /** Fills in the English texts, which the helper's RED._ leaves as message keys. */
+        function translate(key: string, substitutions: Record<string, unknown> = {}): string {
+            const text = key.split('.').reduce<unknown>((node, part) => (node as Record<string, unknown> | undefined)?.[part], catalogue);
+            if (typeof text !== 'string') return key;
+            return text.replace(/__(\w+)__/g, (_whole, name: string) => String(substitutions[name]));
+        }
+
+        function assetReading(assetId: string, seconds: number, value: number): Reading {
+            return { ...reading(seconds, value), asset_id: assetId };
+        }
+
+        const WELLS = Array.from({ length: 300 }, (_, index) => ({ asset_id: `well-${index}`, type: 'well', operator: 'acme' }) as Asset);
+
+        it('should log many rebuilds as one summary', async () => {
+            // well-0 to well-2 have a stored alert that cleared within their history, and reading
+            // the history of well-3 to well-14 fails.
+            helper.settings({
+                upstreamLive: {
+                    listAssets: async () => WELLS,
+                    readingsBetween: async (assetId: string) => {
+                        const index = Number(assetId.slice('well-'.length));
+                        if (index >= 3 && index < 15) throw new Error('connection reset by the database');
+                        return index < 3
+                            ? [assetReading(assetId, 0, 150), assetReading(assetId, 1, 90)]
+                            : [assetReading(assetId, 0, 50), assetReading(assetId, 1, 60)];
+                    },
+                    unresolvedEvents: async (assetId: string): Promise<AlertEvent[]> => {
+                        const index = Number(assetId.slice('well-'.length));
+                        if (index >= 3) return [];
+                        return [{
+                            event_id: `00000000-0000-4000-8000-00000000000${index}`, rule_id: 'tpt-high', asset_id: assetId, metric: 'pressure_tpt',
+                            severity: 'P1', state: 'open', message: 'stored', opened_at: reading(0, 0).ts, evidence: {},
+                        }];
+                    },
+                },
+            });
+            const translated = (RED: NodeAPI): void => {
+                (RED as unknown as { _: typeof translate })._ = translate;
+                rulesNode(RED);
+            };
+            await helper.load([translated], [
+                { id: 'rules-1', type: 'ul-rules', rulesFile: writeRules(rulesYaml(100)), wires: [['alerts'], ['rejected']] },
+                { id: 'alerts', type: 'helper' },
+                { id: 'rejected', type: 'helper' },
+            ]);
+            const node = helper.getNode('rules-1');
+            const alerts: TestNode = helper.getNode('alerts');
+            const logged = vi.spyOn(node, 'log');
+            const debugged = vi.spyOn(node, 'debug');
+            const traced = vi.spyOn(node, 'trace');
+            const warned = vi.spyOn(node, 'warn');
+            const events: AlertEvent[] = [];
+            alerts.on('input', (msg: never) => events.push((msg as { payload: AlertEvent }).payload));
+
+            // Messages are handled in order, so the alert of the last well comes after every rebuild.
+            const last = WELLS[WELLS.length - 1].asset_id;
+            const lastOpened = next<{ payload: AlertEvent }>(alerts, 'input', (msg) => msg.payload.asset_id === last);
+            for (const well of WELLS) {
+                node.receive({ topic: well.asset_id, payload: [assetReading(well.asset_id, 2, well.asset_id === last ? 150 : 50)] });
+            }
+            await lastOpened;
+
+            expect(events.filter((event) => event.state === 'resolved').map((event) => event.asset_id)).toEqual(['well-0', 'well-1', 'well-2']);
+            expect(debugged).not.toHaveBeenCalled();
+            expect(traced).not.toHaveBeenCalled();
+            // Ten failures are named; the summary counts all twelve.
+            expect(warned.mock.calls.map((call) => String(call[0]))).toEqual(Array.from({ length: 10 }, (_, index) =>
+                `Reading the stored history of well-${index + 3} failed (connection reset by the database); its rules start without it and fill their windows from new readings.`,
+            ));
+
+            // The interval has not passed yet, so stopping the node logs the summary.
+            const summaries = (): string[] => logged.mock.calls.map((call) => String(call[0])).filter((text) => text.startsWith('Rule state rebuilt'));
+            expect(summaries()).toEqual([]);
+            await helper.unload();
+            expect(summaries()).toHaveLength(1);
+            expect(summaries()[0]).toMatch(new RegExp(
+                '^Rule state rebuilt from the store: assets 288, stored readings evaluated 576, unresolved alerts reconciled 3, '
+                + 'alert events sent 3, time \\d+\\.\\d s\\. Assets started without history because reading the store failed: 12 '
+                + '\\(warnings name the first 10 of every 10 seconds, with their error\\)\\.$',
+            ));
+        });
     });
 
     it('should put malformed readings on the rejected output', async () => {

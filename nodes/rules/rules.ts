@@ -10,7 +10,7 @@ import { DATA_DIR } from '../../lib/paths';
 import { RulesEngine } from '../../lib/rules/engine';
 import { checkReadings } from '../../lib/reading-input';
 import { RulesFileError, loadRulesFile, resolveRulesPath } from '../../lib/rules/load';
-import { AssetRebuilder } from '../../lib/rules/rebuild';
+import { AssetRebuilder, RebuildSummary, type RebuildTotals } from '../../lib/rules/rebuild';
 import { readSavedAlerts, writeSavedAlerts } from '../../lib/rules/saved-alerts';
 import { createAssetRegistry, readAssetsFile } from '../../lib/rules/registry';
 import { watchRulesFile } from '../../lib/rules/watch';
@@ -30,7 +30,23 @@ function eventMessages(events: AlertEvent[]): NodeMessage[] {
     return events.map((event) => ({ topic: event.asset_id, payload: event }) as NodeMessage);
 }
 
+/** Failed rebuilds per summary interval that get a warning of their own. */
+const FAILED_REBUILDS_NAMED = 10;
+
 export default function register(RED: NodeAPI): void {
+    function summaryText(totals: RebuildTotals): string {
+        const lines = [RED._('ul-rules.log.rebuilt-summary', {
+            assets: totals.assets,
+            readings: totals.readings,
+            alerts: totals.alerts,
+            events: totals.events,
+            seconds: (totals.durationMs / 1000).toFixed(1),
+        })];
+        if (totals.returned > 0) lines.push(RED._('ul-rules.log.rebuilt-returned', { count: totals.returned }));
+        if (totals.failed > 0) lines.push(RED._('ul-rules.log.rebuilt-failed', { count: totals.failed }));
+        return lines.join(' ');
+    }
+
     function RulesNode(this: Node, config: RulesConfig): void {
         RED.nodes.createNode(this, config);
         const node = this;
@@ -127,10 +143,20 @@ export default function register(RED: NodeAPI): void {
         // assets start with no state.
         const { readingsBetween, unresolvedEvents } = context;
         const historySource = readingsBetween && unresolvedEvents ? { readingsBetween, unresolvedEvents } : undefined;
+        // Rebuilds are logged as one summary per REBUILD_SUMMARY_INTERVAL_MS (10 s), because the
+        // first sight of thousands of assets would otherwise log a line each. No per-asset line even
+        // at trace level: Node-RED captures a stack for every log call, filtered or not, and that
+        // cost the first minute of a 5,000-well start several percent of its CPU. Each failed
+        // rebuild still gets its own warning.
+        const summary = new RebuildSummary((totals) => node.log(summaryText(totals)));
         const rebuilder = new AssetRebuilder(historySource, {
-            rebuilt: (asset, readings, alerts) => node.debug(RED._('ul-rules.log.rebuilt', { asset, readings, alerts })),
-            returned: (asset, previous, epoch) => node.debug(RED._('ul-rules.log.returned', { asset, previous, epoch })),
-            failed: (asset, err) => node.warn(RED._('ul-rules.warnings.no-history', { asset, message: err.message })),
+            rebuilt: (rebuild) => summary.rebuilt(rebuild),
+            returned: () => summary.returned(),
+            // A store outage at first sight would fail every asset: the first ten of each summary
+            // interval are named, the summary counts the rest.
+            failed: (asset, err) => {
+                if (summary.failed() <= FAILED_REBUILDS_NAMED) node.warn(RED._('ul-rules.warnings.no-history', { asset, message: err.message }));
+            },
         });
 
         // Messages are handled one after another, so the first batches also wait for the registry.
@@ -156,6 +182,7 @@ export default function register(RED: NodeAPI): void {
 
         node.on('close', (_removed: boolean, done: () => void) => {
             stopWatching();
+            summary.flush();
             done();
         });
     }
