@@ -8,7 +8,7 @@ import { loadIssuer } from './auth/issuer';
 import { loadUsers, usersFile } from './auth/users';
 import { runFlowsCommand } from './flows-command';
 import { createLogger } from './logging';
-import { helpText, parseOptions, UsageError } from './options';
+import { EXIT_USAGE, helpText, parseOptions, UsageError } from './options';
 import { runRole } from './process';
 import { runSupervisor } from './supervisor';
 
@@ -16,9 +16,20 @@ function version(): string {
     return (JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 }
 
+/** Returns the index of the first argument that is neither an option nor the value of one, or -1. */
+function firstPositional(args: string[]): number {
+    for (let i = 0; i < args.length; i++) {
+        if (!args[i].startsWith('-')) return i;
+        // `--name VALUE` takes the next argument as its value; `--name=VALUE` does not.
+        if (!args[i].includes('=')) i++;
+    }
+    return -1;
+}
+
 async function printToken(args: string[]): Promise<number> {
-    const username = args.find((arg) => !arg.startsWith('--'));
-    const rest = args.filter((arg) => arg !== username);
+    const position = firstPositional(args);
+    const username = position === -1 ? undefined : args[position];
+    const rest = args.filter((_arg, i) => i !== position);
     if (!username) throw new UsageError('Name a user: upstream-live token USER [--data-dir DIR]; demo users are admin, analyst, petrobras-ops, equinor-ops, public.');
     const options = parseOptions(rest);
     if (!existsSync(usersFile(options.dataDir))) {
@@ -64,7 +75,7 @@ export async function main(argv: string[]): Promise<number | undefined> {
     } catch (err) {
         if (err instanceof UsageError || err instanceof ConfigError) {
             process.stderr.write(`upstream-live: ${err.message}\n`);
-            return 2;
+            return EXIT_USAGE;
         }
         throw err;
     }

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 import { PROJECT_ROOT } from '../lib/paths';
-import { runFlowsCommand, type FlowsIo } from './flows-command';
+import { FLOWS_USAGE, runFlowsCommand, type FlowsIo } from './flows-command';
 import { UsageError } from './options';
 
 const BIN = join(PROJECT_ROOT, 'bin', 'upstream-live.js');
@@ -58,6 +58,25 @@ function entry(nodes: FlowEntry[], id: string): FlowEntry {
 function git(cwd: string, ...args: string[]): string {
     return execFileSync('git', ['-c', 'user.name=Flow Test', '-c', 'user.email=flows@example.invalid', ...args], { cwd, encoding: 'utf8' });
 }
+
+describe('flows usage', () => {
+    it('should fail without a subcommand', () => {
+        const io = capture(tempFolder());
+
+        expect(runFlowsCommand([], io)).toBe(2);
+        expect(io.out).toBe('');
+        expect(io.err).toContain('upstream-live flows: missing command');
+        expect(io.err).toContain(FLOWS_USAGE);
+    });
+
+    it('should print help to stdout on request', () => {
+        const io = capture(tempFolder());
+
+        expect(runFlowsCommand(['help'], io)).toBe(0);
+        expect(io.out).toBe(`${FLOWS_USAGE}\n`);
+        expect(io.err).toBe('');
+    });
+});
 
 describe('flows fmt', () => {
     it('should rewrite and list changed files', () => {
@@ -194,6 +213,13 @@ describe('compiled upstream-live flows command', () => {
         const result = run(['check']);
         expect(result.status).toBe(2);
         expect(result.stderr).toContain('Name the flow files to check');
+    });
+
+    it('should exit 2 without a subcommand', () => {
+        const result = run([]);
+        expect(result.status).toBe(2);
+        expect(result.stdout).toBe('');
+        expect(result.stderr).toContain('Usage: upstream-live flows <command>');
     });
 
     it('should work as a git textconv diff driver', () => {

@@ -16,7 +16,7 @@ import { FlowFileError, parseFlowText } from '../lib/flows/model';
 import { renderFlows } from '../lib/flows/show';
 import { SiteParameterError, generateSiteFlow, listTemplates } from '../lib/flows/templates';
 import { PROJECT_ROOT } from '../lib/paths';
-import { UsageError } from './options';
+import { EXIT_USAGE, UsageError } from './options';
 
 export interface FlowsIo {
     stdout(text: string): void;
@@ -268,9 +268,16 @@ function runNewSite(args: string[], io: FlowsIo): number {
     return 0;
 }
 
-/** Runs `upstream-live flows ...` and returns the exit code; throws UsageError for bad arguments. */
+/**
+ * Runs `upstream-live flows ...` and returns the exit code; throws UsageError for bad arguments.
+ * Without a subcommand it prints the usage to stderr and returns the usage exit code.
+ */
 export function runFlowsCommand(args: string[], io: FlowsIo = processIo): number {
-    const [subcommand = 'help', ...rest] = args;
+    if (args.length === 0) {
+        io.stderr(`upstream-live flows: missing command; name one of the commands below.\n\n${FLOWS_USAGE}\n`);
+        return EXIT_USAGE;
+    }
+    const [subcommand, ...rest] = args;
     switch (subcommand) {
         case 'fmt':
             return runFmt(rest, io);

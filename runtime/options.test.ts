@@ -49,6 +49,16 @@ describe('parseOptions', () => {
         expect(() => parseOptions([], { UL_RETENTION: 'raw=800d' })).toThrow(/UL_RETENTION: Invalid retention: raw is kept 800 days, longer than 1m \(730 days\); keep 1m as long, for example 1m=800d/);
     });
 
+    it('should name a stray argument as unexpected', () => {
+        for (const argv of [['extra'], ['--port', '1880', '1881'], ['--port=1880', 'cloud']]) {
+            const stray = argv[argv.length - 1];
+            expect(() => parseOptions(argv, {})).toThrow(UsageError);
+            expect(() => parseOptions(argv, {})).toThrow(`Unexpected argument "${stray}"`);
+            expect(() => parseOptions(argv, {})).toThrow('upstream-live --help');
+        }
+        expect(() => parseOptions(['--colour'], {})).toThrow('Unknown option "--colour"');
+    });
+
     it('should normalize the retention policy', () => {
         expect(parseOptions([], {}).retention).toBe('raw=90d,1m=730d,15m=forever,1h=forever');
         expect(parseOptions(['--retention', '15m=3650,1h=3650, raw=30'], {}).retention).toBe('raw=30d,1m=730d,15m=3650d,1h=3650d');

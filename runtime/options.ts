@@ -65,7 +65,11 @@ export const OPTION_SPECS: OptionSpec[] = [
     { flag: '--import-demo-report', env: 'UL_IMPORT_DEMO_REPORT', key: 'importDemoReport', kind: 'boolean', fallback: 'true', help: 'import the Volve daily production report on first start (true or false)' },
 ];
 
+/** A command line that cannot be run as written: unknown command or option, stray argument, bad value. */
 export class UsageError extends Error {}
+
+/** Exit code of the command for a usage error; the message goes to stderr. */
+export const EXIT_USAGE = 2;
 
 function hasProtocol(raw: string, protocols: string[]): boolean {
     try {
@@ -130,6 +134,9 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
     for (let i = 0; i < argv.length; i++) {
         const arg = argv[i];
         const [flag, inline] = arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
+        if (!arg.startsWith('-')) {
+            throw new UsageError(`Unexpected argument "${arg}"; only options are accepted here, each written --name VALUE or --name=VALUE. Run \`upstream-live --help\` for the list.`);
+        }
         const spec = OPTION_SPECS.find((s) => s.flag === flag);
         if (!spec) throw new UsageError(`Unknown option "${arg}"; run \`upstream-live --help\` for the list.`);
         const value = inline ?? argv[++i];

@@ -3,7 +3,7 @@ import { createServer, type Server } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { ConfigError } from '../lib/errors';
-import { checkPortFree, checkPortsFree } from './ports';
+import { checkPortFree, checkPortsFree, portsToCheck } from './ports';
 
 let taken: Server;
 let takenPort: number;
@@ -36,5 +36,45 @@ describe('checkPortFree', () => {
 
         await expect(checkPortsFree('127.0.0.1', [{ port: freePort, option: '--port', use: 'cloud HTTP' }, { port: 0, option: '--edge-port', use: 'edge HTTP' }])).resolves.toBeUndefined();
         await expect(checkPortFree('127.0.0.1', { port: freePort, option: '--port', use: 'cloud HTTP' })).resolves.toBeUndefined();
+    });
+});
+
+describe('portsToCheck', () => {
+    const options = { port: 1880, edgePort: 1881, mqttPort: 1883 };
+
+    it('should list the broker port for profile all', () => {
+        expect(portsToCheck('all', options)).toEqual([
+            { port: 1880, option: '--port', use: 'cloud HTTP' },
+            { port: 1881, option: '--edge-port', use: 'edge HTTP' },
+            { port: 1883, option: '--mqtt-port', use: 'embedded MQTT broker' },
+        ]);
+    });
+
+    it('should list one HTTP port per role', () => {
+        expect(portsToCheck('cloud', options)).toEqual([{ port: 1880, option: '--port', use: 'cloud HTTP' }]);
+        expect(portsToCheck('edge', options)).toEqual([{ port: 1881, option: '--edge-port', use: 'edge HTTP' }]);
+    });
+});
+
+describe('checkPortsFree', () => {
+    it('should name the MQTT option when its port is taken', async () => {
+        const ports = portsToCheck('all', { port: 0, edgePort: 0, mqttPort: takenPort });
+
+        await expect(checkPortsFree('127.0.0.1', ports)).rejects.toThrow(
+            `The embedded MQTT broker port ${takenPort} on 127.0.0.1 is in use; stop the other program or pass --mqtt-port with a free port.`,
+        );
+    });
+
+    it('should reject two options with one port', async () => {
+        const ports = portsToCheck('all', { port: 1883, edgePort: 0, mqttPort: 1883 });
+
+        await expect(checkPortsFree('127.0.0.1', ports)).rejects.toBeInstanceOf(ConfigError);
+        await expect(checkPortsFree('127.0.0.1', ports)).rejects.toThrow(
+            '--port and --mqtt-port both name port 1883 (cloud HTTP and embedded MQTT broker); pass a different port to one of them.',
+        );
+    });
+
+    it('should allow port 0 for several options', async () => {
+        await expect(checkPortsFree('127.0.0.1', portsToCheck('all', { port: 0, edgePort: 0, mqttPort: 0 }))).resolves.toBeUndefined();
     });
 });

@@ -1,8 +1,10 @@
-// Checks that the HTTP ports of the runtimes are free before anything starts, so that a taken
-// port is reported at once with the option that changes it, not after the store has opened.
+// Checks that the ports a start binds (HTTP ports of the runtimes, the embedded MQTT broker) are
+// free before the data folder is touched. A taken port is then reported at once with the option
+// that changes it, not after the demo files are written or the store has opened.
 import { createServer } from 'node:net';
 
 import { ConfigError } from '../lib/errors';
+import type { Profile, RuntimeOptions } from './options';
 
 export interface PortToCheck {
     port: number;
@@ -28,9 +30,30 @@ export function checkPortFree(host: string, { port, option, use }: PortToCheck):
     });
 }
 
-/** Checks each port in turn; rejects at the first one in use. Port 0 (any free port) is skipped. */
+/**
+ * Lists the ports that a start with `profile` binds: profile all runs the embedded MQTT broker
+ * and both runtimes, and a cloud or edge process binds its own HTTP port only.
+ */
+export function portsToCheck(profile: Profile, options: Pick<RuntimeOptions, 'port' | 'edgePort' | 'mqttPort'>): PortToCheck[] {
+    const cloud = { port: options.port, option: '--port', use: 'cloud HTTP' };
+    const edge = { port: options.edgePort, option: '--edge-port', use: 'edge HTTP' };
+    const broker = { port: options.mqttPort, option: '--mqtt-port', use: 'embedded MQTT broker' };
+    if (profile === 'cloud') return [cloud];
+    if (profile === 'edge') return [edge];
+    return [cloud, edge, broker];
+}
+
+/**
+ * Checks each port in turn; rejects at the first one in use, or when two options name the same
+ * port. Port 0 (any free port) is skipped.
+ */
 export async function checkPortsFree(host: string, ports: PortToCheck[]): Promise<void> {
-    for (const entry of ports) {
-        if (entry.port !== 0) await checkPortFree(host, entry);
+    const fixed = ports.filter((entry) => entry.port !== 0);
+    for (const [index, entry] of fixed.entries()) {
+        const earlier = fixed.slice(0, index).find((other) => other.port === entry.port);
+        if (earlier) {
+            throw new ConfigError(`${earlier.option} and ${entry.option} both name port ${entry.port} (${earlier.use} and ${entry.use}); pass a different port to one of them.`);
+        }
     }
+    for (const entry of fixed) await checkPortFree(host, entry);
 }

@@ -5,6 +5,7 @@ import { lockDataDir } from './lock';
 import { startCloud, startEdge, type RunningRole } from './roles';
 import { createLogger } from './logging';
 import { optionsToEnv, parseOptions, type RuntimeOptions } from './options';
+import { checkPortsFree, portsToCheck } from './ports';
 
 /** Exit code of a role process that cannot start because of its configuration. */
 export const EXIT_CONFIG = 2;
@@ -47,6 +48,7 @@ export async function runRole(role: 'cloud' | 'edge', options: RuntimeOptions = 
     let running: RunningRole;
     let unlock: () => void = () => undefined;
     try {
+        await checkPortsFree(options.host, portsToCheck(role, options));
         unlock = lockDataDir(options.dataDir, role);
         running = role === 'cloud' ? await startCloud(options, logger) : await startEdge(options, logger);
     } catch (err) {

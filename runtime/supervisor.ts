@@ -5,7 +5,7 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
 import { startBroker, type EmbeddedBroker } from './broker';
-import { checkPortsFree } from './ports';
+import { checkPortsFree, portsToCheck } from './ports';
 import { lockDataDir } from './lock';
 import { mqttAccounts, type MqttAccount } from './secrets';
 import { EXIT_CONFIG } from './process';
@@ -32,14 +32,12 @@ function runDir(dataDir: string): string {
 
 export async function runSupervisor(options: RuntimeOptions, logger: Logger): Promise<number> {
     const started = Date.now();
+    // The ports are checked first, so a taken port is reported before the lock or demo files are written.
+    await checkPortsFree(options.host, portsToCheck('all', options));
     const unlock = lockDataDir(options.dataDir, 'supervisor');
     let broker: EmbeddedBroker;
     let accounts: MqttAccount[] = [];
     try {
-        await checkPortsFree(options.host, [
-            { port: options.port, option: '--port', use: 'cloud HTTP' },
-            { port: options.edgePort, option: '--edge-port', use: 'edge HTTP' },
-        ]);
         await provisionDemo(options.dataDir, options.importDemoReport, logger);
         accounts = mqttAccounts(options.dataDir);
         broker = await startBroker(options.host, options.mqttPort, logger, accounts);

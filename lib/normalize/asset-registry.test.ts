@@ -36,6 +36,42 @@ describe('parseAssetRegistry', () => {
         expect(() => parseAssetRegistry(' \n', 'empty.json')).toThrow(/empty.json is not valid JSON \(the file is empty\)/);
     });
 
+    it('should give line and column of a syntax error', () => {
+        // The demo registry with the comma after the first asset's "name" removed.
+        const lines = demoText.split('\n');
+        const nameLine = lines.findIndex((line) => line.includes('"name": "3W WELL-00001"'));
+        lines[nameLine] = lines[nameLine].replace(/,$/, '');
+        const column = lines[nameLine + 1].indexOf('"') + 1;
+
+        let error: unknown;
+        try {
+            parseAssetRegistry(lines.join('\n'), '/srv/assets.json');
+        } catch (caught) {
+            error = caught;
+        }
+
+        expect(error).toBeInstanceOf(ConfigError);
+        expect((error as ConfigError).message).toBe(
+            `Asset registry /srv/assets.json is not valid JSON at line ${nameLine + 2}, column ${column}: expected ',' or '}' after the property value; `
+            + `a comma may be missing at the end of line ${nameLine + 1}. `
+            + 'Fix the file there, or point --assets-file at a registry shaped like data/assets.json.',
+        );
+        expect((error as ConfigError).context).toEqual({ file: '/srv/assets.json', line: nameLine + 2, column });
+    });
+
+    it('should name the end of a cut-off file', () => {
+        const cut = demoText.slice(0, demoText.indexOf('"3w-well-00004"'));
+        const lastLine = cut.split('\n').length;
+
+        expect(() => parseAssetRegistry(cut, 'cut.json')).toThrow(
+            `cut.json is not valid JSON at line ${lastLine}, column ${cut.length - cut.lastIndexOf('\n')}: unexpected end of input; 2 object(s) and 1 array(s) not closed.`,
+        );
+    });
+
+    it('should accept a byte order mark', () => {
+        expect(parseAssetRegistry(`\uFEFF${demoText}`, 'bom.json').size).toBe(demoAssets.length);
+    });
+
     it('should require an assets array', () => {
         expect(() => parseAssetRegistry('[]', 'list.json')).toThrow(/has no "assets" array/);
     });

@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 
 import { ConfigError } from '../errors';
+import { findJsonSyntaxError } from '../json-syntax';
 import { PROJECT_ROOT } from '../paths';
 import { compileSchema } from '../schemas';
 import { watchFile } from '../watch-file';
@@ -20,20 +21,34 @@ export function resolveRegistryPath(path: string, root: string = PROJECT_ROOT): 
     return isAbsolute(path) ? path : resolve(root, path);
 }
 
+/** Builds the error for registry text that JSON.parse rejected, with the line and column of the first error. */
+function invalidJson(text: string, origin: string, cause: unknown): ConfigError {
+    const fix = 'or point --assets-file at a registry shaped like data/assets.json.';
+    if (text.trim() === '') {
+        return new ConfigError(`Asset registry ${origin} is not valid JSON (the file is empty); fill it in, ${fix}`, { cause, context: { file: origin } });
+    }
+    const problem = findJsonSyntaxError(text);
+    if (problem === undefined) {
+        // Not expected, because the scanner follows RFC 8259 as JSON.parse does. The parser's message is kept.
+        return new ConfigError(`Asset registry ${origin} is not valid JSON (${(cause as Error).message}); fix the file, ${fix}`, { cause, context: { file: origin } });
+    }
+    const { line, column, reason } = problem;
+    const message = `Asset registry ${origin} is not valid JSON at line ${line}, column ${column}: ${reason}. Fix the file there, ${fix}`;
+    return new ConfigError(message, { cause, context: { file: origin, line, column } });
+}
+
 /**
  * Parses and validates the text of an asset registry file. `origin` names the file in messages.
  * Throws a ConfigError that lists the invalid assets, or names the duplicated asset_id.
  */
 export function parseAssetRegistry(text: string, origin: string): Map<string, Asset> {
+    // RFC 8259 lets a parser ignore a byte order mark, which some Windows editors write.
+    const json = text.startsWith('\uFEFF') ? text.slice(1) : text;
     let document: unknown;
     try {
-        document = JSON.parse(text);
+        document = JSON.parse(json);
     } catch (err) {
-        const reason = text.trim() === '' ? 'the file is empty' : (err as Error).message;
-        throw new ConfigError(`Asset registry ${origin} is not valid JSON (${reason}); fix the file, or point --assets-file at a registry shaped like data/assets.json.`, {
-            cause: err,
-            context: { file: origin },
-        });
+        throw invalidJson(json, origin, err);
     }
     const assets = (document as { assets?: unknown } | null)?.assets;
     if (!Array.isArray(assets)) {
