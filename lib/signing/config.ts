@@ -35,6 +35,30 @@ export function parseSignConfig(config: { deviceId?: unknown; certId?: unknown; 
     return { deviceId, certId, operator, keyFile };
 }
 
+export interface SignBatchSettings {
+    /** 0 signs every message on its own; above 0, readings of several messages wait this long at most for one envelope. */
+    windowMs: number;
+    /** Maximum readings in one envelope. */
+    maxReadings: number;
+}
+
+function wholeNumber(value: unknown, name: string, min: number, max: number, fallback: number): number {
+    if (value === undefined || value === '') return fallback;
+    const number = typeof value === 'number' ? value : typeof value === 'string' ? Number(value.trim()) : Number.NaN;
+    if (!Number.isInteger(number) || number < min || number > max) {
+        throw new ConfigError(`The ${name} is ${JSON.stringify(value)}; enter a whole number from ${min} to ${max}.`);
+    }
+    return number;
+}
+
+/** Checks the batching options of the sign node; throws a ConfigError naming the invalid one. */
+export function parseSignBatchConfig(config: { batchMs?: unknown; batchMax?: unknown }): SignBatchSettings {
+    return {
+        windowMs: wholeNumber(config.batchMs, 'batch window (ms)', 0, 60_000, 0),
+        maxReadings: wholeNumber(config.batchMax, 'maximum readings per envelope', 1, 10_000, 1_000),
+    };
+}
+
 /** Checks the verify node configuration and returns the absolute path of the device registry. */
 export function parseVerifyConfig(config: { registryFile?: unknown }, dataDir?: string): string {
     return resolveRuntimeFile(required(config.registryFile, 'device registry file', 'devices.json'), dataDir);

@@ -7,4 +7,4 @@ export { generateDeviceKey, loadPrivateKey, loadPublicKey, parsePrivateKey, pars
 export { DeviceRegistry, parseDeviceRecords, type DeviceLookup, type DeviceRecord, type DeviceRegistryOptions, type RegisteredDevice } from './registry';
 export { DEFAULT_SEQUENCE_BLOCK, SequenceCounter, SequenceState } from './sequence';
 export { EnvelopeSigner, type SignedBatch } from './signer';
-export { parseReadingsTopic, readingsTopic } from './topic';
+export { deviceReadingsTopic, parseReadingsTopic, readingsTopic } from './topic';

@@ -56,6 +56,13 @@ describe('verifyIngestLine accepts', () => {
         expect(result.ok).toBe(true);
     });
 
+    it('should accept a batch of several assets on the topic of the signing device', () => {
+        const batch = envelope({ readings: [reading(), reading({ asset_id: '3w-well-00003' })] });
+        const result = verifyLine(JSON.stringify(batch), new SequenceState(), 'ops/petrobras/edge-01/readings');
+
+        expect(result).toEqual({ ok: true, envelope: batch });
+    });
+
     it('should accept any asset of a device without an asset list', () => {
         const signed = envelope({ device_id: 'edge-02', cert_id: 'edge-02-2024', readings: [reading({ asset_id: 'other-well' })] }, stranger.privateKey);
 
@@ -179,6 +186,7 @@ describe('verifyIngestLine rejects', () => {
         ['another operator', 'ops/equinor/3w-well-00004/readings'],
         ['another asset', 'ops/petrobras/3w-well-00003/readings'],
         ['another form', 'telemetry/3w-well-00004'],
+        ['another device', 'ops/petrobras/edge-02/readings'],
     ];
     for (const [name, topic] of topics) {
         it(`should reject a topic with ${name}`, () => {
@@ -190,6 +198,24 @@ describe('verifyIngestLine rejects', () => {
             expect(sequences.lastAccepted('edge-01')).toBeUndefined();
         });
     }
+});
+
+describe('device batches', () => {
+    it('should reject a batch of several assets on the topic of one of them, naming the device topic', () => {
+        const batch = envelope({ readings: [reading(), reading({ asset_id: '3w-well-00003' })] });
+        const rejection = rejectionOf(verifyLine(JSON.stringify(batch), new SequenceState(), 'ops/petrobras/3w-well-00004/readings'));
+
+        expect(rejection.code).toBe('topic_mismatch');
+        expect(rejection.reason).toContain('ops/petrobras/edge-01/readings');
+    });
+
+    it('should reject a batch on its device topic when one asset is not the device\'s', () => {
+        const batch = envelope({ readings: [reading(), reading({ asset_id: '3w-well-00009' })] });
+        const rejection = rejectionOf(verifyLine(JSON.stringify(batch), new SequenceState(), 'ops/petrobras/edge-01/readings'));
+
+        expect(rejection.code).toBe('asset_not_allowed');
+        expect(rejection.field).toBe('readings[1].asset_id');
+    });
 });
 
 describe('verifyIngestValue', () => {

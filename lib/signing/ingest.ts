@@ -13,7 +13,8 @@ export type IngestResult = { ok: true; envelope: SignedEnvelope } | { ok: false;
 export interface IngestOptions {
     /**
      * MQTT topic the envelope arrived on. When given, it must be `ops/{operator}/{asset_id}/readings`
-     * with the envelope's operator and the asset of every reading (code `topic_mismatch`).
+     * with the envelope's operator and the asset of every reading, or `ops/{operator}/{device_id}/readings`
+     * with the signing device for a batch of several assets (code `topic_mismatch`).
      */
     topic?: string;
     /** Time stamped on rejections. Default now. */
@@ -212,13 +213,16 @@ export function verifyIngestValue(value: unknown, registry: DeviceLookup, sequen
 
 function topicMismatch(topic: string, envelope: SignedEnvelope): string | undefined {
     const parsed = parseReadingsTopic(topic);
-    if (!parsed) return `Topic ${topic} is not of the form ops/{operator}/{asset_id}/readings; publish signed readings on their asset's readings topic.`;
+    if (!parsed) return `Topic ${topic} is not of the form ops/{operator}/{asset_id}/readings; publish signed readings on their asset's readings topic, or a batch of several assets on ops/{operator}/{device_id}/readings.`;
     if (parsed.operator !== envelope.operator) {
         return `Topic ${topic} names operator ${parsed.operator} but the envelope is from operator ${envelope.operator}; publish on ops/${envelope.operator}/{asset_id}/readings.`;
     }
-    const other = envelope.readings.find((reading) => reading.asset_id !== parsed.asset_id);
+    // A batch of the signing device may carry any of its assets; they were checked against the
+    // device's asset list before.
+    if (parsed.level === envelope.device_id) return undefined;
+    const other = envelope.readings.find((reading) => reading.asset_id !== parsed.level);
     if (other) {
-        return `Topic ${topic} names asset ${parsed.asset_id} but the envelope contains readings of ${other.asset_id}; publish each asset's readings on ops/${envelope.operator}/${other.asset_id}/readings.`;
+        return `Topic ${topic} names asset ${parsed.level} but the envelope contains readings of ${other.asset_id}; publish each asset's readings on ops/${envelope.operator}/${other.asset_id}/readings, or the whole batch on the device's topic ops/${envelope.operator}/${envelope.device_id}/readings.`;
     }
     return undefined;
 }

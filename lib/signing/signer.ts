@@ -1,5 +1,6 @@
-// Edge side of signing: turns a batch of readings of one asset into a signed envelope with the
-// next sequence number of the device.
+// Edge side of signing: turns a batch of readings into a signed envelope with the next sequence
+// number of the device. A batch of one asset goes to that asset's topic, a batch of several assets
+// to the device's topic, so the cloud checks one signature for all of them.
 import type { KeyObject } from 'node:crypto';
 
 import { ValidationError } from '../errors';
@@ -9,11 +10,11 @@ import { signEnvelope } from './envelope';
 import { checkReadingsShape } from './ingest';
 import { loadPrivateKey } from './keys';
 import { SequenceCounter } from './sequence';
-import { readingsTopic } from './topic';
+import { deviceReadingsTopic, readingsTopic } from './topic';
 
 export interface SignedBatch {
     envelope: SignedEnvelope;
-    /** MQTT topic of the batch: ops/{operator}/{asset_id}/readings. */
+    /** MQTT topic of the batch: ops/{operator}/{asset_id}/readings, or ops/{operator}/{device_id}/readings for several assets. */
     topic: string;
 }
 
@@ -34,24 +35,21 @@ export class EnvelopeSigner {
         this.sequence = new SequenceCounter(`${settings.keyFile}.seq`, sequenceBlock);
     }
 
-    /** Signs readings of one asset; throws a ValidationError for readings of several assets or of the wrong shape. */
+    /** Signs a batch of readings; throws a ValidationError for readings of the wrong shape or an asset id that cannot be a topic level. */
     sign(readings: unknown): SignedBatch {
         const problem = checkReadingsShape(readings);
         if (problem) throw new ValidationError('invalid_readings', problem.reason, { field: problem.field, value: problem.value });
         const list = readings as Reading[];
         const assetId = list[0].asset_id;
-        const other = list.find((reading) => reading.asset_id !== assetId);
-        if (other) {
-            throw new ValidationError('mixed_assets', `The batch contains readings of ${assetId} and ${other.asset_id}; send the readings of each asset in their own message.`, {
-                field: 'asset_id',
-                value: other.asset_id,
-            });
-        }
+        const several = list.some((reading) => reading.asset_id !== assetId);
         let topic: string;
         try {
-            topic = readingsTopic(this.settings.operator, assetId);
+            topic = several ? deviceReadingsTopic(this.settings.operator, this.settings.deviceId) : readingsTopic(this.settings.operator, assetId);
         } catch (err) {
-            throw new ValidationError('invalid_asset_id', (err as Error).message, { field: 'asset_id', value: assetId });
+            throw new ValidationError(several ? 'invalid_device_id' : 'invalid_asset_id', (err as Error).message, {
+                field: several ? 'device_id' : 'asset_id',
+                value: several ? this.settings.deviceId : assetId,
+            });
         }
         // Copies only the reading fields, so an undefined quality_flag does not reach the canonical JSON.
         const clean = list.map(({ asset_id, metric, value, unit, ts, quality_flag }) => {

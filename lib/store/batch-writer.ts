@@ -155,7 +155,10 @@ export class BatchWriter {
 
     private admitHeld(): void {
         const before = this.held.length;
-        while (this.held.length > 0 && this.hasRoomFor(this.held[0])) this.accept(this.held.shift() as Entry);
+        // One splice at the end: shifting a long backlog entry by entry costs time squared.
+        let admitted = 0;
+        while (admitted < this.held.length && this.hasRoomFor(this.held[admitted])) this.accept(this.held[admitted++]);
+        if (admitted > 0) this.held.splice(0, admitted);
         if (before > 0 && this.held.length === 0) this.options.listener?.waiting?.(false);
     }
 

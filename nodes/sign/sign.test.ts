@@ -4,7 +4,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 
 import { signingInput } from '../../lib/signing/envelope';
 import { generateDeviceKey, loadPublicKey } from '../../lib/signing/keys';
@@ -32,9 +32,9 @@ const readings: Reading[] = [
     { asset_id: '3w-well-00004', metric: 'temp_tpt', value: 106.8783, unit: 'degC', ts: '2017-10-31T19:30:25.000Z', quality_flag: 'GOOD' },
 ];
 
-function flow(keyFile: string) {
+function flow(keyFile: string, batch: { batchMs?: unknown; batchMax?: unknown } = {}) {
     return [
-        { id: 'sign-1', type: 'ul-sign', deviceId: 'edge-01', certId: 'edge-01-2024', operator: 'petrobras', keyFile, wires: [['signed']] },
+        { id: 'sign-1', type: 'ul-sign', deviceId: 'edge-01', certId: 'edge-01-2024', operator: 'petrobras', keyFile, ...batch, wires: [['signed']] },
         { id: 'signed', type: 'helper' },
     ];
 }
@@ -81,17 +81,13 @@ describe('ul-sign', () => {
         expect(readFileSync(`${keyFile}.seq`, 'utf8')).toBe('2000\n');
     });
 
-    it('should fail a batch with readings of two assets', async () => {
+    it('should sign readings of two assets as one batch on the device topic', async () => {
         await helper.load(signNode, flow('keys/edge-01.key'));
-        const signed: unknown[] = [];
-        helper.getNode('signed').on('input', (msg: unknown) => signed.push(msg));
-        helper.getNode('sign-1').receive({ payload: [readings[0], { ...readings[1], asset_id: '3w-well-00003' }] });
-        await new Promise((resolve) => setImmediate(resolve));
+        const msg = await signOnce([readings[0], { ...readings[1], asset_id: '3w-well-00003' }]);
+        const envelope = msg.payload as SignedEnvelope;
 
-        const errors = errorLogs();
-        expect(signed).toEqual([]);
-        expect(errors.length).toBe(1);
-        expect(String(errors[0].msg)).toContain('readings of 3w-well-00004 and 3w-well-00003');
+        expect(msg.topic).toBe('ops/petrobras/edge-01/readings');
+        expect(envelope.readings.map((reading) => reading.asset_id)).toEqual(['3w-well-00004', '3w-well-00003']);
     });
 
     it('should fail a payload that is not a readings array', async () => {
@@ -111,5 +107,89 @@ describe('ul-sign', () => {
         expect(errors.length).toBe(1);
         expect(String(errors[0].msg)).toContain(`${join(dataDir, 'keys/absent.key')} was not found`);
         expect(String(errors[0].msg)).toContain('openssl genpkey -algorithm ed25519');
+    });
+
+    describe('with a batch window', () => {
+        function wellReadings(assetId: string): Reading[] {
+            return readings.map((reading) => ({ ...reading, asset_id: assetId }));
+        }
+
+        it('should sign the readings of several messages in one envelope when the window ends', async () => {
+            await helper.load(signNode, flow('keys/edge-01.key', { batchMs: 50, batchMax: 1000 }));
+            const signed: Record<string, unknown>[] = [];
+            helper.getNode('signed').on('input', (msg: Record<string, unknown>) => signed.push(msg));
+            const node = helper.getNode('sign-1');
+            for (const well of ['3w-well-00001', '3w-well-00002', '3w-well-00003']) node.receive({ payload: wellReadings(well) });
+            await new Promise((resolve) => setTimeout(resolve, 10));
+            expect(signed).toEqual([]);
+
+            await new Promise((resolve) => setTimeout(resolve, 100));
+            expect(signed.length).toBe(1);
+            const envelope = signed[0].payload as SignedEnvelope;
+            expect(signed[0].topic).toBe('ops/petrobras/edge-01/readings');
+            expect(envelope.readings.map((reading) => reading.asset_id)).toEqual([
+                '3w-well-00001', '3w-well-00001', '3w-well-00002', '3w-well-00002', '3w-well-00003', '3w-well-00003',
+            ]);
+            const key = loadPublicKey(join(dataDir, 'keys/edge-01.pub'));
+            expect(verify(null, signingInput(envelope), key, Buffer.from(envelope.sig, 'base64'))).toBe(true);
+        });
+
+        it('should close a batch at the most readings without waiting for the window', async () => {
+            await helper.load(signNode, flow('keys/edge-01.key', { batchMs: 60_000, batchMax: 4 }));
+            const signed: Record<string, unknown>[] = [];
+            helper.getNode('signed').on('input', (msg: Record<string, unknown>) => signed.push(msg));
+            const node = helper.getNode('sign-1');
+            for (const well of ['3w-well-00001', '3w-well-00002', '3w-well-00003']) node.receive({ payload: wellReadings(well) });
+            await new Promise((resolve) => setTimeout(resolve, 20));
+
+            expect(signed.map((msg) => (msg.payload as SignedEnvelope).readings.length)).toEqual([4]);
+            expect(signed.map((msg) => msg.topic)).toEqual(['ops/petrobras/edge-01/readings']);
+        });
+
+        it('should sign a batch of one asset on the asset topic', async () => {
+            await helper.load(signNode, flow('keys/edge-01.key', { batchMs: 20 }));
+            const msg = await signOnce(wellReadings('3w-well-00004'));
+
+            expect(msg.topic).toBe('ops/petrobras/3w-well-00004/readings');
+        });
+
+        it('should fail only the bad message of a batch', async () => {
+            await helper.load(signNode, flow('keys/edge-01.key', { batchMs: 30 }));
+            const node = helper.getNode('sign-1');
+            const received = new Promise<Record<string, unknown>>((resolve) => helper.getNode('signed').once('input', resolve));
+            node.receive({ payload: wellReadings('3w-well-00001') });
+            node.receive({ payload: [{ ...readings[0], value: 'high' }] });
+            node.receive({ payload: wellReadings('3w-well-00002') });
+            const msg = await received;
+
+            expect((msg.payload as SignedEnvelope).readings.map((reading) => reading.asset_id)).toEqual(['3w-well-00001', '3w-well-00001', '3w-well-00002', '3w-well-00002']);
+            const errors = errorLogs();
+            expect(errors.length).toBe(1);
+            expect(String(errors[0].msg)).toContain('readings[0].value is "high"');
+        });
+
+        it('should sign and pass on readings still waiting when the node stops', async () => {
+            await helper.load(signNode, flow('keys/edge-01.key', { batchMs: 60_000 }));
+            const node = helper.getNode('sign-1');
+            const sent = vi.spyOn(node, 'send');
+            node.receive({ payload: wellReadings('3w-well-00001') });
+            await new Promise((resolve) => setTimeout(resolve, 10));
+            expect(sent).not.toHaveBeenCalled();
+
+            await helper.unload();
+
+            expect(sent).toHaveBeenCalledTimes(1);
+            const msg = sent.mock.calls[0][0] as { payload: SignedEnvelope; topic: string };
+            expect(msg.payload.readings.length).toBe(2);
+            expect(msg.topic).toBe('ops/petrobras/3w-well-00001/readings');
+        });
+
+        it('should report a batch window that is not a whole number at deploy', async () => {
+            await helper.load(signNode, flow('keys/edge-01.key', { batchMs: 'soon' }));
+            const errors = errorLogs();
+
+            expect(errors.length).toBe(1);
+            expect(String(errors[0].msg)).toBe('The batch window (ms) is "soon"; enter a whole number from 0 to 60000.');
+        });
     });
 });

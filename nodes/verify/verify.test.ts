@@ -23,7 +23,7 @@ const otherPublicKey = generateDeviceKey(keys, 'edge-02');
 writeFileSync(
     join(dataDir, 'devices.json'),
     JSON.stringify([
-        { device_id: 'edge-01', cert_id: 'edge-01-2024', operator: 'petrobras', public_key: devicePublicKey, assets: ['3w-well-00004'] },
+        { device_id: 'edge-01', cert_id: 'edge-01-2024', operator: 'petrobras', public_key: devicePublicKey, assets: ['3w-well-00004', '3w-well-00001'] },
         { device_id: 'edge-02', cert_id: 'edge-02-2024', operator: 'equinor', public_key: otherPublicKey },
     ]),
 );
@@ -102,6 +102,38 @@ describe('ul-sign to ul-verify', () => {
         expect(accepted[0].operator).toBe('petrobras');
         expect(accepted.map((msg) => msg.payload)).toEqual(mapped);
         expect((accepted[0].payload as Reading[]).map((item) => item.metric)).toEqual(['pressure_downhole', 'pressure_tpt', 'temp_tpt', 'pressure_upstream_choke', 'temp_downstream_choke']);
+    });
+
+    it('should verify a batch of two real wells once and split it by asset', async () => {
+        const replay = (id: string, file: string, map: string) => ({
+            id, type: 'ul-replay', file, speed: '1e9', timestamps: 'shift-to-now', autostart: false, loop: false, startRow: '1', endRow: '3', wires: [[map], [], []],
+        });
+        const tagMap = (id: string, assetId: string) => ({ id, type: 'ul-tag-map', assetId, operator: 'petrobras', preset: '3w', map: '[]', ignore: 'class', wires: [['sign-1'], []] });
+        await helper.load([replayNode, tagMapNode, signNode, verifyNode], [
+            replay('replay-a', 'petrobras-3w/6/WELL-00004_20171031193025.csv', 'map-a'),
+            replay('replay-b', 'petrobras-3w/0/WELL-00001_20170201020207.csv', 'map-b'),
+            tagMap('map-a', '3w-well-00004'),
+            tagMap('map-b', '3w-well-00001'),
+            { id: 'sign-1', type: 'ul-sign', deviceId: 'edge-01', certId: 'edge-01-2024', operator: 'petrobras', keyFile: 'keys/edge-01.key', batchMs: 200, wires: [['verify-1', 'signed']] },
+            ...verifyFlow,
+            { id: 'signed', type: 'helper' },
+        ]);
+        const signed: Record<string, unknown>[] = [];
+        const accepted: Record<string, unknown>[] = [];
+        helper.getNode('signed').on('input', (msg: Record<string, unknown>) => signed.push(msg));
+        helper.getNode('accepted').on('input', (msg: Record<string, unknown>) => accepted.push(msg));
+        helper.getNode('replay-a').receive({ payload: 'start' });
+        helper.getNode('replay-b').receive({ payload: 'start' });
+        await new Promise((resolve) => setTimeout(resolve, 600));
+
+        expect(signed.map((msg) => msg.topic)).toEqual(['ops/petrobras/edge-01/readings']);
+        const batch = signed[0].payload as SignedEnvelope;
+        expect(new Set(batch.readings.map((item) => item.asset_id))).toEqual(new Set(['3w-well-00004', '3w-well-00001']));
+        expect(accepted.map((msg) => msg.topic).sort()).toEqual(['3w-well-00001', '3w-well-00004']);
+        expect(accepted.map((msg) => msg.seq)).toEqual([batch.seq, batch.seq]);
+        const forwarded = accepted.flatMap((msg) => msg.payload as Reading[]);
+        expect(forwarded.length).toBe(batch.readings.length);
+        for (const msg of accepted) expect((msg.payload as Reading[]).every((item) => item.asset_id === msg.topic)).toBe(true);
     });
 
     it('should accept an envelope delivered as a Buffer', async () => {

@@ -4,11 +4,14 @@
 // run. Prints readings per second, the latency from signing at the edge to the stored row, and the
 // CPU time each process used.
 //
-//   npm run bench:bus -- [--envelopes 20000 | --rate 1000 --duration 600] [--assets 5000] [--runtimes 1]
+//   npm run bench:bus -- [--envelopes 20000 | --rate 1000 --duration 600] [--assets 5000] [--runtimes 1] [--batch 1]
 //
-// Without --rate, every envelope is published as fast as one MQTT client can (saturation). With
-// --rate, envelopes are published at that rate for --duration seconds, as edge devices would, and
-// the latency is the one at that rate. Needs the services of scripts/services.sh (PostgreSQL,
+// A sample is the 8 readings of one well at one time. With --batch 1 every sample is its own
+// envelope on the well's topic; with --batch K, K samples of one device share an envelope on the
+// device's topic, as a gateway that batches its poll cycle would send them. Without --rate, every
+// sample is published as fast as one MQTT client can (saturation). With --rate, samples are
+// published at that rate for --duration seconds, as edge devices would, and the latency is the one
+// at that rate. Needs the services of scripts/services.sh (PostgreSQL,
 // Kafka, Mosquitto) and their UL_TEST_* variables. Prints its figures and asserts nothing, so it is
 // not a test.
 import { spawn } from 'node:child_process';
@@ -35,19 +38,21 @@ const METRICS = [
 
 const USAGE = [
     'Usage: npm run bench:bus -- [options]',
-    '  --envelopes N   publish N envelopes as fast as possible (default 20000, when --rate is not given)',
-    '  --rate N        publish N envelopes a second instead, each asset in turn (8 readings each)',
+    '  --envelopes N   publish N samples (8 readings of one well) as fast as possible (default 20000, when --rate is not given)',
+    '  --rate N        publish N samples a second instead, each well in turn',
     '  --duration S    seconds to publish at --rate (default 60)',
     '  --assets N      wells in the registry and in the load (default 5000)',
     '  --per-device N  wells per edge device, each device with its own key (default 50)',
     '  --runtimes N    cloud runtimes sharing the load (default 1)',
+    '  --batch K       samples of one device per signed envelope, on the device topic (default 1: one well per envelope);',
+    '                  K must divide --per-device',
     'Needs UL_TEST_DATABASE_URL, UL_TEST_KAFKA_BROKERS, UL_TEST_MQTT_URL and UL_TEST_MQTT_PASSWORD from scripts/services.sh.',
     'UL_BENCH_CPU_PROFILE_DIR=DIR writes V8 CPU profiles of the runtimes; UL_BENCH_RUNTIME_LOG=FILE keeps their log.',
 ].join('\n');
 
 /** Reads `--name N` options; stops with a message naming the option for anything else. */
 function parseOptions(argv) {
-    const known = new Set(['envelopes', 'rate', 'duration', 'assets', 'per-device', 'runtimes']);
+    const known = new Set(['envelopes', 'rate', 'duration', 'assets', 'per-device', 'runtimes', 'batch']);
     const values = new Map();
     for (let index = 0; index < argv.length; index++) {
         const arg = argv[index];
@@ -247,7 +252,13 @@ async function main() {
     const duration = option('duration', 60);
     const assetCount = option('assets', 5_000);
     const perDevice = option('per-device', 50);
-    const envelopes = rate > 0 ? Math.round(rate * duration) : option('envelopes', 20_000);
+    const batch = option('batch', 1);
+    if (perDevice % batch !== 0) {
+        console.error(`Option --batch ${batch} does not divide --per-device ${perDevice}; choose a batch that splits a device's wells evenly, such as ${perDevice}.`);
+        process.exit(2);
+    }
+    // Whole batches only.
+    const envelopes = Math.floor((rate > 0 ? Math.round(rate * duration) : option('envelopes', 20_000)) / batch) * batch;
     const databaseBase = need('UL_TEST_DATABASE_URL');
     const brokers = need('UL_TEST_KAFKA_BROKERS');
     const mqttUrl = need('UL_TEST_MQTT_URL');
@@ -303,15 +314,21 @@ async function main() {
     // the latency from the edge to the stored row. Times of one well only ever grow.
     const lastTs = new Map();
     let failed = 0;
+    // Sample n is well n modulo the well count; a batch is the K samples from n on, all of one device
+    // because devices hold consecutive wells and K divides their count.
     const publish = (n) => {
-        const asset = load.wells[n % load.wells.length];
-        const device = deviceOf.get(asset);
-        const tsMs = Math.max(Date.now(), (lastTs.get(asset) ?? 0) + 1);
-        lastTs.set(asset, tsMs);
-        const ts = new Date(tsMs).toISOString();
-        const readings = METRICS.map(([metric, unit, base]) => ({ asset_id: asset, metric, value: base + (n % 17), unit, ts, quality_flag: 'GOOD' }));
+        const readings = [];
+        const device = deviceOf.get(load.wells[n % load.wells.length]);
+        for (let index = n; index < n + batch; index++) {
+            const asset = load.wells[index % load.wells.length];
+            const tsMs = Math.max(Date.now(), (lastTs.get(asset) ?? 0) + 1);
+            lastTs.set(asset, tsMs);
+            const ts = new Date(tsMs).toISOString();
+            for (const [metric, unit, base] of METRICS) readings.push({ asset_id: asset, metric, value: base + (index % 17), unit, ts, quality_flag: 'GOOD' });
+        }
         const envelope = signEnvelope({ v: 1, device_id: device.entry.device_id, cert_id: device.entry.cert_id, seq: device.seq++, operator: 'petrobras', readings }, device.privateKey);
-        return client.publishAsync(`ops/petrobras/${asset}/readings`, JSON.stringify(envelope), { qos: 1 }).catch(() => { failed++; });
+        const topic = batch > 1 ? `ops/petrobras/${device.entry.device_id}/readings` : `ops/petrobras/${readings[0].asset_id}/readings`;
+        return client.publishAsync(topic, JSON.stringify(envelope), { qos: 1 }).catch(() => { failed++; });
     };
 
     const cpuBefore = cpuByProcess();
@@ -324,18 +341,21 @@ async function main() {
         let nextProgress = started + 10_000;
         while (sent < envelopes) {
             const due = Math.min(envelopes, Math.floor(((Date.now() - started) / 1000) * rate));
-            while (sent < due) inFlight.push(publish(sent++));
+            while (sent + batch <= due) {
+                inFlight.push(publish(sent));
+                sent += batch;
+            }
             if (inFlight.length > 5_000) await Promise.all(inFlight.splice(0));
             if (Date.now() >= nextProgress) {
-                console.log(`  ${Math.round((Date.now() - started) / 1000)} s: ${sent.toLocaleString('en-US')} envelopes published`);
+                console.log(`  ${Math.round((Date.now() - started) / 1000)} s: ${sent.toLocaleString('en-US')} samples published`);
                 nextProgress += 10_000;
             }
             await new Promise((resolve) => setTimeout(resolve, sliceMs));
         }
     } else {
-        for (let n = 0; n < envelopes; n++) {
+        for (let n = 0; n < envelopes; n += batch) {
             inFlight.push(publish(n));
-            if (inFlight.length >= 200) await Promise.all(inFlight.splice(0));
+            if (inFlight.length * batch >= 200) await Promise.all(inFlight.splice(0));
         }
     }
     await Promise.all(inFlight);
@@ -365,9 +385,9 @@ async function main() {
     const quarantined = (await db.query('SELECT code, count(*) AS n FROM quarantine GROUP BY code ORDER BY n DESC')).rows;
     const seconds = (Number(summary.last_stored) - started) / 1000;
     const [p50, p95, p99] = summary.pct.map(Number);
-    console.log(`load: ${assetCount.toLocaleString('en-US')} wells on ${load.devices.length} edge devices, 8 readings per envelope, ${runtimes} cloud runtime(s) on Kafka, signature verification on`);
+    console.log(`load: ${assetCount.toLocaleString('en-US')} wells on ${load.devices.length} edge devices, ${batch * METRICS.length} readings (${batch} well${batch > 1 ? 's' : ''}) per envelope, ${runtimes} cloud runtime(s) on Kafka, signature verification on`);
     if (rate > 0) {
-        console.log(`offered: ${rate.toLocaleString('en-US')} envelopes/s = ${(rate * METRICS.length).toLocaleString('en-US')} readings/s for ${duration} s; publishing took ${publishSeconds.toFixed(1)} s; `
+        console.log(`offered: ${rate.toLocaleString('en-US')} samples/s = ${(rate / batch).toLocaleString('en-US')} envelopes/s = ${(rate * METRICS.length).toLocaleString('en-US')} readings/s for ${duration} s; publishing took ${publishSeconds.toFixed(1)} s; `
             + `${backlog.toLocaleString('en-US')} readings were not yet stored when publishing ended`);
     }
     console.log(`end to end, MQTT publish (Mosquitto, QoS 1) -> verify -> normalize -> PostgreSQL: ${stored.toLocaleString('en-US')} of ${expected.toLocaleString('en-US')} readings stored `
@@ -378,7 +398,7 @@ async function main() {
     if (rate > 0) console.log(`p99 per minute of the run: ${minutes.map((row) => `${Math.round(Number(row.p99))} ms`).join(', ')}`);
     console.log(cpu);
     console.log(`publish errors: ${failed}; quarantined: ${quarantined.length === 0 ? 'none' : quarantined.map((row) => `${row.n} (${row.code})`).join(', ')}`);
-    console.log(`ratio: raw kafkajs messages/s to end-to-end envelopes/s: ${(rawRate / (stored / METRICS.length / seconds)).toFixed(1)}`);
+    console.log(`ratio: raw kafkajs messages/s to end-to-end samples/s: ${(rawRate / (stored / METRICS.length / seconds)).toFixed(1)}`);
 
     await client.endAsync();
     await db.end();
