@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { intParam, isoParam } from './http';
+import { checkQueryNames, intParam, isoParam } from './http';
 
 describe('isoParam', () => {
     it('should accept ISO times and dates', () => {
@@ -24,5 +24,26 @@ describe('intParam', () => {
 
     it.each(['0x10', '1e3', '  5', '-1', '0', '101', '2.5'])('should reject %s', (value) => {
         expect(() => intParam(value, 'limit', 1, 100)).toThrow(`Query parameter limit="${value}" must be a whole number from 1 to 100`);
+    });
+});
+
+describe('checkQueryNames', () => {
+    it('should accept listed names and access_token', () => {
+        const problems = checkQueryNames(new URLSearchParams('limit=5&access_token=t&since='), ['since', 'limit']);
+
+        expect(problems).toEqual({ unknown: [], repeated: [] });
+    });
+
+    it('should list unknown and repeated names once each', () => {
+        const problems = checkQueryNames(new URLSearchParams('lmit=1&limit=2&lmit=3&limit=4&access_token=a&access_token=b'), ['limit']);
+
+        expect(problems.unknown).toEqual(['lmit']);
+        expect(problems.repeated).toEqual(['lmit', 'limit', 'access_token']);
+    });
+
+    it('should compare decoded names exactly', () => {
+        const problems = checkQueryNames(new URLSearchParams('asset%5Fid=a&Limit=1&limit%5B%5D=2'), ['asset_id', 'limit']);
+
+        expect(problems.unknown).toEqual(['Limit', 'limit[]']);
     });
 });

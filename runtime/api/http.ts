@@ -23,16 +23,30 @@ export function sendError(res: Response, status: number, code: string, message: 
     res.status(status).json({ error: { code, message } });
 }
 
+/** Query parameter that carries the bearer token of clients that cannot set headers. Every endpoint accepts it. */
+export const TOKEN_PARAMETER = 'access_token';
+
 /** Reads a bearer token from the Authorization header, or from `access_token` for WebSocket clients. */
 export function bearerToken(authorization: string | undefined, query?: unknown): string | undefined {
     if (authorization?.startsWith('Bearer ')) return authorization.slice(7).trim();
-    const fromQuery = (query as { access_token?: unknown } | undefined)?.access_token;
+    const fromQuery = (query as Record<string, unknown> | undefined)?.[TOKEN_PARAMETER];
     return typeof fromQuery === 'string' ? fromQuery : undefined;
+}
+
+/** Returns the query string of a request URL, without the leading question mark. */
+function queryString(url: string): string {
+    const start = url.indexOf('?');
+    return start === -1 ? '' : url.slice(start + 1);
 }
 
 export function authenticate(verify: TokenVerifier): RequestHandler {
     return (req, res, next) => {
-        const token = bearerToken(req.headers.authorization, req.query);
+        const fromQuery = new URLSearchParams(queryString(req.originalUrl)).getAll(TOKEN_PARAMETER);
+        if (fromQuery.length > 1) {
+            sendError(res, 400, 'invalid_parameter', `Query parameter ${TOKEN_PARAMETER} is given more than once; give it once.`);
+            return;
+        }
+        const token = bearerToken(req.headers.authorization, { [TOKEN_PARAMETER]: fromQuery[0] });
         if (!token) {
             sendError(res, 401, 'missing_token', 'No bearer token; send "Authorization: Bearer <token>" (get one from POST /auth/token).');
             return;
@@ -55,6 +69,56 @@ export function requireRole(...roles: Role[]): RequestHandler {
         const principal = (req as AuthedRequest).principal;
         if (!principal.roles.some((role) => roles.includes(role))) {
             sendError(res, 403, 'forbidden', `This endpoint needs one of the roles ${roles.join(', ')}; the token has ${principal.roles.join(', ')}.`);
+            return;
+        }
+        next();
+    };
+}
+
+/** Names in a query string that an endpoint does not accept, and names given more than once. */
+export interface QueryNameProblems {
+    unknown: string[];
+    repeated: string[];
+}
+
+/**
+ * Checks the names of a query string against the names an endpoint accepts, and always accepts
+ * access_token. Each name is listed once, in the order of its first occurrence.
+ */
+export function checkQueryNames(search: URLSearchParams, accepted: readonly string[]): QueryNameProblems {
+    const counts = new Map<string, number>();
+    for (const name of search.keys()) counts.set(name, (counts.get(name) ?? 0) + 1);
+    const names = [...counts.keys()];
+    return {
+        unknown: names.filter((name) => name !== TOKEN_PARAMETER && !accepted.includes(name)),
+        repeated: names.filter((name) => (counts.get(name) ?? 0) > 1),
+    };
+}
+
+/**
+ * Rejects a request with 400 when its query string has a name outside `accepted` (code
+ * unknown_parameter) or a name given more than once (code invalid_parameter).
+ * The check reads the raw query string, so the bracket forms of Express's query parser
+ * (`limit[]=1`, `limit[max]=1`) count as unknown names instead of turning into arrays or objects.
+ */
+export function allowQuery(...accepted: string[]): RequestHandler {
+    const acceptedText = accepted.length > 0
+        ? `this endpoint accepts ${accepted.join(', ')}`
+        : `this endpoint accepts no query parameters other than ${TOKEN_PARAMETER}`;
+    return (req, res, next) => {
+        const { unknown, repeated } = checkQueryNames(new URLSearchParams(queryString(req.originalUrl)), accepted);
+        if (unknown.length > 0) {
+            const quoted = unknown.map((name) => `"${name}"`).join(', ');
+            const noun = unknown.length === 1 ? 'parameter' : 'parameters';
+            sendError(res, 400, 'unknown_parameter', `Unknown query ${noun} ${quoted}; ${acceptedText}.`);
+            return;
+        }
+        if (repeated.length === 1) {
+            sendError(res, 400, 'invalid_parameter', `Query parameter ${repeated[0]} is given more than once; give it once.`);
+            return;
+        }
+        if (repeated.length > 1) {
+            sendError(res, 400, 'invalid_parameter', `Query parameters ${repeated.join(', ')} are given more than once; give each once.`);
             return;
         }
         next();

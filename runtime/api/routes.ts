@@ -6,7 +6,7 @@ import type { Principal } from '../../lib/auth/types';
 import { METRICS } from '../../lib/metrics';
 import type { Resolution, RollupRow, Store } from '../../lib/store/types';
 import type { Reading, Severity } from '../../lib/types';
-import { ApiError, authenticate, intParam, isoParam, requireRole, route, type AuthedRequest } from './http';
+import { allowQuery, ApiError, authenticate, intParam, isoParam, requireRole, route, type AuthedRequest } from './http';
 import type { TokenVerifier } from '../../lib/auth/types';
 import { createSilencesRouter } from './silences';
 
@@ -78,6 +78,7 @@ export function createApiRouter(deps: ApiDependencies): Router {
     // The one view for every role, public included: monthly volumes per field, no well figures.
     router.get(
         '/public/production',
+        allowQuery(),
         route(async (_req, res) => {
             res.json({ unit: { oil: 'bbl', gas: 'MMscf', water: 'bbl' }, months: await store.monthlyFieldProduction() });
         }),
@@ -85,6 +86,7 @@ export function createApiRouter(deps: ApiDependencies): Router {
 
     router.get(
         '/assets',
+        allowQuery(),
         route(async (req, res) => {
             const scope = await assetScope(store, req.principal);
             const assets = await store.listAssets();
@@ -94,6 +96,7 @@ export function createApiRouter(deps: ApiDependencies): Router {
 
     router.get(
         '/readings',
+        allowQuery('asset_id', 'metric', 'from', 'to', 'resolution', 'limit', 'max_points', 'after'),
         route(async (req, res) => {
             const assetId = req.query.asset_id;
             if (typeof assetId !== 'string' || !assetId) {
@@ -107,9 +110,6 @@ export function createApiRouter(deps: ApiDependencies): Router {
             const readable = asset !== undefined && (isRegulator(req.principal) || asset.operator === req.principal.operator);
             if (!readable) {
                 throw new ApiError(404, 'not_found', `Asset "${assetId}" does not exist or belongs to another operator; GET /v1/assets lists the assets you may read.`);
-            }
-            if (Array.isArray(req.query.metric)) {
-                throw new ApiError(400, 'invalid_parameter', 'Query parameter metric is given more than once; request one metric, or leave it out for all metrics.');
             }
             if (typeof req.query.metric === 'string' && req.query.metric !== '' && !METRICS.has(req.query.metric)) {
                 throw new ApiError(400, 'unknown_metric', `Query parameter metric=${req.query.metric} is not a known metric; use one of ${[...METRICS.keys()].join(', ')}, or leave it out for all metrics.`);
@@ -142,6 +142,7 @@ export function createApiRouter(deps: ApiDependencies): Router {
 
     router.get(
         '/events',
+        allowQuery('severity', 'state', 'since', 'limit'),
         route(async (req, res) => {
             const severity = req.query.severity;
             if (severity !== undefined && !SEVERITIES.includes(severity as Severity)) {
@@ -185,13 +186,14 @@ export function createApiRouter(deps: ApiDependencies): Router {
             const updated = await store.updateEventState(event.event_id, state, req.principal.sub);
             res.json({ event: updated });
         });
-    router.post('/alerts/:id/ack', requireRole('regulator-admin', 'operator'), alertAction('acknowledged'));
-    router.post('/alerts/:id/resolve', requireRole('regulator-admin', 'operator'), alertAction('resolved'));
+    router.post('/alerts/:id/ack', requireRole('regulator-admin', 'operator'), allowQuery(), alertAction('acknowledged'));
+    router.post('/alerts/:id/resolve', requireRole('regulator-admin', 'operator'), allowQuery(), alertAction('resolved'));
     router.use(createSilencesRouter({ store }));
 
     router.get(
         '/audit',
         requireRole('regulator-admin', 'analyst'),
+        allowQuery('limit', 'verify'),
         route(async (req, res) => {
             const entries = await store.listAudit(intParam(req.query.limit, 'limit', 1, 10_000));
             const brokenAt = req.query.verify === 'true' ? await store.verifyAudit() : undefined;
@@ -202,6 +204,7 @@ export function createApiRouter(deps: ApiDependencies): Router {
     router.get(
         '/quarantine',
         requireRole('regulator-admin', 'analyst'),
+        allowQuery('source', 'since', 'limit'),
         route(async (req, res) => {
             const rows = await store.listQuarantine({
                 source: typeof req.query.source === 'string' && req.query.source ? req.query.source : undefined,
@@ -215,6 +218,7 @@ export function createApiRouter(deps: ApiDependencies): Router {
     router.post(
         '/ingest',
         requireRole('regulator-admin', 'operator'),
+        allowQuery(),
         express.text({ type: () => true, limit: '10mb' }),
         route(async (req: AuthedRequest, res) => {
             const body = typeof req.body === 'string' ? req.body : '';

@@ -9,7 +9,7 @@ import { ValidationError } from '../../lib/errors';
 import type { Silence } from '../../lib/store/alert-lifecycle';
 import type { Store } from '../../lib/store/types';
 import type { Asset } from '../../lib/types';
-import { ApiError, intParam, requireRole, route } from './http';
+import { allowQuery, ApiError, intParam, requireRole, route } from './http';
 
 export type SilencesStore = Pick<Store, 'createSilence' | 'listSilences' | 'expireSilence' | 'listAssets' | 'listStoredAlerts'>;
 
@@ -65,6 +65,7 @@ export function createSilencesRouter(deps: SilencesDependencies): Router {
     router.post(
         '/silences',
         allowed,
+        allowQuery(),
         express.json({ limit: '16kb' }),
         route(async (req, res) => {
             let request: SilenceRequest;
@@ -101,6 +102,7 @@ export function createSilencesRouter(deps: SilencesDependencies): Router {
     router.get(
         '/silences',
         allowed,
+        allowQuery('state', 'limit'),
         route(async (req, res) => {
             const state = req.query.state;
             if (state !== undefined && !STATES.includes(state as SilenceState)) {
@@ -119,6 +121,7 @@ export function createSilencesRouter(deps: SilencesDependencies): Router {
     router.get(
         '/silences/:id',
         allowed,
+        allowQuery(),
         route(async (req, res) => {
             const silence = await visibleSilence(req.params.id, req.principal);
             const own = await ownAssets(req.principal);
@@ -133,6 +136,7 @@ export function createSilencesRouter(deps: SilencesDependencies): Router {
     router.delete(
         '/silences/:id',
         allowed,
+        allowQuery(),
         route(async (req, res) => {
             const silence = await visibleSilence(req.params.id, req.principal);
             if (!isRegulator(req.principal) && silence.operator !== req.principal.operator) {

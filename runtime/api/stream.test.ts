@@ -70,8 +70,8 @@ describe('reading stream', () => {
     });
 
     /** Opens a client and resolves with it and the readings it receives, once it was greeted. */
-    async function connect(): Promise<{ socket: WebSocket; received: Reading[] }> {
-        const socket = new WebSocket(url);
+    async function connect(query = ''): Promise<{ socket: WebSocket; received: Reading[] }> {
+        const socket = new WebSocket(url + query);
         const received: Reading[] = [];
         await new Promise<void>((resolve, reject) => {
             socket.on('message', (data) => {
@@ -98,6 +98,60 @@ describe('reading stream', () => {
         first.socket.close();
         second.socket.close();
         await waitFor(() => counting.closed() === 1, 'the subscription to close after the idle time');
+    });
+
+    /** Opens a client that the server is expected to close, and resolves with the close code and reason. */
+    async function closeOf(query: string): Promise<{ code: number; reason: string; greeted: boolean }> {
+        const socket = new WebSocket(url + query);
+        let greeted = false;
+        socket.on('message', () => {
+            greeted = true;
+        });
+        return new Promise((resolve, reject) => {
+            socket.on('close', (code, reason) => resolve({ code, reason: reason.toString(), greeted }));
+            socket.on('error', reject);
+        });
+    }
+
+    it('should filter by asset_id', async () => {
+        const other: Reading = { ...reading, asset_id: '3w-well-00005' };
+        const filtered = await connect(`&asset_id=${reading.asset_id},3w-well-00009`);
+
+        await counting.bus.publish('telemetry.clean', other.asset_id, [other]);
+        await counting.bus.publish('telemetry.clean', reading.asset_id, [reading]);
+        await waitFor(() => filtered.received.length > 0, 'the reading of the filtered asset');
+        await new Promise((resolve) => setTimeout(resolve, 60));
+
+        expect(filtered.received).toEqual([reading]);
+        filtered.socket.close();
+    });
+
+    it('should close on an unknown parameter', async () => {
+        const { code, reason, greeted } = await closeOf('&asset=3w-well-00004');
+
+        expect(code).toBe(4400);
+        expect(reason).toBe('unknown query parameter "asset"; the stream accepts access_token and asset_id');
+        expect(greeted).toBe(false);
+        expect(counting.opened()).toBe(0);
+    });
+
+    it('should close on a repeated parameter', async () => {
+        const assets = await closeOf('&asset_id=a&asset_id=b');
+        const tokens = await closeOf('&access_token=token');
+
+        expect(assets.code).toBe(4400);
+        expect(assets.reason).toBe('query parameter asset_id is given more than once; list several assets as asset_id=a,b');
+        expect(tokens.code).toBe(4400);
+        expect(tokens.reason).toBe('query parameter access_token is given more than once; give it once');
+    });
+
+    it('should cut a long close reason to 123 bytes', async () => {
+        const name = 'ü'.repeat(200);
+        const { code, reason } = await closeOf(`&${encodeURIComponent(name)}=1`);
+
+        expect(code).toBe(4400);
+        expect(Buffer.byteLength(reason)).toBeLessThanOrEqual(123);
+        expect(reason).toMatch(/^unknown query parameter "ü+\.\.\.$/);
     });
 
     it('should keep the subscription within idle time', async () => {

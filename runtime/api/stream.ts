@@ -11,7 +11,7 @@ import type { BusTransport } from '../../lib/bus/memory';
 import type { Store } from '../../lib/store/types';
 import type { Reading } from '../../lib/types';
 import type { Logger } from '../logging';
-import { bearerToken } from './http';
+import { bearerToken, checkQueryNames } from './http';
 
 export interface StreamOptions {
     server: Server;
@@ -36,6 +36,45 @@ interface Client {
     pending: Reading[];
 }
 
+/** Query parameters of the stream besides access_token. */
+const STREAM_PARAMETERS = ['asset_id'];
+
+/** Maximum length of a WebSocket close reason in bytes of UTF-8 (RFC 6455, section 5.5). */
+const MAX_CLOSE_REASON_BYTES = 123;
+
+/** Cuts a close reason to the byte limit of the protocol, on a character boundary, because ws throws on a longer one. */
+function closeReason(text: string): string {
+    if (Buffer.byteLength(text) <= MAX_CLOSE_REASON_BYTES) return text;
+    let cut = '';
+    let bytes = 0;
+    for (const char of text) {
+        const size = Buffer.byteLength(char);
+        if (bytes + size > MAX_CLOSE_REASON_BYTES - 3) break;
+        cut += char;
+        bytes += size;
+    }
+    return `${cut}...`;
+}
+
+/**
+ * Returns the close reason for a query name the stream does not accept or that is given more
+ * than once, or undefined when the query is valid. It names only the first such name, because a
+ * close reason is limited to 123 bytes.
+ */
+function queryProblem(search: URLSearchParams): string | undefined {
+    const { unknown, repeated } = checkQueryNames(search, STREAM_PARAMETERS);
+    if (unknown.length > 0) {
+        return closeReason(`unknown query parameter "${unknown[0]}"; the stream accepts access_token and asset_id`);
+    }
+    if (repeated.includes('asset_id')) {
+        return 'query parameter asset_id is given more than once; list several assets as asset_id=a,b';
+    }
+    if (repeated.length > 0) {
+        return closeReason(`query parameter ${repeated[0]} is given more than once; give it once`);
+    }
+    return undefined;
+}
+
 /** Attaches the stream to the HTTP server; returns a function that detaches it and closes clients. */
 export function attachReadingStream(options: StreamOptions): () => Promise<void> {
     const { server, path, bus, store, logger } = options;
@@ -57,6 +96,11 @@ export function attachReadingStream(options: StreamOptions): () => Promise<void>
                         ws.close(4403, 'the public role sees aggregates only');
                         return;
                     }
+                    const problem = queryProblem(url.searchParams);
+                    if (problem) {
+                        ws.close(4400, problem);
+                        return;
+                    }
                     let scope: Set<string> | undefined;
                     if (!principal.roles.includes('regulator-admin') && !principal.roles.includes('analyst')) {
                         const assets = await store.listAssets({ operator: principal.operator });
@@ -70,7 +114,7 @@ export function attachReadingStream(options: StreamOptions): () => Promise<void>
                     ws.send(JSON.stringify({ type: 'hello', sub: principal.sub, roles: principal.roles }));
                     logger.debug('reading stream client connected', { sub: principal.sub });
                 },
-                (err: Error) => ws.close(4401, err.message.slice(0, 120)),
+                (err: Error) => ws.close(4401, closeReason(err.message)),
             );
         });
     };
