@@ -28,6 +28,21 @@ describe('parseOptions', () => {
         expect(parseOptions([], { UL_ASSETS_FILE: '/srv/registry.json' }).assetsFile).toBe('/srv/registry.json');
     });
 
+    it('should resolve the devices file in the data folder', () => {
+        expect(parseOptions(['--data-dir', '/srv/ul'], {}).devicesFile).toBe('/srv/ul/devices.json');
+
+        const options = parseOptions(['--devices-file', 'shared/devices.json'], {});
+
+        expect(options.devicesFile).toBe(resolve('shared/devices.json'));
+        expect(optionsToEnv(options).UL_DEVICES_FILE).toBe(resolve('shared/devices.json'));
+    });
+
+    it('should switch the dashboard feed', () => {
+        expect(parseOptions([], {}).dashboardFeed).toBe(true);
+        expect(optionsToEnv(parseOptions(['--dashboard-feed', 'false'], {})).UL_DASHBOARD_FEED).toBe('false');
+        expect(() => parseOptions(['--dashboard-feed', 'perhaps'], {})).toThrow(/--dashboard-feed/);
+    });
+
     it('should prefer flags over environment', () => {
         const options = parseOptions(['--port', '2000', '--speed=60'], { UL_HTTP_PORT: '3000', UL_REPLAY_SPEED: '5', UL_PROFILE: 'cloud' });
 

@@ -37,6 +37,10 @@ export interface RuntimeOptions {
     retentionIntervalHours: number;
     /** Asset registry of the cloud runtime, an absolute path; the project's data/assets.json unless set. */
     assetsFile: string;
+    /** Device registry (public keys) of the cloud runtime, an absolute path; devices.json in the data folder unless set. */
+    devicesFile: string;
+    /** Whether the cloud runtime feeds its dashboard from the bus; false for runtimes that only share the ingest load. */
+    dashboardFeed: boolean;
 }
 
 interface OptionSpec {
@@ -62,6 +66,8 @@ export const OPTION_SPECS: OptionSpec[] = [
     { flag: '--retention', env: 'UL_RETENTION', key: 'retention', kind: 'retention', fallback: 'raw=90d,1m=730d,15m=forever,1h=forever', help: 'how long the store keeps each resolution; partitions past it are dropped' },
     { flag: '--retention-interval', env: 'UL_RETENTION_INTERVAL_HOURS', key: 'retentionIntervalHours', kind: 'number', fallback: '24', help: 'hours between retention passes (the first runs 10 minutes after start)' },
     { flag: '--assets-file', env: 'UL_ASSETS_FILE', key: 'assetsFile', kind: 'string', fallback: '', help: 'asset registry of the cloud (JSON shaped like data/assets.json); default the demo registry data/assets.json' },
+    { flag: '--devices-file', env: 'UL_DEVICES_FILE', key: 'devicesFile', kind: 'string', fallback: '', help: 'device registry of the cloud (public keys of the edge devices); default devices.json in the data folder' },
+    { flag: '--dashboard-feed', env: 'UL_DASHBOARD_FEED', key: 'dashboardFeed', kind: 'boolean', fallback: 'true', help: 'feed this cloud runtime\'s dashboard from the bus (false on runtimes that only share the ingest load)' },
     { flag: '--import-demo-report', env: 'UL_IMPORT_DEMO_REPORT', key: 'importDemoReport', kind: 'boolean', fallback: 'true', help: 'import the Volve daily production report on first start (true or false)' },
 ];
 
@@ -155,6 +161,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
     const options = values as RuntimeOptions;
     options.dataDir = resolve(options.dataDir);
     options.assetsFile = options.assetsFile ? resolve(options.assetsFile) : join(DATA_DIR, 'assets.json');
+    options.devicesFile = options.devicesFile ? resolve(options.devicesFile) : join(options.dataDir, 'devices.json');
     if (!options.mqttUrl) options.mqttUrl = `mqtt://127.0.0.1:${options.mqttPort}`;
     return options;
 }

@@ -25,7 +25,7 @@ import { createApiRouter } from './api/routes';
 import { attachReadingStream } from './api/stream';
 import { loadIssuer } from './auth/issuer';
 import { ensureDemoUsers, loadUsers, type StoredUser } from './auth/users';
-import { deviceRegistryFile, provisionDemo } from './demo';
+import { provisionDemo } from './demo';
 import { DeployAuditor } from './deploy-audit';
 import { startNodeRed, type NodeRedHost } from './host';
 import { createIngestHandler } from './ingest';
@@ -123,7 +123,7 @@ export async function startCloud(options: RuntimeOptions, logger: Logger): Promi
         apiBase: '/v1',
         dataDir: options.dataDir,
     };
-    const ingest = createIngestHandler({ store, bus, registryFile: deviceRegistryFile(options.dataDir), assets: () => store.listAssets() });
+    const ingest = createIngestHandler({ store, bus, registryFile: options.devicesFile, assets: () => store.listAssets() });
 
     let detachStream: (() => Promise<void>) | undefined;
     const auditor = new DeployAuditor({

@@ -64,6 +64,8 @@ export const RUNTIME_ENV_NAMES: readonly string[] = [
     'UL_RETENTION',
     'UL_RETENTION_INTERVAL_HOURS',
     'UL_ASSETS_FILE',
+    'UL_DEVICES_FILE',
+    'UL_DASHBOARD_FEED',
     // runtime/process.ts flowEnvironment
     'UL_STORE_ENGINE',
     'UL_BUS_TRANSPORT',

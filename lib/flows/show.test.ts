@@ -17,7 +17,7 @@ describe('renderFlows', () => {
         const start = lines.indexOf('node verify signature (ul-verify, ingest-verify) on Ingest and store');
         expect(start).toBeGreaterThan(0);
         expect(lines.slice(start + 1, start + 4)).toEqual([
-            '    registryFile: "devices.json"',
+            '    registryFile: "${UL_DEVICES_FILE}"',
             '    output 1 → normalize (ul-normalize, ingest-normalize)',
             '    output 2 → quarantine (ul-quarantine, ingest-quarantine)',
         ]);

@@ -396,4 +396,31 @@ describe('ul-bus-in', () => {
         expect(String(errors[0][0].msg)).toContain("Bus transport 'kafak' is unknown");
         expect(statusCalls).toContainEqual({ fill: 'red', shape: 'ring', text: 'telemetry.clean: invalid bus settings' });
     });
+
+    it('should not subscribe when switched off', async () => {
+        const received = new Map<string, ReceivedMessage[]>();
+        const { busName, handlers } = await load(received, [
+            { id: 'in-1', type: 'ul-bus-in', bus: 'bus-1', topic: 'telemetry.clean', mode: 'broadcast', active: 'false', wires: [['sink-1']] },
+            { id: 'in-2', type: 'ul-bus-in', bus: 'bus-1', topic: 'telemetry.clean', mode: 'broadcast', active: '', wires: [['sink-2']] },
+            { id: 'sink-1', type: 'test-sink' },
+            { id: 'sink-2', type: 'test-sink' },
+        ]);
+        void sharedMemoryBus(busName).publish('telemetry.clean', 'well-7', [{ asset_id: 'well-7', metric: 'oil_rate', value: 1 }]).catch(() => undefined);
+        await waitFor(hasReceived(received, 'sink-2'), 'the active node');
+        await new Promise((resolve) => setTimeout(resolve, 20));
+
+        expect(handlers).toHaveLength(1);
+        expect(received.get('sink-1') ?? []).toEqual([]);
+        const statusCalls = helper.getNode('in-1').status.args.map((call: unknown[]) => call[0]);
+        expect(statusCalls).toContainEqual({ fill: 'grey', shape: 'ring', text: 'off: telemetry.clean' });
+    });
+
+    it('should report an unreadable active setting', async () => {
+        const received = new Map<string, ReceivedMessage[]>();
+        await load(received, [{ id: 'in-1', type: 'ul-bus-in', bus: 'bus-1', topic: 'telemetry.clean', active: 'sometimes', wires: [[]] }]);
+        const errors = helper.log().args.filter((call: unknown[]) => (call[0] as { level: number }).level === 20);
+
+        expect(errors).toHaveLength(1);
+        expect(String(errors[0][0].msg)).toBe('Active is "sometimes"; enter true or false, or an environment variable such as ${UL_DASHBOARD_FEED} that contains one of them.');
+    });
 });

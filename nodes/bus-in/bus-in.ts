@@ -7,6 +7,7 @@ import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
 
 import { attachDelivery, attachOrigin, describeDelivery, DeliveryTracker } from '../../lib/bus/delivery';
 import { installDeliveryTracking, type MessageHooks } from '../../lib/bus/flow-tracking';
+import { parseActive } from '../../lib/bus/active';
 import type { SubscriptionMode } from '../../lib/bus/transport';
 import { registerIntake } from '../../lib/drain';
 import { incrementCounter } from '../../lib/observability/counters';
@@ -18,6 +19,8 @@ interface BusInConfig extends NodeDef {
     topic: string;
     /** `shared` (default) or `broadcast`. */
     mode?: string;
+    /** Subscribes unless this is false, no, off or 0; usually an environment variable such as `${UL_DASHBOARD_FEED}`. */
+    active?: string;
 }
 
 const MODES: readonly SubscriptionMode[] = ['shared', 'broadcast'];
@@ -33,6 +36,7 @@ export default function register(RED: NodeAPI): void {
         const bus = RED.nodes.getNode(config.bus) as BusNode | null;
         const topic = (config.topic || '').trim();
         const mode = (config.mode || 'shared').trim() as SubscriptionMode;
+        const active = parseActive(config.active);
 
         const problem = !bus
             ? RED._('ul-bus-in.errors.missing-bus')
@@ -40,10 +44,18 @@ export default function register(RED: NodeAPI): void {
               ? RED._('ul-bus-in.errors.missing-topic')
               : !MODES.includes(mode)
                 ? RED._('ul-bus-in.errors.bad-mode', { mode })
-                : undefined;
+                : active === undefined
+                  ? RED._('ul-bus-in.errors.bad-active', { value: String(config.active) })
+                  : undefined;
         if (problem || !bus) {
             node.error(problem);
             setStatus(node, 'failed', RED._('ul-bus-in.status.not-configured'));
+            return;
+        }
+
+        if (!active) {
+            // Switched off on this runtime: no subscription, so no share of the topic either.
+            setStatus(node, 'disabled', RED._('ul-bus-in.status.inactive', { topic }));
             return;
         }
 

@@ -299,6 +299,8 @@ async function main() {
             env: {
                 ...process.env, UL_BUS_TRANSPORT: 'kafka', UL_KAFKA_BROKERS: brokers, UL_MQTT_USERNAME: 'cloud', UL_MQTT_PASSWORD: mqttPassword,
                 UL_IMPORT_DEMO_REPORT: 'false', UL_RUNTIME_ID: runtimeIds[index], UL_MQTT_SHARED_GROUP: runtimes > 1 ? `${prefix}-cloud` : '',
+                // As in docker-compose.yml: the first runtime feeds the dashboard, the others only share the ingest load.
+                UL_DASHBOARD_FEED: index === 0 ? 'true' : 'false',
             },
             stdio: ['ignore', 'pipe', 'inherit'],
         });
@@ -385,7 +387,7 @@ async function main() {
     const quarantined = (await db.query('SELECT code, count(*) AS n FROM quarantine GROUP BY code ORDER BY n DESC')).rows;
     const seconds = (Number(summary.last_stored) - started) / 1000;
     const [p50, p95, p99] = summary.pct.map(Number);
-    console.log(`load: ${assetCount.toLocaleString('en-US')} wells on ${load.devices.length} edge devices, ${batch * METRICS.length} readings (${batch} well${batch > 1 ? 's' : ''}) per envelope, ${runtimes} cloud runtime(s) on Kafka, signature verification on`);
+    console.log(`load: ${assetCount.toLocaleString('en-US')} wells on ${load.devices.length} edge devices, ${batch * METRICS.length} readings (${batch} well${batch > 1 ? 's' : ''}) per envelope, ${runtimes} cloud runtime(s) on Kafka${runtimes > 1 ? ' (the first feeds the dashboard)' : ''}, signature verification on`);
     if (rate > 0) {
         console.log(`offered: ${rate.toLocaleString('en-US')} samples/s = ${(rate / batch).toLocaleString('en-US')} envelopes/s = ${(rate * METRICS.length).toLocaleString('en-US')} readings/s for ${duration} s; publishing took ${publishSeconds.toFixed(1)} s; `
             + `${backlog.toLocaleString('en-US')} readings were not yet stored when publishing ended`);
