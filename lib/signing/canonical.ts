@@ -11,57 +11,56 @@ import { ValidationError } from '../errors';
  * Buffer, Map), because JSON.stringify would change or drop them.
  */
 export function canonicalJson(value: unknown): string {
-    const out: string[] = [];
-    write(value, '$', out);
-    return out.join('');
+    const path: (string | number)[] = [];
+    return write(value, path);
 }
 
-function fail(path: string, description: string): never {
-    throw new ValidationError('invalid_json_value', `Value at ${path} is ${description}, which JSON cannot represent exactly; replace it with a number, string, boolean, null, array or plain object.`, {
-        field: path,
+function fail(path: readonly (string | number)[], description: string): never {
+    // The path text is built only on failure, so valid values allocate no path strings.
+    const where = '$' + path.map((step) => (typeof step === 'number' ? `[${step}]` : `.${step}`)).join('');
+    throw new ValidationError('invalid_json_value', `Value at ${where} is ${description}, which JSON cannot represent exactly; replace it with a number, string, boolean, null, array or plain object.`, {
+        field: where,
     });
 }
 
-function write(value: unknown, path: string, out: string[]): void {
+function write(value: unknown, path: (string | number)[]): string {
     switch (typeof value) {
         case 'string':
-            out.push(JSON.stringify(value));
-            return;
+            return JSON.stringify(value);
         case 'boolean':
-            out.push(value ? 'true' : 'false');
-            return;
+            return value ? 'true' : 'false';
         case 'number':
             if (!Number.isFinite(value)) fail(path, String(value));
-            out.push(JSON.stringify(value));
-            return;
+            return JSON.stringify(value);
         case 'object':
             break;
         default:
             fail(path, typeof value === 'undefined' ? 'undefined' : `a ${typeof value}`);
     }
-    if (value === null) {
-        out.push('null');
-        return;
-    }
+    if (value === null) return 'null';
     if (Array.isArray(value)) {
-        out.push('[');
+        let out = '[';
         for (let index = 0; index < value.length; index++) {
-            if (index > 0) out.push(',');
-            if (!(index in value)) fail(`${path}[${index}]`, 'an array hole');
-            write(value[index], `${path}[${index}]`, out);
+            if (!(index in value)) {
+                path.push(index);
+                fail(path, 'an array hole');
+            }
+            path.push(index);
+            out += (index > 0 ? ',' : '') + write(value[index], path);
+            path.pop();
         }
-        out.push(']');
-        return;
+        return out + ']';
     }
     const prototype = Object.getPrototypeOf(value);
     if (prototype !== Object.prototype && prototype !== null) fail(path, `a ${prototype?.constructor?.name ?? 'non-plain'} object`);
     const record = value as Record<string, unknown>;
     const keys = Object.keys(record).sort();
-    out.push('{');
-    keys.forEach((key, index) => {
-        if (index > 0) out.push(',');
-        out.push(JSON.stringify(key), ':');
-        write(record[key], `${path}.${key}`, out);
-    });
-    out.push('}');
+    let out = '{';
+    for (let index = 0; index < keys.length; index++) {
+        const key = keys[index];
+        path.push(key);
+        out += (index > 0 ? ',' : '') + JSON.stringify(key) + ':' + write(record[key], path);
+        path.pop();
+    }
+    return out + '}';
 }
