@@ -1,12 +1,9 @@
 // Query parameter checks of every /v1 route, through the API router on the embedded store with the
 // demo asset registry from data/assets.json.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import express from 'express';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { alertEventId } from '../../lib/alerts/event-id';
@@ -14,9 +11,7 @@ import type { Principal } from '../../lib/auth/types';
 import { DATA_DIR } from '../../lib/paths';
 import { closeAllStores, openStore, type StoreHandle } from '../../lib/store';
 import type { Asset, Reading } from '../../lib/types';
-import { createLogger } from '../logging';
-import { apiErrorHandler } from './errors';
-import { createApiRouter } from './routes';
+import { startTestApi, type TestApiServer } from '../../test/support/api-server';
 
 const PRINCIPALS: Record<string, Principal> = {
     admin: { sub: 'regulator-admin-1', roles: ['regulator-admin'] },
@@ -27,7 +22,7 @@ const ASSET = '3w-well-00004';
 const FIRST_TS = '2017-10-31T19:30:00.000Z';
 const folder = mkdtempSync(join(tmpdir(), 'ul-routes-api-'));
 let store: StoreHandle;
-let server: Server;
+let api: TestApiServer | undefined;
 let baseUrl: string;
 let eventId: string;
 let silenceId: string;
@@ -67,21 +62,12 @@ beforeAll(async () => {
     });
     silenceId = silence.silence_id;
 
-    const app = express();
-    const verifyToken = async (token: string): Promise<Principal> => {
-        const principal = PRINCIPALS[token];
-        if (!principal) throw new Error('unknown test token');
-        return principal;
-    };
-    app.use('/v1', createApiRouter({ store, verifyToken, ingest: async () => [] }));
-    app.use('/v1', apiErrorHandler(createLogger({}, { write: () => undefined })));
-    server = app.listen(0, '127.0.0.1');
-    await new Promise<void>((resolve) => server.once('listening', () => resolve()));
-    baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    api = await startTestApi(store, PRINCIPALS);
+    baseUrl = api.baseUrl;
 }, 60_000);
 
 afterAll(async () => {
-    await new Promise((resolve) => server?.close(resolve));
+    await api?.close();
     await closeAllStores();
     rmSync(folder, { recursive: true, force: true });
 });

@@ -1,12 +1,9 @@
 // POST, GET and DELETE /v1/silences through the API router on the embedded store, with the demo
 // asset registry from data/assets.json.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import express from 'express';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { alertEventId } from '../../lib/alerts/event-id';
@@ -15,9 +12,7 @@ import { DATA_DIR } from '../../lib/paths';
 import { closeAllStores, openStore, type StoreHandle } from '../../lib/store';
 import type { Silence } from '../../lib/store/alert-lifecycle';
 import type { Asset } from '../../lib/types';
-import { createLogger } from '../logging';
-import { apiErrorHandler } from './errors';
-import { createApiRouter } from './routes';
+import { startTestApi, type TestApiServer } from '../../test/support/api-server';
 
 const PRINCIPALS: Record<string, Principal> = {
     admin: { sub: 'regulator-admin-1', roles: ['regulator-admin'] },
@@ -29,28 +24,19 @@ const PRINCIPALS: Record<string, Principal> = {
 const HOUR_MS = 3_600_000;
 const folder = mkdtempSync(join(tmpdir(), 'ul-silences-api-'));
 let store: StoreHandle;
-let server: Server;
+let api: TestApiServer | undefined;
 let baseUrl: string;
 
 beforeAll(async () => {
     store = await openStore({ engine: 'pglite', dataDir: join(folder, 'db') });
     const registry = JSON.parse(readFileSync(join(DATA_DIR, 'assets.json'), 'utf8')) as { assets: Asset[] };
     await store.upsertAssets(registry.assets);
-    const app = express();
-    const verifyToken = async (token: string): Promise<Principal> => {
-        const principal = PRINCIPALS[token];
-        if (!principal) throw new Error('unknown test token');
-        return principal;
-    };
-    app.use('/v1', createApiRouter({ store, verifyToken, ingest: async () => [] }));
-    app.use('/v1', apiErrorHandler(createLogger({}, { write: () => undefined })));
-    server = app.listen(0, '127.0.0.1');
-    await new Promise<void>((resolve) => server.once('listening', () => resolve()));
-    baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    api = await startTestApi(store, PRINCIPALS);
+    baseUrl = api.baseUrl;
 }, 60_000);
 
 afterAll(async () => {
-    await new Promise((resolve) => server?.close(resolve));
+    await api?.close();
     await closeAllStores();
     rmSync(folder, { recursive: true, force: true });
 });
