@@ -294,6 +294,31 @@ export function shouldRedeliver(error: unknown): boolean {
     return error instanceof ServiceError || (error instanceof UpstreamError && error.retriable);
 }
 
+/** Default size limit of a message that the ingest node passes into the flow: 1 MiB. */
+export const DEFAULT_MAX_MESSAGE_BYTES = 1_048_576;
+/** Largest packet body MQTT can carry (its remaining length), 256 MiB minus one byte; a payload is a little smaller. */
+export const MAX_MESSAGE_BYTES = 268_435_455;
+/** Characters of an oversized message kept in its rejection. */
+const OVERSIZED_HEAD_CHARS = 1_024;
+
+/**
+ * Builds the rejection of a message larger than the size limit. It keeps the size, a SHA-256 of the
+ * whole payload (to match it against the sender's copy) and its first kilobyte.
+ */
+export function oversizedMessageRejection(topic: string, payload: Buffer, limit: number, receivedAt: Date = new Date()): Rejection {
+    const sha256 = createHash('sha256').update(payload).digest('hex');
+    return {
+        source: `mqtt:${topic}`,
+        code: 'message_too_large',
+        reason: `The message has ${payload.length} bytes, more than the limit of ${limit} bytes; split the readings into smaller envelopes, or raise the node's size limit.`,
+        field: 'payload',
+        value: payload.length,
+        ref: `sha256:${sha256.slice(0, 32)}`,
+        payload: { bytes: payload.length, sha256, head: payload.subarray(0, OVERSIZED_HEAD_CHARS).toString('utf8') },
+        received_at: receivedAt.toISOString(),
+    };
+}
+
 /**
  * Builds the rejection of a message whose handling failed for good. `ref` is a digest of topic
  * and payload, so the quarantine keeps a message delivered twice only once.

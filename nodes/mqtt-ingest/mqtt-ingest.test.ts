@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { createRequire } from 'node:module';
@@ -378,6 +379,38 @@ describe('ul-mqtt-ingest acknowledgements', () => {
         expect(msg.payload[0].reason).toContain('Unexpected token n in JSON at position 1');
         expect(acksOf(ids.clientId)).toEqual(['{not json', 'after']);
         expect(received).toHaveLength(2);
+    });
+
+    it('should reject an oversized message, then acknowledge', async () => {
+        const ids = names();
+        const rejected: HeldMessage[] = [];
+        const received = await load(ids, { maxBytes: '100' }, rejected);
+        const big = 'x'.repeat(2_000);
+        await publish(ids.topic, [big, 'small']);
+        await waitFor(() => received.length === 1 && rejected.length === 1, 'one message and one rejection');
+        received[0].done();
+        await pause();
+        expect(acksOf(ids.clientId)).toEqual([]);
+
+        rejected[0].done();
+        await waitFor(() => acksOf(ids.clientId).length === 2, 'two PUBACKs');
+        const rejection = (rejected[0].msg as unknown as { payload: Rejection[] }).payload[0];
+        const kept = rejection.payload as { bytes: number; sha256: string; head: string };
+        expect(rejection.code).toBe('message_too_large');
+        expect(rejection.reason).toContain('2000 bytes, more than the limit of 100 bytes');
+        expect(kept.bytes).toBe(2_000);
+        expect(kept.sha256).toBe(createHash('sha256').update(big).digest('hex'));
+        expect(kept.head).toBe('x'.repeat(1_024));
+        expect(received[0].msg.payload).toBe('small');
+        expect(warnings().some((text) => text.includes('2000 bytes'))).toBe(true);
+    });
+
+    it('should report a bad max bytes at deploy', async () => {
+        await helper.load(withRuntime(mqttIngestNode), [{ ...ingestNode(names(), { maxBytes: '0' }), wires: [[]] }]);
+        const errors = helper.log().args.filter((call: unknown[]) => (call[0] as { level: number }).level === 20);
+
+        expect(errors).toHaveLength(1);
+        expect(String((errors[0][0] as { msg: unknown }).msg)).toContain('Max message size "0" is invalid');
     });
 
     it('should stop reading at the unacknowledged limit', async () => {

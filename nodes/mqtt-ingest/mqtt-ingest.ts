@@ -12,13 +12,15 @@ import { installDeliveryTracking, type MessageHooks } from '../../lib/bus/flow-t
 import { registerIntake } from '../../lib/drain';
 import { toError } from '../../lib/errors';
 import {
-    DEFAULT_MAX_UNACKNOWLEDGED, failedMessageRejection, holdPubacks, MAX_PACKET_IDENTIFIERS, shouldRedeliver,
+    DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_MAX_UNACKNOWLEDGED, failedMessageRejection, holdPubacks, MAX_MESSAGE_BYTES, MAX_PACKET_IDENTIFIERS,
+    oversizedMessageRejection, shouldRedeliver,
     type AckTicket, type HeldPubacks,
 } from '../../lib/mqtt/deferred-acks';
 import { incrementCounter, registerGauge } from '../../lib/observability/counters';
 import { readSubscriptions, staleSubscriptions, subscriptionRecordPath, updateSubscriptions } from '../../lib/mqtt/subscription-record';
 import { runtimeContext } from '../../lib/runtime-context';
 import { readTlsFiles, type TlsFiles } from '../../lib/tls-files';
+import type { Rejection } from '../../lib/types';
 import { setStatus } from '../shared/status';
 
 interface MqttIngestConfig extends NodeDef {
@@ -29,6 +31,8 @@ interface MqttIngestConfig extends NodeDef {
     group: string;
     /** Maximum unacknowledged QoS 1 messages; empty for 1,000. */
     maxUnacked?: string | number;
+    /** Largest message in bytes that goes into the flow; larger ones are rejected. Empty for 1 MiB. */
+    maxBytes?: string | number;
     /** Broker account; normally `${UL_MQTT_USERNAME}` and `${UL_MQTT_PASSWORD}`, empty for none. */
     username?: string;
     password?: string;
@@ -64,6 +68,8 @@ export default function register(RED: NodeAPI): void {
         const topics = subscriptionTopics(config.topics || '', (config.group || '').trim());
         const limitText = String(config.maxUnacked ?? '').trim();
         const limit = limitText === '' ? DEFAULT_MAX_UNACKNOWLEDGED : Number(limitText);
+        const maxBytesText = String(config.maxBytes ?? '').trim();
+        const maxBytes = maxBytesText === '' ? DEFAULT_MAX_MESSAGE_BYTES : Number(maxBytesText);
 
         const problem = !/^(mqtts?|wss?|tcp|tls):\/\//.test(broker)
             ? RED._('ul-mqtt-ingest.errors.bad-broker', { broker })
@@ -75,7 +81,9 @@ export default function register(RED: NodeAPI): void {
                   ? RED._('ul-mqtt-ingest.errors.bad-qos', { qos: String(config.qos) })
                   : !Number.isInteger(limit) || limit < 1 || limit > MAX_PACKET_IDENTIFIERS
                     ? RED._('ul-mqtt-ingest.errors.bad-max-unacked', { value: limitText, max: MAX_PACKET_IDENTIFIERS })
-                    : undefined;
+                    : !Number.isInteger(maxBytes) || maxBytes < 1 || maxBytes > MAX_MESSAGE_BYTES
+                      ? RED._('ul-mqtt-ingest.errors.bad-max-bytes', { value: maxBytesText, max: MAX_MESSAGE_BYTES })
+                      : undefined;
         if (problem) {
             node.error(problem);
             setStatus(node, 'failed', RED._('ul-mqtt-ingest.status.not-configured'));
@@ -154,11 +162,15 @@ export default function register(RED: NodeAPI): void {
          * because another delivery would fail the same way and hold back every later PUBACK.
          */
         const reject = (ticket: AckTicket, msg: { topic: string; payload: string }, error: Error): void => {
-            const delivery = tracker.start({ topic: msg.topic, key: '' });
-            const rejection = failedMessageRejection(msg.topic, msg.payload, error);
-            node.send([null, attachDelivery({ topic: msg.topic, payload: [rejection] }, delivery)]);
+            sendRejection(ticket, msg.topic, failedMessageRejection(msg.topic, msg.payload, error));
+        };
+
+        /** Sends a rejection on the second output and acknowledges the message once it is stored. */
+        const sendRejection = (ticket: AckTicket, topic: string, rejection: Rejection): void => {
+            const delivery = tracker.start({ topic, key: '' });
+            node.send([null, attachDelivery({ topic, payload: [rejection] }, delivery)]);
             delivery.release();
-            delivery.outcome.then(() => settled(ticket), (thrown: unknown) => redeliver(ticket, msg.topic, toError(thrown)));
+            delivery.outcome.then(() => settled(ticket), (thrown: unknown) => redeliver(ticket, topic, toError(thrown)));
         };
 
         const failed = (ticket: AckTicket, msg: { topic: string; payload: string }, thrown: unknown): void => {
@@ -189,6 +201,18 @@ export default function register(RED: NodeAPI): void {
             }
             incrementCounter('ul_mqtt_messages_total', 'MQTT messages received by the ingest nodes.', labels);
             if (packet.dup) incrementCounter('ul_mqtt_redelivered_messages_total', 'MQTT messages that the broker sent again (DUP flag), because an earlier delivery was not acknowledged.', labels);
+            if (payload.length > maxBytes) {
+                incrementCounter('ul_mqtt_oversized_messages_total', 'MQTT messages larger than the size limit of the ingest node, rejected.', labels);
+                node.warn(RED._('ul-mqtt-ingest.warnings.oversized', { topic, bytes: payload.length, max: maxBytes }));
+                const rejection = oversizedMessageRejection(topic, payload, maxBytes);
+                if (ticket && hooks) {
+                    sendRejection(ticket, topic, rejection);
+                    return;
+                }
+                node.send([null, { topic, payload: [rejection] }]);
+                if (ticket) acks.queue.settle(ticket);
+                return;
+            }
             const msg = { topic, payload: payload.toString('utf8'), qos: packet.qos, retain: packet.retain };
             if (ticket && hooks) {
                 forward(ticket, msg);
