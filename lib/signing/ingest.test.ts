@@ -81,6 +81,42 @@ describe('verifyIngestLine rejects', () => {
         expect(rejection.reason).toMatch(/not valid JSON .* one complete JSON envelope per line/);
     });
 
+    it('should name an MQTT message, not a line', () => {
+        const rejection = rejectionOf(verifyLine('{"v":1,', new SequenceState(), 'ops/petrobras/3w-well-00004/readings'));
+
+        expect(rejection.code).toBe('malformed_json');
+        expect(rejection.reason).toMatch(/message is not valid JSON .* one complete JSON envelope per message/);
+    });
+
+    it('should call an empty message empty', () => {
+        const rejection = rejectionOf(verifyLine('  ', new SequenceState(), 'ops/petrobras/3w-well-00004/readings'));
+
+        expect(rejection.code).toBe('malformed_json');
+        expect(rejection.reason).toContain('The message is empty');
+        expect(rejection.payload).toBe('  ');
+    });
+
+    for (const depth of [9, 10_000, 500_000]) {
+        it(`should reject arrays nested ${depth} deep`, () => {
+            const text = '['.repeat(depth) + ']'.repeat(depth);
+            const rejection = rejectionOf(verifyLine(text));
+
+            expect(rejection.code).toBe('invalid_envelope');
+            expect(rejection.field).toBe('envelope');
+            expect(rejection.reason).toContain('more than 8 levels deep');
+            expect(rejection.payload).toBe(text);
+        });
+    }
+
+    it('should reject a reading value nested too deep', () => {
+        const deep = JSON.parse('{"a":'.repeat(20) + '1' + '}'.repeat(20)) as unknown;
+        const text = JSON.stringify({ ...envelope(), readings: [{ ...reading(), value: deep }] });
+        const rejection = rejectionOf(verifyLine(text));
+
+        expect(rejection.code).toBe('invalid_envelope');
+        expect(rejection.payload).toBe(text);
+    });
+
     const shapes: [string, unknown, string][] = [
         ['an array', [], 'envelope'],
         ['an unknown field', { ...envelope(), extra: 1 }, 'extra'],
@@ -128,6 +164,13 @@ describe('verifyIngestLine rejects', () => {
         expect(rejection.code).toBe('operator_mismatch');
         expect(rejection.field).toBe('operator');
         expect(rejection.reason).toContain('operator petrobras registered for device edge-01');
+    });
+
+    it('should reject a changed operator as bad_signature', () => {
+        const tampered = { ...envelope(), operator: 'equinor' };
+        const rejection = rejectionOf(verifyLine(JSON.stringify(tampered)));
+
+        expect(rejection.code).toBe('bad_signature');
     });
 
     it('should reject a changed value as bad_signature', () => {
@@ -221,5 +264,17 @@ describe('device batches', () => {
 describe('verifyIngestValue', () => {
     it('should verify an already parsed envelope', () => {
         expect(verifyIngestValue(envelope(), registry, new SequenceState(), 'mqtt:x').ok).toBe(true);
+    });
+});
+
+describe('verifyIngestValue nesting', () => {
+    it('should reject a deep value without keeping it', () => {
+        const deep = JSON.parse('['.repeat(10_000) + ']'.repeat(10_000)) as unknown;
+        const result = verifyIngestValue(deep, registry, new SequenceState(), 'mqtt:x');
+        const rejection = rejectionOf(result);
+
+        expect(rejection.code).toBe('invalid_envelope');
+        expect(rejection.payload).toBeUndefined();
+        expect(() => JSON.stringify(rejection)).not.toThrow();
     });
 });

@@ -39,11 +39,36 @@ function show(value: unknown): string {
     try {
         text = JSON.stringify(value) ?? String(value);
     } catch {
-        // Circular or BigInt values cannot come from JSON text, only from a caller's object.
-        text = String(value);
+        // Circular and BigInt values come only from a caller's object, and values nested thousands
+        // of levels deep overflow the stack in both JSON.stringify and String.
+        text = Array.isArray(value) ? 'an array that cannot be shown' : `a ${typeof value} that cannot be shown`;
     }
     return text.length > 80 ? `${text.slice(0, 77)}...` : text;
 }
+
+/**
+ * Nesting depth that a version 1 envelope never needs: the envelope, its readings array and each
+ * reading make 3 levels. Deeper values are rejected before any recursive step touches them.
+ */
+export const MAX_ENVELOPE_DEPTH = 8;
+
+/** Returns whether arrays and objects in `value` nest deeper than `limit` levels, without recursion. */
+export function nestsDeeperThan(value: unknown, limit: number): boolean {
+    const stack: [unknown, number][] = [[value, 1]];
+    while (stack.length > 0) {
+        const [item, depth] = stack.pop() as [unknown, number];
+        if (typeof item !== 'object' || item === null) continue;
+        if (depth > limit) return true;
+        for (const child of Array.isArray(item) ? item : Object.values(item)) {
+            if (typeof child === 'object' && child !== null) stack.push([child, depth + 1]);
+        }
+    }
+    return false;
+}
+
+/** Reason for an envelope nested deeper than MAX_ENVELOPE_DEPTH. */
+const TOO_DEEP_REASON = `The envelope nests arrays or objects more than ${MAX_ENVELOPE_DEPTH} levels deep, and a version 1 envelope needs 3 `
+    + '(envelope, readings, reading); send { v, device_id, cert_id, seq, operator, readings, sig } with readings as flat objects.';
 
 function nonEmptyString(value: unknown): value is string {
     return typeof value === 'string' && value !== '';
@@ -116,20 +141,27 @@ export function checkEnvelopeShape(value: unknown): ShapeProblem | undefined {
     return undefined;
 }
 
-/** Parses and verifies one line of `POST /v1/ingest`: one JSON envelope. Accepted sequence numbers are recorded in `sequences`. */
+/**
+ * Parses and verifies one envelope in JSON text: a line of `POST /v1/ingest` or an MQTT message.
+ * Accepted sequence numbers are recorded in `sequences`.
+ */
 export function verifyIngestLine(text: string, registry: DeviceLookup, sequences: SequenceState, source: string, options: IngestOptions = {}): IngestResult {
+    const receivedAt = (options.now ?? new Date()).toISOString();
+    // A rejection of the text itself keeps the text, because the parsed value may not be storable.
+    const rejectText = (code: string, reason: string): IngestResult => ({ ok: false, rejection: { source, code, reason, payload: text, received_at: receivedAt } });
+    const unit = options.topic === undefined ? 'line' : 'message';
+    if (text.trim() === '') {
+        return rejectText('malformed_json', `The ${unit} is empty; send one signed JSON envelope${unit === 'line' ? ' per line' : ''}.`);
+    }
     let value: unknown;
     try {
         value = JSON.parse(text);
     } catch (err) {
-        const rejection: Rejection = {
-            source,
-            code: 'malformed_json',
-            reason: `The line is not valid JSON (${(err as Error).message}); send one complete JSON envelope per line.`,
-            payload: text,
-            received_at: (options.now ?? new Date()).toISOString(),
-        };
-        return { ok: false, rejection };
+        const fix = unit === 'line' ? 'send one complete JSON envelope per line' : 'publish one complete JSON envelope per message';
+        return rejectText('malformed_json', `The ${unit} is not valid JSON (${(err as Error).message}); ${fix}.`);
+    }
+    if (nestsDeeperThan(value, MAX_ENVELOPE_DEPTH)) {
+        return { ok: false, rejection: { source, code: 'invalid_envelope', reason: TOO_DEEP_REASON, field: 'envelope', payload: text, received_at: receivedAt } };
     }
     return verifyIngestValue(value, registry, sequences, source, options);
 }
@@ -147,6 +179,10 @@ export function verifyIngestValue(value: unknown, registry: DeviceLookup, sequen
         return { ok: false, rejection };
     };
 
+    if (nestsDeeperThan(value, MAX_ENVELOPE_DEPTH)) {
+        // The value itself is left out: the store could not serialize it.
+        return { ok: false, rejection: { source, code: 'invalid_envelope', reason: TOO_DEEP_REASON, field: 'envelope', received_at: receivedAt } };
+    }
     const problem = checkEnvelopeShape(value);
     if (problem) return reject('invalid_envelope', problem.reason, problem.field, problem.value);
     const envelope = value as SignedEnvelope;
@@ -164,21 +200,22 @@ export function verifyIngestValue(value: unknown, registry: DeviceLookup, sequen
             ref,
         );
     }
-    if (envelope.operator !== device.operator) {
-        return reject(
-            'operator_mismatch',
-            `Operator ${envelope.operator} does not match operator ${device.operator} registered for device ${device.device_id}; set the device's operator to ${device.operator}.`,
-            'operator',
-            envelope.operator,
-            ref,
-        );
-    }
     if (!verifyEnvelope(envelope, device.key)) {
         return reject(
             'bad_signature',
             `The signature of envelope ${ref} from device ${device.device_id} does not match its content and the key of certificate ${device.cert_id}; the envelope was changed after signing or signed with another key, so resend it signed with the device's registered key.`,
             'sig',
             envelope.sig,
+            ref,
+        );
+    }
+    // After the signature, so that an operator changed in transit is reported as a bad signature.
+    if (envelope.operator !== device.operator) {
+        return reject(
+            'operator_mismatch',
+            `Operator ${envelope.operator} does not match operator ${device.operator} registered for device ${device.device_id}; configure the device with operator ${device.operator}, or correct its registry entry if the device changed operator.`,
+            'operator',
+            envelope.operator,
             ref,
         );
     }

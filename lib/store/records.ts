@@ -97,6 +97,25 @@ export async function selectEvents(db: Queryable, query: EventsQuery = {}): Prom
     return rows.map(toEvent);
 }
 
+/** Characters of JSON kept of the offending value of a rejection; the payload keeps the whole input. */
+const QUARANTINE_VALUE_CHARS = 1_024;
+
+/**
+ * Returns a value that serialises as JSON: the value itself when its JSON has at most `maxChars`
+ * characters, else the start of that JSON as text. A value that JSON.stringify cannot serialise
+ * (circular, BigInt, nested too deep for the stack) becomes a note naming the error.
+ */
+function storableValue(value: unknown, maxChars: number): unknown {
+    let text: string | undefined;
+    try {
+        text = JSON.stringify(value);
+    } catch (err) {
+        return { not_serializable: String((err as Error).message) };
+    }
+    if (text === undefined || text.length <= maxChars) return value;
+    return `${text.slice(0, maxChars)}... (${text.length} characters in all)`;
+}
+
 /**
  * Stores rejections and returns how many were new. A rejection with the same source, ref, code
  * and field as a stored one is skipped, so importing a file twice adds nothing.
@@ -109,9 +128,9 @@ export async function insertQuarantine(db: Queryable, rejections: Rejection[]): 
         code: r.code,
         reason: r.reason,
         field: r.field ?? null,
-        value: r.value === undefined ? null : r.value,
+        value: r.value === undefined ? null : storableValue(r.value, QUARANTINE_VALUE_CHARS),
         ref: r.ref ?? null,
-        payload: r.payload === undefined ? null : r.payload,
+        payload: r.payload === undefined ? null : storableValue(r.payload, Number.POSITIVE_INFINITY),
         // The quarantine keeps every rejection, so an unreadable time becomes the time of storing.
         received_at: Number.isNaN(Date.parse(r.received_at)) ? storedAt : r.received_at,
     }));

@@ -109,6 +109,32 @@ describe('ul-quarantine', () => {
         expect(Date.now() - Date.parse(row.received_at)).toBeLessThan(60_000);
     });
 
+    it('should shorten a long offending value', async () => {
+        await helper.load([storeNode, quarantineNode], flow);
+        const node = helper.getNode('quarantine-1') as CompletingNode;
+        const pad = 'p'.repeat(5_000);
+
+        const error = await receive(node, { ...rejection('row 10'), source: 'mqtt:long-value', field: 'pad', value: pad, payload: { pad } });
+        const [row] = await store.listQuarantine({ source: 'mqtt:long-value' });
+
+        expect(error).toBeUndefined();
+        expect(row.value).toBe(`"${'p'.repeat(1_023)}... (5002 characters in all)`);
+        expect(row.payload).toEqual({ pad });
+    });
+
+    it('should store a note for an unserializable payload', async () => {
+        await helper.load([storeNode, quarantineNode], flow);
+        const node = helper.getNode('quarantine-1') as CompletingNode;
+        const circular: Record<string, unknown> = {};
+        circular.self = circular;
+
+        const error = await receive(node, { ...rejection('row 11'), source: 'mqtt:circular', payload: circular });
+        const [row] = await store.listQuarantine({ source: 'mqtt:circular' });
+
+        expect(error).toBeUndefined();
+        expect(String((row.payload as { not_serializable: string }).not_serializable)).toMatch(/circular/i);
+    });
+
     it('should fail a message that holds no rejections', async () => {
         await helper.load([storeNode, quarantineNode], flow);
         const node = helper.getNode('quarantine-1') as CompletingNode;

@@ -157,6 +157,28 @@ describe('ul-verify rejections', () => {
         expect(rejection.source).toBe(`mqtt:${TOPIC}`);
     });
 
+    it('should reject arrays nested 10,000 deep', async () => {
+        await helper.load(verifyNode, verifyFlow);
+        const text = '['.repeat(10_000) + ']'.repeat(10_000);
+        const rejection = await rejectionFor(text);
+
+        expect(rejection.code).toBe('invalid_envelope');
+        expect(rejection.payload).toBe(text);
+    });
+
+    it('should quarantine a message whose check throws', async () => {
+        await helper.load(verifyNode, verifyFlow);
+        const hostile = {
+            get v(): number {
+                throw new Error('getter failed');
+            },
+        };
+        const rejection = await rejectionFor(hostile);
+
+        expect(rejection.code).toBe('verify_failed');
+        expect(rejection.reason).toContain('getter failed');
+    });
+
     it('should reject an envelope without signature', async () => {
         await helper.load(verifyNode, verifyFlow);
         const { sig: _sig, ...unsigned } = envelope(1);

@@ -9,11 +9,26 @@ import { parseVerifyConfig } from '../../lib/signing/config';
 import { verifyIngestLine, verifyIngestValue, type IngestResult } from '../../lib/signing/ingest';
 import { DeviceRegistry } from '../../lib/signing/registry';
 import { SequenceState } from '../../lib/signing/sequence';
-import type { Reading } from '../../lib/types';
+import type { Reading, Rejection } from '../../lib/types';
 import { setStatus, throttledStatus } from '../shared/status';
 
 interface VerifyConfig extends NodeDef {
     registryFile: string;
+}
+
+/** Builds the rejection of a message whose verification threw, keeping its text. */
+function verifyFailure(source: string, payload: unknown, error: Error): Rejection {
+    let text: string | undefined;
+    if (Buffer.isBuffer(payload)) text = payload.toString('utf8');
+    else if (typeof payload === 'string') text = payload;
+    const rejection: Rejection = {
+        source,
+        code: 'verify_failed',
+        reason: `Verifying the message failed (${error.message}); check that it is one signed JSON envelope as the edge sends it.`,
+        received_at: new Date().toISOString(),
+    };
+    if (text !== undefined) rejection.payload = text;
+    return rejection;
 }
 
 export default function register(RED: NodeAPI): void {
@@ -44,9 +59,16 @@ export default function register(RED: NodeAPI): void {
             const source = topic === undefined ? 'mqtt' : `mqtt:${topic}`;
             const payload: unknown = msg.payload;
             let result: IngestResult;
-            if (Buffer.isBuffer(payload)) result = verifyIngestLine(payload.toString('utf8'), registry, sequences, source, { topic });
-            else if (typeof payload === 'string') result = verifyIngestLine(payload, registry, sequences, source, { topic });
-            else result = verifyIngestValue(payload, registry, sequences, source, { topic });
+            try {
+                if (Buffer.isBuffer(payload)) result = verifyIngestLine(payload.toString('utf8'), registry, sequences, source, { topic });
+                else if (typeof payload === 'string') result = verifyIngestLine(payload, registry, sequences, source, { topic });
+                else result = verifyIngestValue(payload, registry, sequences, source, { topic });
+            } catch (err) {
+                // An unexpected failure must not hold the message: the intake would stop behind it.
+                const error = toError(err);
+                node.warn(RED._('ul-verify.warnings.verify-failed', { source, error: error.message }));
+                result = { ok: false, rejection: verifyFailure(source, payload, error) };
+            }
 
             if (!result.ok) {
                 rejected++;
