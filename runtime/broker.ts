@@ -60,7 +60,7 @@ export async function startBroker(host: string, port: number, logger: Logger, ac
     try {
         await new Promise<void>((resolve, reject) => {
             server.once('error', (err: NodeJS.ErrnoException) => {
-                reject(err.code === 'EADDRINUSE' ? new ConfigError(`MQTT port ${port} on ${host} is in use; stop the other broker or pass --mqtt-port with a free port.`, { cause: err }) : err);
+                reject(err.code === 'EADDRINUSE' ? new ConfigError(`MQTT port ${port} on ${host} is in use; stop the other broker or pass --mqtt-port (or set UL_MQTT_PORT) with a free port.`, { cause: err }) : err);
             });
             server.listen(port, host, () => resolve());
         });

@@ -37,6 +37,18 @@ describe('upstream-live command', () => {
         expect(written(stdout)).toBe('');
     });
 
+    it('should show help for token --help', async () => {
+        expect(await main(['token', '--help'])).toBe(0);
+        expect(written(stdout)).toContain('Usage: upstream-live token USER [--data-dir DIR]');
+        expect(written(stderr)).toBe('');
+    });
+
+    it('should show help for flows check --help', async () => {
+        expect(await main(['flows', 'check', '--help'])).toBe(0);
+        expect(written(stdout)).toContain('Usage: upstream-live flows <command>');
+        expect(written(stderr)).toBe('');
+    });
+
     it('should read the token user after options', async () => {
         const dataDir = mkdtempSync(join(tmpdir(), 'ul-cli-'));
         folders.push(dataDir);

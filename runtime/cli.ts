@@ -26,6 +26,15 @@ function firstPositional(args: string[]): number {
     return -1;
 }
 
+const TOKEN_USAGE = [
+    'Usage: upstream-live token USER [--data-dir DIR]',
+    '',
+    'Prints a bearer token for a demo user of the data folder, for the API and the reading stream.',
+    'Demo users: admin, analyst, petrobras-ops, equinor-ops, public.',
+    '',
+    'Example: curl -H "authorization: Bearer $(upstream-live token analyst)" http://127.0.0.1:1880/v1/assets',
+].join('\n');
+
 async function printToken(args: string[]): Promise<number> {
     const position = firstPositional(args);
     const username = position === -1 ? undefined : args[position];
@@ -57,6 +66,10 @@ export async function main(argv: string[]): Promise<number | undefined> {
                 return undefined;
             }
             case 'token':
+                if (args.includes('--help') || args.includes('-h')) {
+                    process.stdout.write(TOKEN_USAGE + '\n');
+                    return 0;
+                }
                 return await printToken(args);
             case 'flows':
                 return runFlowsCommand(args);

@@ -278,6 +278,11 @@ export function runFlowsCommand(args: string[], io: FlowsIo = processIo): number
         return EXIT_USAGE;
     }
     const [subcommand, ...rest] = args;
+    // `flows check --help` shows the same text as `flows help`.
+    if (subcommand !== undefined && (rest.includes('--help') || rest.includes('-h'))) {
+        io.stdout(FLOWS_USAGE + '\n');
+        return 0;
+    }
     switch (subcommand) {
         case 'fmt':
             return runFmt(rest, io);

@@ -74,6 +74,25 @@ describe('parseOptions', () => {
         expect(() => parseOptions(['--colour'], {})).toThrow('Unknown option "--colour"');
     });
 
+    it('should take ports in decimal digits only', () => {
+        for (const raw of [' 18890', '0x4A00', '1e4', '1880.0', '', '70000']) {
+            expect(() => parseOptions(['--port', raw], {})).toThrow(`--port: invalid port "${raw}"`);
+        }
+        expect(parseOptions(['--port', '08080'], {}).port).toBe(8080);
+        expect(parseOptions(['--port', '0'], {}).port).toBe(0);
+    });
+
+    it('should call an option before another a missing value', () => {
+        expect(() => parseOptions(['--port', '--data-dir', 'x'], {})).toThrow('Option --port needs a value');
+        expect(() => parseOptions(['--speed', '--port', '18890'], {})).toThrow('Option --speed needs a value');
+        expect(parseOptions(['--data-dir=--odd'], {}).dataDir).toMatch(/--odd$/);
+    });
+
+    it('should take the last value of a repeated option', () => {
+        expect(parseOptions(['--port', '18890', '--port', '18891'], {}).port).toBe(18891);
+        expect(parseOptions(['--port=1', '--port', '2'], {}).port).toBe(2);
+    });
+
     it('should normalize the retention policy', () => {
         expect(parseOptions([], {}).retention).toBe('raw=90d,1m=730d,15m=forever,1h=forever');
         expect(parseOptions(['--retention', '15m=3650,1h=3650, raw=30'], {}).retention).toBe('raw=30d,1m=730d,15m=3650d,1h=3650d');

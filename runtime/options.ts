@@ -94,7 +94,8 @@ function convert(spec: OptionSpec, raw: string, origin: string): unknown {
             }
             return raw;
         case 'port': {
-            const port = Number(raw);
+            // Only decimal digits: Number() would also take " 1880", "0x758" and "1.88e3".
+            const port = /^\d{1,5}$/.test(raw) ? Number(raw) : Number.NaN;
             if (!Number.isInteger(port) || port < 0 || port > 65535) {
                 throw new UsageError(`${origin}: invalid port "${raw}"; use a whole number from 0 to 65535.`);
             }
@@ -145,9 +146,13 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
         }
         const spec = OPTION_SPECS.find((s) => s.flag === flag);
         if (!spec) throw new UsageError(`Unknown option "${arg}"; run \`upstream-live --help\` for the list.`);
-        const value = inline ?? argv[++i];
-        if (value === undefined) throw new UsageError(`Option ${flag} needs a value (${spec.help}).`);
-        flags.set(spec.flag, value);
+        // `--port --data-dir x` is a forgotten value, not the port "--data-dir".
+        const next = argv[i + 1];
+        if (inline === undefined && (next === undefined || next.startsWith('--'))) {
+            throw new UsageError(`Option ${flag} needs a value (${spec.help}).`);
+        }
+        // A repeated option takes its last value, so a wrapper script can append overrides.
+        flags.set(spec.flag, inline ?? argv[++i]);
     }
 
     for (const spec of OPTION_SPECS) {
@@ -184,9 +189,23 @@ export function helpText(): string {
         '  token        print a bearer token for a demo user: upstream-live token USER [--data-dir DIR]',
         '  flows        format, check, diff and show flow files: upstream-live flows help',
         '  help         show this text',
+        '  version      print the version (also --version)',
         '',
         'Options for start:',
         ...lines,
+        '',
+        'Environment only (no option):',
+        '  UL_BUS_TRANSPORT           memory (default) or kafka: the bus between the cloud flows',
+        '  UL_KAFKA_BROKERS           Kafka brokers, host:port separated by commas (with UL_BUS_TRANSPORT=kafka);',
+        '                             UL_KAFKA_TLS, UL_KAFKA_TLS_CA/CERT/KEY and UL_KAFKA_SASL_MECHANISM/USERNAME/PASSWORD',
+        '                             connect to a secured cluster (see the README)',
+        '  UL_MQTT_SHARED_GROUP       shared subscription group of the cloud MQTT intake, for several cloud runtimes',
+        '  UL_RUNTIME_ID              suffix of the MQTT client id, one per cloud runtime that shares a flow file',
+        '  UL_MQTT_USERNAME, UL_MQTT_PASSWORD, UL_MQTT_TLS_CA/CERT/KEY',
+        '                             account and TLS files of the MQTT broker (profiles cloud and edge)',
+        '  UL_FLOWS_DIR               folder of edge.json and cloud.json; default flows/ of the project',
+        '  UL_LOG_LEVEL, UL_LOG_FORMAT  debug, info, warn or error; json or pretty (default pretty on a terminal)',
+        '  UL_CREDENTIAL_SECRET       key that encrypts the flow credentials; default a random key in the data folder',
         '',
         'Examples:',
         '  upstream-live start                      # one-command demo on loopback',

@@ -28,6 +28,12 @@ describe('checkPortFree', () => {
         );
     });
 
+    it('should name the variable of the port too', async () => {
+        await expect(checkPortFree('127.0.0.1', { port: takenPort, option: '--mqtt-port', use: 'embedded MQTT broker', env: 'UL_MQTT_PORT' })).rejects.toThrow(
+            `The embedded MQTT broker port ${takenPort} on 127.0.0.1 is in use; stop the other program or pass --mqtt-port (or set UL_MQTT_PORT) with a free port.`,
+        );
+    });
+
     it('should pass a free port and leave it free', async () => {
         const probe = createServer();
         await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', () => resolve()));
@@ -44,15 +50,15 @@ describe('portsToCheck', () => {
 
     it('should list the broker port for profile all', () => {
         expect(portsToCheck('all', options)).toEqual([
-            { port: 1880, option: '--port', use: 'cloud HTTP' },
-            { port: 1881, option: '--edge-port', use: 'edge HTTP' },
-            { port: 1883, option: '--mqtt-port', use: 'embedded MQTT broker' },
+            { port: 1880, option: '--port', use: 'cloud HTTP', env: 'UL_HTTP_PORT' },
+            { port: 1881, option: '--edge-port', use: 'edge HTTP', env: 'UL_EDGE_HTTP_PORT' },
+            { port: 1883, option: '--mqtt-port', use: 'embedded MQTT broker', env: 'UL_MQTT_PORT' },
         ]);
     });
 
     it('should list one HTTP port per role', () => {
-        expect(portsToCheck('cloud', options)).toEqual([{ port: 1880, option: '--port', use: 'cloud HTTP' }]);
-        expect(portsToCheck('edge', options)).toEqual([{ port: 1881, option: '--edge-port', use: 'edge HTTP' }]);
+        expect(portsToCheck('cloud', options)).toEqual([{ port: 1880, option: '--port', use: 'cloud HTTP', env: 'UL_HTTP_PORT' }]);
+        expect(portsToCheck('edge', options)).toEqual([{ port: 1881, option: '--edge-port', use: 'edge HTTP', env: 'UL_EDGE_HTTP_PORT' }]);
     });
 });
 
@@ -61,7 +67,7 @@ describe('checkPortsFree', () => {
         const ports = portsToCheck('all', { port: 0, edgePort: 0, mqttPort: takenPort });
 
         await expect(checkPortsFree('127.0.0.1', ports)).rejects.toThrow(
-            `The embedded MQTT broker port ${takenPort} on 127.0.0.1 is in use; stop the other program or pass --mqtt-port with a free port.`,
+            `The embedded MQTT broker port ${takenPort} on 127.0.0.1 is in use; stop the other program or pass --mqtt-port (or set UL_MQTT_PORT) with a free port.`,
         );
     });
 

@@ -12,15 +12,17 @@ export interface PortToCheck {
     option: string;
     /** User of the port in messages, such as "cloud HTTP". */
     use: string;
+    /** The environment variable that sets the port too, such as UL_HTTP_PORT. */
+    env?: string;
 }
 
 /** Resolves when `port` can be bound on `host`; rejects with a ConfigError naming the option when it is in use. */
-export function checkPortFree(host: string, { port, option, use }: PortToCheck): Promise<void> {
+export function checkPortFree(host: string, { port, option, use, env }: PortToCheck): Promise<void> {
     return new Promise((resolve, reject) => {
         const probe = createServer();
         probe.once('error', (err: NodeJS.ErrnoException) => {
             if (err.code === 'EADDRINUSE') {
-                reject(new ConfigError(`The ${use} port ${port} on ${host} is in use; stop the other program or pass ${option} with a free port.`, { cause: err }));
+                reject(new ConfigError(`The ${use} port ${port} on ${host} is in use; stop the other program or pass ${option}${env ? ` (or set ${env})` : ''} with a free port.`, { cause: err }));
             } else {
                 // Other problems (an address of another machine) are reported by the runtime that binds it.
                 resolve();
@@ -35,9 +37,9 @@ export function checkPortFree(host: string, { port, option, use }: PortToCheck):
  * and both runtimes, and a cloud or edge process binds its own HTTP port only.
  */
 export function portsToCheck(profile: Profile, options: Pick<RuntimeOptions, 'port' | 'edgePort' | 'mqttPort'>): PortToCheck[] {
-    const cloud = { port: options.port, option: '--port', use: 'cloud HTTP' };
-    const edge = { port: options.edgePort, option: '--edge-port', use: 'edge HTTP' };
-    const broker = { port: options.mqttPort, option: '--mqtt-port', use: 'embedded MQTT broker' };
+    const cloud = { port: options.port, option: '--port', use: 'cloud HTTP', env: 'UL_HTTP_PORT' };
+    const edge = { port: options.edgePort, option: '--edge-port', use: 'edge HTTP', env: 'UL_EDGE_HTTP_PORT' };
+    const broker = { port: options.mqttPort, option: '--mqtt-port', use: 'embedded MQTT broker', env: 'UL_MQTT_PORT' };
     if (profile === 'cloud') return [cloud];
     if (profile === 'edge') return [edge];
     return [cloud, edge, broker];

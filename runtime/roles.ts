@@ -82,13 +82,15 @@ const RETENTION_FIRST_DELAY_MS = 10 * 60_000;
 
 export async function startCloud(options: RuntimeOptions, logger: Logger): Promise<RunningRole> {
     checkProfileFlows('cloud');
+    // The registry is read before the data folder is made, so a broken file changes nothing.
+    const assets = registryAssets(options.assetsFile);
     mkdirSync(options.dataDir, { recursive: true });
     const auth = await editorAuth(options.dataDir);
     const issuer = await loadIssuer(options.dataDir);
 
     const started = Date.now();
     const store: Store = await openStore(storeSpec(options));
-    await store.upsertAssets(registryAssets(options.assetsFile));
+    await store.upsertAssets(assets);
     logger.info('store open', { engine: storeSpec(options).engine, ms: Date.now() - started });
     const retentionIntervalMs = options.retentionIntervalHours * 3_600_000;
     const retention = scheduleRetention({

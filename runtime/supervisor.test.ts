@@ -28,12 +28,12 @@ afterAll(async () => {
 
 describe('runSupervisor', () => {
     const cases = [
-        { option: '--mqtt-port', use: 'embedded MQTT broker' },
-        { option: '--port', use: 'cloud HTTP' },
-        { option: '--edge-port', use: 'edge HTTP' },
+        { option: '--mqtt-port', use: 'embedded MQTT broker', env: 'UL_MQTT_PORT' },
+        { option: '--port', use: 'cloud HTTP', env: 'UL_HTTP_PORT' },
+        { option: '--edge-port', use: 'edge HTTP', env: 'UL_EDGE_HTTP_PORT' },
     ];
 
-    for (const { option, use } of cases) {
+    for (const { option, use, env } of cases) {
         it(`should check ${option} before the data folder`, async () => {
             const dataDir = join(folder, option.slice(2));
             const ports = { '--port': '0', '--edge-port': '0', '--mqtt-port': '0', [option]: String(takenPort) };
@@ -44,9 +44,21 @@ describe('runSupervisor', () => {
             const start = runSupervisor(parseOptions(argv, {}), logger);
 
             await expect(start).rejects.toBeInstanceOf(ConfigError);
-            await expect(start).rejects.toThrow(`The ${use} port ${takenPort} on 127.0.0.1 is in use; stop the other program or pass ${option} with a free port.`);
+            await expect(start).rejects.toThrow(`The ${use} port ${takenPort} on 127.0.0.1 is in use; stop the other program or pass ${option} (or set ${env}) with a free port.`);
             expect(existsSync(dataDir)).toBe(false);
             expect(lines).toEqual([]);
         });
     }
+
+    it('should check the asset registry before the data folder', async () => {
+        const dataDir = join(folder, 'registry');
+        const missing = join(folder, 'no-such-assets.json');
+        const options = parseOptions(['--data-dir', dataDir, '--port', '0', '--edge-port', '0', '--mqtt-port', '0', '--assets-file', missing], {});
+
+        const start = runSupervisor(options, createLogger({ role: 'supervisor' }, { write: () => undefined }));
+
+        await expect(start).rejects.toBeInstanceOf(ConfigError);
+        await expect(start).rejects.toThrow(missing);
+        expect(existsSync(dataDir)).toBe(false);
+    });
 });

@@ -4,6 +4,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
+import { loadAssetRegistry } from '../lib/normalize/asset-registry';
 import { startBroker, type EmbeddedBroker } from './broker';
 import { checkPortsFree, portsToCheck } from './ports';
 import { lockDataDir } from './lock';
@@ -34,6 +35,8 @@ export async function runSupervisor(options: RuntimeOptions, logger: Logger): Pr
     const started = Date.now();
     // The ports are checked first, so a taken port is reported before the lock or demo files are written.
     await checkPortsFree(options.host, portsToCheck('all', options));
+    // The cloud runtime reads the asset registry too; a broken file is reported before anything is written.
+    loadAssetRegistry(options.assetsFile);
     const unlock = lockDataDir(options.dataDir, 'supervisor');
     let broker: EmbeddedBroker;
     let accounts: MqttAccount[] = [];
