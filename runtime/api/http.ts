@@ -155,6 +155,13 @@ export function isoParam(value: unknown, name: string): string | undefined {
     return parsed.toISOString();
 }
 
+/** Reads a true/false query parameter; empty or absent is false. Anything else is a 400 naming the value. */
+export function booleanParam(value: unknown, name: string): boolean {
+    if (value === undefined || value === '' || value === 'false') return false;
+    if (value === 'true') return true;
+    throw new ApiError(400, 'invalid_parameter', `Query parameter ${name}="${String(value)}" is invalid; use true or false.`);
+}
+
 export function intParam(value: unknown, name: string, min: number, max: number): number | undefined {
     if (value === undefined || value === '') return undefined;
     const number = typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : NaN;

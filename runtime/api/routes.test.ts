@@ -216,6 +216,20 @@ describe('query parameters', () => {
         expect(body.chain_valid).toBe(true);
     });
 
+    it('should reject a verify value other than true or false', async () => {
+        const { status, body } = await call('GET', '/audit?verify=maybe');
+
+        expect(status).toBe(400);
+        expect(JSON.stringify(body)).toContain('Query parameter verify=\\"maybe\\" is invalid; use true or false.');
+    });
+
+    it('should leave out the chain check for verify=false', async () => {
+        const { status, body } = await call('GET', '/audit?verify=false');
+
+        expect(status).toBe(200);
+        expect(body.chain_valid).toBeUndefined();
+    });
+
     it('should accept every quarantine parameter', async () => {
         const { status, body } = await call('GET', '/quarantine?source=api:ingest&since=2017-10-31&limit=5');
 

@@ -6,7 +6,7 @@ import type { Principal } from '../../lib/auth/types';
 import { METRICS } from '../../lib/metrics';
 import type { Resolution, RollupRow, Store } from '../../lib/store/types';
 import type { Reading, Severity } from '../../lib/types';
-import { allowQuery, ApiError, authenticate, intParam, isoParam, requireRole, route, type AuthedRequest } from './http';
+import { allowQuery, ApiError, authenticate, booleanParam, intParam, isoParam, requireRole, route, type AuthedRequest } from './http';
 import type { TokenVerifier } from '../../lib/auth/types';
 import { createSilencesRouter } from './silences';
 
@@ -195,9 +195,10 @@ export function createApiRouter(deps: ApiDependencies): Router {
         requireRole('regulator-admin', 'analyst'),
         allowQuery('limit', 'verify'),
         route(async (req, res) => {
+            const verify = booleanParam(req.query.verify, 'verify');
             const entries = await store.listAudit(intParam(req.query.limit, 'limit', 1, 10_000));
-            const brokenAt = req.query.verify === 'true' ? await store.verifyAudit() : undefined;
-            res.json({ count: entries.length, entries, ...(req.query.verify === 'true' ? { chain_valid: brokenAt === undefined, broken_at: brokenAt ?? null } : {}) });
+            const brokenAt = verify ? await store.verifyAudit() : undefined;
+            res.json({ count: entries.length, entries, ...(verify ? { chain_valid: brokenAt === undefined, broken_at: brokenAt ?? null } : {}) });
         }),
     );
 
