@@ -50,6 +50,18 @@ describe('listReportFiles', () => {
 
         expect((await listReportFiles(dir)).map((file) => file.name)).toEqual(['a.xlsx', 'b.csv']);
     });
+
+    it('should name the other visible files', async () => {
+        await writeFile(join(dir, 'b.csv'), 'x');
+        await writeFile(join(dir, 'notes.txt'), 'x');
+        await writeFile(join(dir, '.hidden.txt'), 'x');
+        await writeFile(join(dir, '~$b.xlsx'), 'x');
+        const ignored: string[] = [];
+
+        await listReportFiles(dir, ignored);
+
+        expect(ignored).toEqual(['notes.txt']);
+    });
 });
 
 describe('archiveReport', () => {

@@ -45,11 +45,18 @@ export function isReportFileName(name: string): boolean {
     return REPORT_EXTENSIONS.has(extname(name).toLowerCase()) && !name.startsWith('.') && !name.startsWith('~$');
 }
 
-/** Lists the report files directly in the folder (not in its subfolders). */
-export async function listReportFiles(dir: string): Promise<ListedFile[]> {
+/**
+ * Lists the report files directly in the folder (not in its subfolders). Names of other visible
+ * files, which the inbox leaves alone, are added to `ignored` when it is given.
+ */
+export async function listReportFiles(dir: string, ignored?: string[]): Promise<ListedFile[]> {
     const files: ListedFile[] = [];
     for (const entry of await readdir(dir, { withFileTypes: true })) {
-        if (!entry.isFile() || !isReportFileName(entry.name)) continue;
+        if (!entry.isFile()) continue;
+        if (!isReportFileName(entry.name)) {
+            if (!entry.name.startsWith('.') && !entry.name.startsWith('~$')) ignored?.push(entry.name);
+            continue;
+        }
         try {
             const info = await stat(join(dir, entry.name));
             files.push({ name: entry.name, size: info.size, mtimeMs: info.mtimeMs });

@@ -59,6 +59,8 @@ export interface InboxEvents<T> {
     onDone(job: InboxJob<T>, result: JobResult): void;
     /** Listing or importing from the watched folder failed outside any one file. Polling goes on. */
     onPollError(error: Error): void;
+    /** A file in the watched folder is not a report (.csv or .xlsx); called once per name. */
+    onIgnored?(name: string): void;
 }
 
 export interface InboxOptions<T> {
@@ -95,6 +97,7 @@ export class ReportInbox<T> {
     private readonly abort = new AbortController();
     private readonly stable = new StableFiles();
     private readonly memoryLedger: Ledger = {};
+    private readonly reportedIgnored = new Set<string>();
     private queue: Promise<unknown> = Promise.resolve();
     private timer: NodeJS.Timeout | undefined;
     private closed = false;
@@ -135,11 +138,17 @@ export class ReportInbox<T> {
     private async poll(): Promise<void> {
         const dir = this.options.watchDir as string;
         let ready: string[];
+        const ignored: string[] = [];
         try {
-            ready = this.stable.ready(await listReportFiles(dir));
+            ready = this.stable.ready(await listReportFiles(dir, ignored));
         } catch (err) {
             this.options.events.onPollError(toError(err));
             return;
+        }
+        for (const name of ignored) {
+            if (this.reportedIgnored.has(name)) continue;
+            this.reportedIgnored.add(name);
+            this.options.events.onIgnored?.(name);
         }
         for (const name of ready) {
             if (this.closed) return;

@@ -112,6 +112,13 @@ function errorLogs(): string[] {
         .map((call: unknown[]) => String((call[0] as { msg: unknown }).msg));
 }
 
+function warningLogs(): string[] {
+    return helper
+        .log()
+        .args.filter((call: unknown[]) => (call[0] as { level: number }).level === 30)
+        .map((call: unknown[]) => String((call[0] as { msg: unknown }).msg));
+}
+
 describe('ul-report-import watching a folder', () => {
     it('should import and archive a dropped file', async () => {
         await helper.load(reportImportNode, flow({ watchDir: dir }));
@@ -181,6 +188,21 @@ describe('ul-report-import watching a folder', () => {
         expect(errorText).toContain('missing the required column ON_STREAM_HRS');
         expect(errorText).toContain(`Expected header: ${HEADER}`);
         expect(errorLogs().some((text) => text.includes('ON_STREAM_HRS'))).toBe(true);
+    });
+
+    it('should warn once about a file that is not a report', async () => {
+        await helper.load(reportImportNode, flow({ watchDir: dir }));
+        await writeFile(join(dir, 'notes.txt'), 'call the operator');
+
+        const inboxWarnings = () => warningLogs().filter((text) => text.includes('report inbox'));
+        const started = Date.now();
+        while (inboxWarnings().length === 0 && Date.now() - started < 5_000) await new Promise((resolve) => setTimeout(resolve, 20));
+        // Several more polls (every 50 ms) must not repeat the warning.
+        await new Promise((resolve) => setTimeout(resolve, 300));
+
+        expect(inboxWarnings()).toHaveLength(1);
+        expect(inboxWarnings()[0]).toContain('File notes.txt in the report inbox');
+        expect(await readdir(dir)).toContain('notes.txt');
     });
 
     it('should resolve a relative watch folder', async () => {

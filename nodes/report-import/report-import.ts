@@ -132,6 +132,7 @@ export default function register(RED: NodeAPI): void {
                     progress('busy', RED._('ul-report-import.status.progress', { row: count(p.rows), total }));
                 },
                 onDone: finished,
+                onIgnored: (name) => node.warn(RED._('ul-report-import.warnings.ignored', { name, path: watchDir ?? '' })),
                 onPollError: (error) => {
                     progress('failed', RED._('ul-report-import.status.watch-failed'));
                     const details = { path: watchDir ?? '', error: error.message };
