@@ -209,6 +209,40 @@ describe('verifyIngestLine rejects', () => {
         expect(rejection.reason).toContain('Sequence 5 of device edge-01 was already accepted');
     });
 
+    it('should mark the same envelope again as redelivered', () => {
+        const sequences = new SequenceState();
+        const line = JSON.stringify(envelope({ seq: 5 }));
+        verifyLine(line, sequences);
+
+        const result = verifyLine(line, sequences);
+
+        expect(result.ok).toBe(false);
+        expect(!result.ok && result.redelivered).toBe(true);
+    });
+
+    it('should not mark other content with a used sequence as redelivered', () => {
+        const sequences = new SequenceState();
+        verifyLine(JSON.stringify(envelope({ seq: 5 })), sequences);
+
+        const result = verifyLine(JSON.stringify(envelope({ seq: 5, readings: [reading({ value: 2 })] })), sequences);
+
+        expect(rejectionOf(result).code).toBe('replayed_sequence');
+        expect(result).not.toHaveProperty('redelivered');
+    });
+
+    it('should forget signatures beyond the recent limit', () => {
+        const sequences = new SequenceState(65_536, 2);
+        const first = JSON.stringify(envelope({ seq: 1 }));
+        verifyLine(first, sequences);
+        verifyLine(JSON.stringify(envelope({ seq: 2 })), sequences);
+        verifyLine(JSON.stringify(envelope({ seq: 3 })), sequences);
+
+        const result = verifyLine(first, sequences);
+
+        expect(rejectionOf(result).code).toBe('replayed_sequence');
+        expect(result).not.toHaveProperty('redelivered');
+    });
+
     it('should accept a late sequence number inside the window', () => {
         const sequences = new SequenceState();
 

@@ -8,7 +8,11 @@ import type { DeviceLookup } from './registry';
 import type { SequenceState } from './sequence';
 import { parseReadingsTopic } from './topic';
 
-export type IngestResult = { ok: true; envelope: SignedEnvelope } | { ok: false; rejection: Rejection };
+/**
+ * Outcome of verifying one envelope. `redelivered` marks an envelope accepted before with the same
+ * signature: a repeated delivery, which callers may count and drop instead of quarantining.
+ */
+export type IngestResult = { ok: true; envelope: SignedEnvelope } | { ok: false; rejection: Rejection; redelivered?: boolean };
 
 export interface IngestOptions {
     /**
@@ -242,9 +246,11 @@ export function verifyIngestValue(value: unknown, registry: DeviceLookup, sequen
         const reason = sequences.isStale(device.device_id, envelope.seq)
             ? `Sequence ${envelope.seq} of device ${device.device_id} is older than the replay window (${sequences.window} below the highest accepted sequence ${highest}); the envelope is a replay or was held back too long, so send the readings again in a new envelope.`
             : `Sequence ${envelope.seq} of device ${device.device_id} was already accepted; the envelope is a replay or a duplicate delivery, and its readings are stored already.`;
-        return reject('replayed_sequence', reason, 'seq', envelope.seq, ref);
+        const result = reject('replayed_sequence', reason, 'seq', envelope.seq, ref);
+        if (sequences.isRedelivery(device.device_id, envelope.seq, envelope.sig)) return { ...result, redelivered: true } as IngestResult;
+        return result;
     }
-    sequences.accept(device.device_id, envelope.seq);
+    sequences.accept(device.device_id, envelope.seq, envelope.sig);
     return { ok: true, envelope };
 }
 

@@ -13,10 +13,26 @@ export const DEFAULT_REPLAY_WINDOW = 65_536;
  * queued envelopes interleaved with live ones. A late envelope inside the window is therefore accepted
  * once; a number seen before, or older than the window, is a replay.
  */
-export class SequenceState {
-    private readonly devices = new Map<string, { highest: number; seen: Set<number> }>();
+/** Accepted envelopes per device whose signature is kept, to recognise a redelivery of the same envelope. */
+export const DEFAULT_RECENT_SIGNATURES = 4_096;
 
-    constructor(readonly window = DEFAULT_REPLAY_WINDOW) {}
+/** Returns a 32-bit FNV-1a hash of a signature text: enough to tell a redelivery from other content. */
+function signatureHash(sig: string): number {
+    let hash = 0x811c9dc5;
+    for (let index = 0; index < sig.length; index++) {
+        hash ^= sig.charCodeAt(index);
+        hash = Math.imul(hash, 0x01000193);
+    }
+    return hash >>> 0;
+}
+
+export class SequenceState {
+    private readonly devices = new Map<string, { highest: number; seen: Set<number>; recent: Map<number, number> }>();
+
+    constructor(
+        readonly window = DEFAULT_REPLAY_WINDOW,
+        readonly recentSignatures = DEFAULT_RECENT_SIGNATURES,
+    ) {}
 
     /** Returns the highest accepted sequence number of a device, or undefined before the first. */
     lastAccepted(deviceId: string): number | undefined {
@@ -37,14 +53,28 @@ export class SequenceState {
         return state !== undefined && seq <= state.highest - this.window;
     }
 
-    /** Records an accepted sequence number and drops the numbers that left the window. */
-    accept(deviceId: string, seq: number): void {
+    /**
+     * Returns true when `seq` was accepted recently with the same signature: the same envelope
+     * delivered again, as MQTT and Kafka do after a reconnect. Ed25519 signatures are deterministic,
+     * so the same content has the same signature.
+     */
+    isRedelivery(deviceId: string, seq: number, sig: string): boolean {
+        return this.devices.get(deviceId)?.recent.get(seq) === signatureHash(sig);
+    }
+
+    /** Records an accepted sequence number (and its signature) and drops the numbers that left the window. */
+    accept(deviceId: string, seq: number, sig?: string): void {
         let state = this.devices.get(deviceId);
         if (!state) {
-            state = { highest: seq, seen: new Set() };
+            state = { highest: seq, seen: new Set(), recent: new Map() };
             this.devices.set(deviceId, state);
         }
         state.seen.add(seq);
+        if (sig !== undefined && this.recentSignatures > 0) {
+            state.recent.set(seq, signatureHash(sig));
+            // A Map iterates in insertion order, so the first key is the oldest kept signature.
+            if (state.recent.size > this.recentSignatures) state.recent.delete(state.recent.keys().next().value as number);
+        }
         if (seq > state.highest) {
             state.highest = seq;
             // Pruning costs a pass over the set, so it runs once the set is twice the window.

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
+import { metricValue } from '../../lib/observability/counters';
 import { signEnvelope } from '../../lib/signing/envelope';
 import { generateDeviceKey, loadPrivateKey } from '../../lib/signing/keys';
 import type { Reading, Rejection, SignedEnvelope } from '../../lib/types';
@@ -44,6 +45,10 @@ const verifyFlow = [
     { id: 'accepted', type: 'helper' },
     { id: 'rejected', type: 'helper' },
 ];
+
+function envelopeCount(result: string): number {
+    return metricValue('ul_envelopes_total', { result }) ?? 0;
+}
 
 function nextMessage(id: string): Promise<Record<string, unknown>> {
     return new Promise((resolve) => helper.getNode(id).once('input', resolve));
@@ -251,16 +256,35 @@ describe('ul-verify rejections', () => {
         expect(rejection.code).toBe('topic_mismatch');
     });
 
-    it('should reject a replayed envelope', async () => {
+    it('should reject a reused sequence number', async () => {
         await helper.load(verifyNode, verifyFlow);
-        const line = JSON.stringify(envelope(3));
         const accepted = nextMessage('accepted');
-        helper.getNode('verify-1').receive({ payload: line, topic: TOPIC });
+        helper.getNode('verify-1').receive({ payload: JSON.stringify(envelope(3)), topic: TOPIC });
         await accepted;
-        const rejection = await rejectionFor(line);
+        const rejection = await rejectionFor(JSON.stringify(envelope(3, { readings: [reading({ value: 1 })] })));
 
         expect(rejection.code).toBe('replayed_sequence');
         expect(rejection.value).toBe(3);
+    });
+
+    it('should drop a redelivered envelope without a rejection', async () => {
+        await helper.load(verifyNode, verifyFlow);
+        const line = JSON.stringify(envelope(4));
+        const accepted = nextMessage('accepted');
+        helper.getNode('verify-1').receive({ payload: line, topic: TOPIC });
+        await accepted;
+        const outputs: string[] = [];
+        helper.getNode('accepted').on('input', () => outputs.push('accepted'));
+        helper.getNode('rejected').on('input', () => outputs.push('rejected'));
+        const before = envelopeCount('redelivered');
+
+        await new Promise<void>((resolve) => {
+            helper.getNode('verify-1').receive({ payload: line, topic: TOPIC });
+            setTimeout(resolve, 100);
+        });
+
+        expect(outputs).toEqual([]);
+        expect(envelopeCount('redelivered')).toBe(before + 1);
     });
 });
 

@@ -70,6 +70,12 @@ export default function register(RED: NodeAPI): void {
                 result = { ok: false, rejection: verifyFailure(source, payload, error) };
             }
 
+            if (!result.ok && result.redelivered) {
+                // The same envelope again (a reconnect or a moved partition); its readings are stored already.
+                incrementCounter('ul_envelopes_total', 'Signed envelopes verified, by result.', { result: 'redelivered' });
+                done();
+                return;
+            }
             if (!result.ok) {
                 rejected++;
                 incrementCounter('ul_envelopes_total', 'Signed envelopes verified, by result.', { result: 'rejected' });
