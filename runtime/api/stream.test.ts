@@ -171,3 +171,41 @@ describe('reading stream', () => {
         later.socket.close();
     });
 });
+
+describe('reading stream with a client that does not read', () => {
+    it('should disconnect it past the buffer limit', async () => {
+        const server = createServer();
+        await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+        const bus = createMemoryBus();
+        const warnings: string[] = [];
+        const logger = { ...quiet, warn: (message: string) => warnings.push(message) } as never;
+        const detach = attachReadingStream({
+            server,
+            path: '/v1/stream/readings',
+            verifyToken: async () => ({ sub: 'analyst-1', roles: ['analyst'] }),
+            bus,
+            store: {} as Store,
+            logger,
+            flushMs: 20,
+            maxBufferedBytes: 1024 * 1024,
+        });
+        const url = `ws://127.0.0.1:${(server.address() as { port: number }).port}/v1/stream/readings?access_token=token`;
+        const socket = new WebSocket(url);
+        await new Promise<void>((resolve) => socket.once('message', () => resolve()));
+        const closed = new Promise<number>((resolve) => socket.on('close', (code) => resolve(code)));
+        // The client stops reading, so frames pile up in the kernel buffers and then in the server.
+        (socket as unknown as { _socket: { pause(): void; resume(): void } })._socket.pause();
+
+        const batch = Array.from({ length: 20_000 }, (_, index) => ({ ...reading, ts: new Date(Date.UTC(2026, 11, 5) + index * 1_000).toISOString() }));
+        for (let round = 0; round < 60 && warnings.length === 0; round++) {
+            await bus.publish('telemetry.clean', reading.asset_id, batch);
+            await new Promise((resolve) => setTimeout(resolve, 30));
+        }
+        (socket as unknown as { _socket: { resume(): void } })._socket.resume();
+
+        expect(warnings).toEqual(['reading stream client too slow; disconnecting it']);
+        expect(await closed).toBe(4008);
+        await detach();
+        await new Promise<void>((resolve) => server.close(() => resolve()));
+    }, 30_000);
+});

@@ -24,6 +24,8 @@ export interface StreamOptions {
     flushMs?: number;
     /** Time the bus subscription stays after the last client left, in milliseconds; default 30,000. */
     idleMs?: number;
+    /** Bytes a client may leave unread before it is disconnected; default 16 MiB. */
+    maxBufferedBytes?: number;
 }
 
 interface Client {
@@ -151,9 +153,18 @@ export function attachReadingStream(options: StreamOptions): () => Promise<void>
         idleTimer.unref();
     };
 
+    const maxBufferedBytes = options.maxBufferedBytes ?? 16 * 1024 * 1024;
     const timer = setInterval(() => {
         for (const client of clients) {
             if (client.pending.length === 0 || client.socket.readyState !== client.socket.OPEN) continue;
+            // A client that does not read would make the server keep every frame for it.
+            if (client.socket.bufferedAmount > maxBufferedBytes) {
+                logger.warn('reading stream client too slow; disconnecting it', { sub: client.principal.sub, buffered_bytes: client.socket.bufferedAmount });
+                client.pending = [];
+                client.socket.close(4008, closeReason(`client too slow: more than ${maxBufferedBytes} bytes unread; read frames as they come, or filter with asset_id`));
+                leave(client);
+                continue;
+            }
             client.socket.send(JSON.stringify({ type: 'readings', readings: client.pending }));
             client.pending = [];
         }
