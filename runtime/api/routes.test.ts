@@ -15,6 +15,7 @@ import { startTestApi, type TestApiServer } from '../../test/support/api-server'
 
 const PRINCIPALS: Record<string, Principal> = {
     admin: { sub: 'regulator-admin-1', roles: ['regulator-admin'] },
+    second: { sub: 'regulator-admin-2', roles: ['regulator-admin'] },
     public: { sub: 'public-1', roles: ['public'] },
 };
 
@@ -242,6 +243,20 @@ describe('query parameters', () => {
 
         expect(status).toBe(200);
         expect((body.silences as { silence_id: string }[]).map((silence) => silence.silence_id)).toEqual([silenceId]);
+    });
+
+    it('should acknowledge once under concurrent requests', async () => {
+        const opened = '2017-10-31T20:00:00.000Z';
+        const concurrentId = alertEventId('tpt-pressure-collapse', ASSET, 'pressure_tpt', opened);
+        await store.insertEvent({ event_id: concurrentId, rule_id: 'tpt-pressure-collapse', asset_id: ASSET, metric: 'pressure_tpt', severity: 'P1', state: 'open', message: 'pressure fell', opened_at: opened, evidence: {} });
+        const ack = async (token: string) => (await fetch(`${baseUrl}/v1/alerts/${concurrentId}/ack`, { method: 'POST', headers: { authorization: `Bearer ${token}` } })).status;
+
+        const statuses = await Promise.all([ack('admin'), ack('second'), ack('second'), ack('admin')]);
+        const [event] = await store.listEvents({ event_ids: [concurrentId] });
+        const winner = event.acknowledged_by === 'regulator-admin-1' ? 'admin' : 'second';
+        const expected = ['admin', 'second', 'second', 'admin'].map((token) => (token === winner ? 200 : 409));
+
+        expect(statuses).toEqual(expected);
     });
 
     // Last, because the acknowledgement and the DELETE change the alert and the silence.
