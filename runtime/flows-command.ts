@@ -3,7 +3,7 @@
 // files, runs `git show` for `git:REV:PATH` arguments and sets the exit code.
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 
 import { parse as parseYaml } from 'yaml';
 
@@ -262,6 +262,9 @@ function runNewSite(args: string[], io: FlowsIo): number {
     const target = resolve(io.cwd, out);
     if (existsSync(target) && !force) {
         throw new UsageError(`${out} already exists; choose another --out file or add --force to replace it.`);
+    }
+    if (!existsSync(dirname(target))) {
+        throw new UsageError(`The folder of --out ${out} does not exist; create ${dirname(target)} first or choose another --out file.`);
     }
     writeFileSync(target, text);
     io.stdout(`wrote ${out} from template ${template}\n`);

@@ -194,6 +194,7 @@ describe('parseFlowText', () => {
     it('should reject text that is not JSON', () => {
         expect(() => parseFlowText('[{', 'bad.json')).toThrow(FlowFileError);
         expect(() => parseFlowText('[{', 'bad.json')).toThrow(/bad\.json: invalid JSON/);
+        expect(() => parseFlowText('[\n  {"id": "a",\n   "type" "inject"}\n]', 'bad.json')).toThrow(/invalid JSON \(at line 3, column 11: /);
     });
 
     it('should reject an object at the top', () => {

@@ -2,6 +2,7 @@
 // subflows and config nodes sit in the same array as the flow nodes. `z` names the tab or
 // subflow a node belongs to, and config nodes have no `z`.
 import { ConfigError } from '../errors';
+import { findJsonSyntaxError } from '../json-syntax';
 
 /** One entry of a flow file. Every entry has a string `id` and `type`; the rest depends on the type. */
 export interface FlowNode {
@@ -37,7 +38,9 @@ export function parseFlowText(text: string, file: string): FlowNode[] {
     try {
         parsed = JSON.parse(text);
     } catch (err) {
-        throw new FlowFileError(file, `invalid JSON (${(err as Error).message})`, 'fix the syntax or restore the file from git', { cause: err });
+        const problem = findJsonSyntaxError(text);
+        const where = problem ? `at line ${problem.line}, column ${problem.column}: ${problem.reason}` : (err as Error).message;
+        throw new FlowFileError(file, `invalid JSON (${where})`, 'fix the syntax or restore the file from git', { cause: err });
     }
     if (!Array.isArray(parsed)) {
         throw new FlowFileError(file, `expected a JSON array of flow nodes, found ${describeJsonType(parsed)}`, 'export the flows from the editor as an array');

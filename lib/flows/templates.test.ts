@@ -11,6 +11,7 @@ import replayNode from '../../nodes/replay/replay';
 import signNode from '../../nodes/sign/sign';
 import tagMapNode from '../../nodes/tag-map/tag-map';
 import { runFlowsCommand, type FlowsIo } from '../../runtime/flows-command';
+import { UsageError } from '../../runtime/options';
 import { PROJECT_ROOT } from '../paths';
 import { signingInput } from '../signing/envelope';
 import { generateDeviceKey, loadPublicKey } from '../signing/keys';
@@ -509,6 +510,14 @@ describe('flows new-site command', () => {
 
         expect(() => runFlowsCommand(['new-site', 'replay-site', '--params', params, '--out', 'site-b.json'], capture(folder))).toThrow(/already exists; .* --force/);
         expect(runFlowsCommand(['new-site', 'replay-site', '--params', params, '--out', 'site-b.json', '--force'], capture(folder))).toBe(0);
+    });
+
+    it('should name a missing --out folder', () => {
+        const folder = mkdtempSync(join(tempDir, 'command-'));
+        const params = join(TEMPLATES_DIR, 'replay-site.example.yaml');
+
+        expect(() => runFlowsCommand(['new-site', 'replay-site', '--params', params, '--out', 'nodir/x.json'], capture(folder))).toThrow(UsageError);
+        expect(() => runFlowsCommand(['new-site', 'replay-site', '--params', params, '--out', 'nodir/x.json'], capture(folder))).toThrow(`The folder of --out nodir/x.json does not exist; create ${join(folder, 'nodir')} first`);
     });
 
     it('should print parameter problems', () => {
