@@ -97,6 +97,8 @@ describe('parseSilenceRequest', () => {
         [{ field: 'VOLVE', ends_at: '2026-05-04 09:00', reason: 'x' }, 'ends_at', 'ends_at "2026-05-04 09:00" is not an ISO 8601 time with a time zone'],
         [{ field: 'VOLVE', ends_at: '2026-05-04T07:00:00Z', starts_at: '2026-05-04T06:00:00Z', reason: 'x' }, 'ends_at', 'ends_at 2026-05-04T07:00:00.000Z has already passed'],
         [{ field: 'VOLVE', ends_at: '2026-05-04T09:00:00Z', starts_at: '2026-05-04T10:00:00Z', reason: 'x' }, 'ends_at', 'is not after starts_at 2026-05-04T10:00:00.000Z'],
+        [{ field: 'VOLVE', duration: '100000d', reason: 'x' }, 'duration', 'The silence would last 100000 days, more than the limit of 366'],
+        [{ field: 'VOLVE', ends_at: '2300-01-01T00:00:00Z', reason: 'x' }, 'ends_at', 'more than the limit of 366; silence for at most a year'],
     ])('should reject %j', (body, field, message) => {
         let error: unknown;
         try {

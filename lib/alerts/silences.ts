@@ -62,6 +62,10 @@ export interface SilenceRequest {
     reason: string;
 }
 
+const DAY_MS = 86_400_000;
+/** Longest silence: a year, so a typo such as 100000d cannot mute alerts for good. */
+const MAX_SILENCE_MS = 366 * DAY_MS;
+
 const REQUEST_FIELDS = [...MATCHER_FIELDS, 'starts_at', 'ends_at', 'duration', 'reason'];
 const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;
 const MAX_MATCHER_LENGTH = 200;
@@ -136,6 +140,10 @@ export function parseSilenceRequest(body: unknown, nowMs: number): SilenceReques
     }
     if (endMs <= startsMs) {
         throw invalid('ends_at', input.ends_at, `ends_at ${new Date(endMs).toISOString()} is not after starts_at ${new Date(startsMs).toISOString()}; the silence must end after it starts.`);
+    }
+    if (endMs - startsMs > MAX_SILENCE_MS) {
+        const field = duration !== undefined ? 'duration' : 'ends_at';
+        throw invalid(field, duration ?? input.ends_at, `The silence would last ${Math.ceil((endMs - startsMs) / DAY_MS)} days, more than the limit of ${MAX_SILENCE_MS / DAY_MS}; silence for at most a year and create a new silence when it ends.`);
     }
     return { ...request, starts_at: new Date(startsMs).toISOString(), ends_at: new Date(endMs).toISOString(), reason: reason.trim() };
 }
