@@ -112,7 +112,10 @@ describe('batching', () => {
         const results = await Promise.all([batcher.submit(readings('a', 6, 7)), batcher.submit(readings('a', 4, 7))]);
 
         // The first message repeats seconds 7-9 and adds 10-12; the second repeats 7-10 of the first.
-        expect(results).toEqual([{ inserted: 3, duplicates: 3 }, { inserted: 0, duplicates: 4 }]);
+        expect(results).toEqual([
+            { inserted: 3, duplicates: 3, storedFlags: [false, false, false, true, true, true] },
+            { inserted: 0, duplicates: 4, storedFlags: [false, false, false, false] },
+        ]);
     });
 });
 

@@ -41,10 +41,15 @@ export interface BatchWriterListener {
     failed?(error: Error, readings: number): void;
 }
 
+/** Result of one message's readings; `storedFlags` tells, per reading, which were new when some were duplicates. */
+export interface MessageWriteResult extends WriteResult {
+    storedFlags?: boolean[];
+}
+
 interface Entry {
     readings: Reading[];
     enqueuedAt: number;
-    resolve: (result: WriteResult) => void;
+    resolve: (result: MessageWriteResult) => void;
     reject: (error: Error) => void;
     settled: boolean;
 }
@@ -89,7 +94,7 @@ export class BatchWriter {
     }
 
     /** Queues the readings of one message; resolves with that message's result once committed. */
-    submit(readings: Reading[]): Promise<WriteResult> {
+    submit(readings: Reading[]): Promise<MessageWriteResult> {
         if (this.closing) {
             return Promise.reject(new ServiceError('The store writer is closing and accepts no more readings; resend them after the restart.', {
                 retriable: true,
@@ -228,7 +233,7 @@ export class BatchWriter {
      * non-retriable failure of several messages writes them one by one, so that only the messages
      * at fault fail.
      */
-    private async writeBatch(batch: Entry[]): Promise<(WriteResult | Error)[]> {
+    private async writeBatch(batch: Entry[]): Promise<(MessageWriteResult | Error)[]> {
         for (let attempt = 1; ; attempt++) {
             const started = Date.now();
             try {
@@ -255,7 +260,7 @@ export class BatchWriter {
                 break;
             }
         }
-        const outcomes: (WriteResult | Error)[] = [];
+        const outcomes: (MessageWriteResult | Error)[] = [];
         for (const entry of batch) outcomes.push(...(await this.writeBatch([entry])));
         return outcomes;
     }
@@ -283,7 +288,7 @@ export class BatchWriter {
     }
 
     /** Splits a batch's result into one result per message, by the stored flags of its readings. */
-    private perMessage(batch: Entry[], result: ReadingsWriteResult): WriteResult[] {
+    private perMessage(batch: Entry[], result: ReadingsWriteResult): MessageWriteResult[] {
         let offset = 0;
         return batch.map((entry) => {
             const size = entry.readings.length;
@@ -291,12 +296,14 @@ export class BatchWriter {
             for (let i = offset; i < offset + size; i += 1) {
                 if (result.storedFlags[i]) inserted += 1;
             }
+            const start = offset;
             offset += size;
-            return { inserted, duplicates: size - inserted };
+            if (inserted === size) return { inserted, duplicates: 0 };
+            return { inserted, duplicates: size - inserted, storedFlags: result.storedFlags.slice(start, start + size) };
         });
     }
 
-    private settle(entry: Entry, outcome: WriteResult | Error): void {
+    private settle(entry: Entry, outcome: MessageWriteResult | Error): void {
         if (entry.settled) return;
         entry.settled = true;
         this.bufferedReadings -= entry.readings.length;

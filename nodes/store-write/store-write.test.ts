@@ -126,6 +126,29 @@ describe('ul-store-write batching', () => {
         expect(await store.countReadings({ asset_id: 'redelivered' })).toBe(3);
     });
 
+    it('should pass on only new readings when set to new', async () => {
+        await helper.load([storeNode, storeWriteNode], flow({ batchSize: 1, passOn: 'new' }));
+        const node = helper.getNode('write-1');
+        const outputs = collect('stored', 2);
+
+        node.receive({ topic: 'first', payload: readings('reimported', 3) });
+        node.receive({ topic: 'again', payload: readings('reimported', 3) });
+        node.receive({ topic: 'partly', payload: readings('reimported', 5) });
+        const messages = await outputs;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+
+        expect(messages.map((msg) => msg.topic)).toEqual(['first', 'partly']);
+        expect((messages[1].payload as Reading[]).map((reading) => reading.ts)).toEqual(readings('reimported', 5).slice(3).map((reading) => reading.ts));
+        expect(messages[1].stored).toEqual({ inserted: 2, duplicates: 3 });
+    });
+
+    it('should report an invalid pass on setting at deploy', async () => {
+        await helper.load([storeNode, storeWriteNode], flow({ passOn: 'some' }));
+        const errors = helper.log().args.filter((call: unknown[]) => (call[0] as { level: number }).level === 20);
+
+        expect(errors).toHaveLength(1);
+    });
+
     it('should accept a single reading', async () => {
         await helper.load([storeNode, storeWriteNode], flow({ batchSize: 1 }));
         const outputs = collect('stored', 1);

@@ -16,6 +16,8 @@ interface StoreWriteConfig extends NodeDef {
     batchSize: string | number;
     maxWaitMs: string | number;
     maxBuffered: string | number;
+    /** `all` (default) passes on every reading; `new` only readings stored for the first time. */
+    passOn?: string;
 }
 
 /** How long closing waits for buffered readings to be written. */
@@ -44,6 +46,12 @@ export default function register(RED: NodeAPI): void {
         }
         if (batchSize === undefined || maxWaitMs === undefined || maxBuffered === undefined || maxBuffered < batchSize) {
             node.error(RED._('ul-store-write.errors.invalid-settings', { batchSize: config.batchSize, maxWaitMs: config.maxWaitMs, maxBuffered: config.maxBuffered }));
+            setStatus(node, 'failed', RED._('ul-store-write.status.not-configured'));
+            return;
+        }
+        const passOn = config.passOn === undefined || config.passOn === '' ? 'all' : config.passOn;
+        if (passOn !== 'all' && passOn !== 'new') {
+            node.error(RED._('ul-store-write.errors.invalid-pass-on', { value: passOn }));
             setStatus(node, 'failed', RED._('ul-store-write.status.not-configured'));
             return;
         }
@@ -93,7 +101,14 @@ export default function register(RED: NodeAPI): void {
             if (rejections.length > 0) send([null, carryDelivery(msg, { topic: msg.topic, payload: rejections })]);
 
             writer.submit(readings).then(
-                (result) => {
+                ({ storedFlags, ...result }) => {
+                    if (passOn === 'new' && storedFlags) {
+                        // Readings stored before (a report imported again) are not passed on as new.
+                        const fresh = readings.filter((_reading, index) => storedFlags[index]);
+                        if (fresh.length > 0) send([Object.assign(msg, { payload: fresh, stored: result }), null]);
+                        done();
+                        return;
+                    }
                     send([Object.assign(msg, { stored: result }), null]);
                     done();
                 },
