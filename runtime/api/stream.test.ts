@@ -56,7 +56,7 @@ describe('reading stream', () => {
             path: '/v1/stream/readings',
             verifyToken: async () => ({ sub: 'analyst-1', roles: ['analyst'] }),
             bus: counting.bus,
-            store: {} as Store,
+            store: { listAssets: async () => ['3w-well-00004', '3w-well-00005', '3w-well-00009'].map((asset_id) => ({ asset_id })) } as unknown as Store,
             logger: quiet,
             flushMs: 20,
             idleMs: 100,
@@ -124,6 +124,14 @@ describe('reading stream', () => {
 
         expect(filtered.received).toEqual([reading]);
         filtered.socket.close();
+    });
+
+    it('should close on an unknown asset', async () => {
+        const { code, reason, greeted } = await closeOf('&asset_id=3w-well-00004,no-such-well');
+
+        expect(code).toBe(4404);
+        expect(reason).toContain('asset "no-such-well" is unknown or not one of yours');
+        expect(greeted).toBe(false);
     });
 
     it('should close on an unknown parameter', async () => {

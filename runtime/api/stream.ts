@@ -109,7 +109,17 @@ export function attachReadingStream(options: StreamOptions): () => Promise<void>
                         scope = new Set(assets.map((asset) => asset.asset_id));
                     }
                     const assetFilter = url.searchParams.get('asset_id');
-                    const client: Client = { socket: ws, principal, scope, filter: assetFilter ? new Set(assetFilter.split(',')) : undefined, pending: [] };
+                    const filter = assetFilter ? new Set(assetFilter.split(',').map((id) => id.trim()).filter(Boolean)) : undefined;
+                    if (filter) {
+                        // A filter that can match nothing would leave the client waiting in silence.
+                        const visible = scope ?? new Set((await store.listAssets()).map((asset) => asset.asset_id));
+                        const missing = [...filter].find((id) => !visible.has(id));
+                        if (missing !== undefined) {
+                            ws.close(4404, closeReason(`asset "${missing}" is unknown or not one of yours; GET /v1/assets lists the assets you may stream`));
+                            return;
+                        }
+                    }
+                    const client: Client = { socket: ws, principal, scope, filter, pending: [] };
                     clients.add(client);
                     subscribe();
                     ws.on('close', () => leave(client));
