@@ -15,7 +15,8 @@ import { RUNTIME_ENV_NAMES, nodeTypesFromPackage } from '../lib/flows/known';
 import { FlowFileError, parseFlowText } from '../lib/flows/model';
 import { renderFlows } from '../lib/flows/show';
 import { SiteParameterError, generateSiteFlow, listTemplates } from '../lib/flows/templates';
-import { PROJECT_ROOT } from '../lib/paths';
+import { loadAssetRegistry } from '../lib/normalize/asset-registry';
+import { DATA_DIR, PROJECT_ROOT } from '../lib/paths';
 import { EXIT_USAGE, UsageError } from './options';
 
 export interface FlowsIo {
@@ -42,10 +43,11 @@ export const FLOWS_USAGE = [
     '                                 summarize the changes between two versions; OLD and NEW are files or',
     '                                 git:REV:PATH (read with `git show REV:PATH`, PATH from the repository root)',
     '  show FILE [--positions]        print a flow file as review text, one property per line (a git textconv filter)',
-    '  new-site TEMPLATE --params FILE [--out FILE] [--force]',
+    '  new-site TEMPLATE --params FILE [--out FILE] [--assets FILE] [--force]',
     '                                 generate the edge flow of a new site from flows/templates/TEMPLATE.json and a',
     '                                 YAML or JSON parameters file (schemas/site-template.json); prints the flow, or',
-    '                                 writes it to --out (an existing file only with --force)',
+    '                                 writes it to --out (an existing file only with --force); checks the assets against',
+    '                                 --assets (default data/assets.json): another operator fails, a missing asset warns',
     '',
     'A DIR argument means every *.json file directly inside it, except *_cred.json credential files.',
 ].join('\n');
@@ -196,23 +198,25 @@ function runShow(args: string[], io: FlowsIo): number {
     return 0;
 }
 
-function parseNewSiteArguments(args: string[]): { template: string; params: string; out?: string; force: boolean } {
+function parseNewSiteArguments(args: string[]): { template: string; params: string; out?: string; assets?: string; force: boolean } {
     const positional: string[] = [];
     let params: string | undefined;
     let out: string | undefined;
+    let assets: string | undefined;
     let force = false;
     for (let index = 0; index < args.length; index++) {
         const arg = args[index];
-        if (arg === '--params' || arg === '--out') {
+        if (arg === '--params' || arg === '--out' || arg === '--assets') {
             const value = args[index + 1];
             if (value === undefined || value.startsWith('--')) throw new UsageError(`Option ${arg} needs a file name, for example ${arg} site.yaml.`);
             if (arg === '--params') params = value;
+            else if (arg === '--assets') assets = value;
             else out = value;
             index++;
         } else if (arg === '--force') {
             force = true;
         } else if (arg.startsWith('--')) {
-            throw new UsageError(`Unknown option "${arg}" for flows new-site; use --params, --out or --force.`);
+            throw new UsageError(`Unknown option "${arg}" for flows new-site; use --params, --out, --assets or --force.`);
         } else {
             positional.push(arg);
         }
@@ -221,11 +225,32 @@ function parseNewSiteArguments(args: string[]): { template: string; params: stri
         throw new UsageError(`Name one template: upstream-live flows new-site TEMPLATE --params FILE; templates: ${listTemplates().join(', ')}.`);
     }
     if (params === undefined) throw new UsageError('Name the parameters file: upstream-live flows new-site TEMPLATE --params site.yaml.');
-    return { template: positional[0], params, out, force };
+    return { template: positional[0], params, out, assets, force };
+}
+
+/**
+ * Compares the site's assets with the asset registry. Returns errors for assets registered under
+ * another operator, whose readings the cloud would reject, and warnings for assets not registered.
+ */
+function registryProblems(parameters: unknown, registryFile: string): { errors: string[]; warnings: string[] } {
+    const site = parameters as { operator?: unknown; assets?: { assetId?: unknown }[] };
+    const registry = loadAssetRegistry(registryFile);
+    const errors: string[] = [];
+    const warnings: string[] = [];
+    for (const entry of Array.isArray(site.assets) ? site.assets : []) {
+        if (typeof entry?.assetId !== 'string') continue;
+        const asset = registry.get(entry.assetId);
+        if (!asset) {
+            warnings.push(`warning: asset ${entry.assetId} is not in the asset registry ${registryFile}; add it there and to the cloud's --assets-file, or the cloud rejects its readings as unknown.`);
+        } else if (asset.operator !== site.operator) {
+            errors.push(`Asset ${entry.assetId} belongs to operator ${asset.operator} in ${registryFile}, not ${String(site.operator)}; correct operator or assetId in the parameters.`);
+        }
+    }
+    return { errors, warnings };
 }
 
 function runNewSite(args: string[], io: FlowsIo): number {
-    const { template, params, out, force } = parseNewSiteArguments(args);
+    const { template, params, out, assets, force } = parseNewSiteArguments(args);
     const paramsText = readText(params, io, 'parameters file, such as flows/templates/replay-site.example.yaml');
 
     let parameters: unknown;
@@ -245,6 +270,13 @@ function runNewSite(args: string[], io: FlowsIo): number {
         io.stderr(`${err.message}${fix}\n`);
         return 1;
 
+    }
+    const registryFile = resolve(io.cwd, assets ?? join(DATA_DIR, 'assets.json'));
+    const { errors, warnings } = registryProblems(parameters, registryFile);
+    for (const warning of warnings) io.stderr(warning + '\n');
+    if (errors.length > 0) {
+        for (const error of errors) io.stderr(error + '\n');
+        return 1;
     }
     const label = out ?? `${template} flow`;
     const problems = checkFlowText(text, label, { nodeTypes: projectNodeTypes(), envNames: RUNTIME_ENV_NAMES });

@@ -1,5 +1,5 @@
 import { verify } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -501,6 +501,29 @@ describe('flows new-site command', () => {
         const checkIo = capture(folder);
         expect(runFlowsCommand(['check', 'site-b.json'], checkIo)).toBe(0);
         expect(checkIo.err).toBe('');
+    });
+
+    it('should warn about an asset outside the registry', () => {
+        const folder = mkdtempSync(join(tempDir, 'command-'));
+        const text = readFileSync(join(TEMPLATES_DIR, 'replay-site.example.yaml'), 'utf8').replace('assetId: 3w-well-00012', 'assetId: new-well-1');
+        writeFileSync(join(folder, 'site.yaml'), text);
+        const io = capture(folder);
+
+        expect(runFlowsCommand(['new-site', 'replay-site', '--params', 'site.yaml', '--out', 'site.json'], io)).toBe(0);
+        expect(io.err).toContain('warning: asset new-well-1 is not in the asset registry');
+        expect(io.out).toBe('wrote site.json from template replay-site\n');
+    });
+
+    it('should reject an asset of another operator', () => {
+        const folder = mkdtempSync(join(tempDir, 'command-'));
+        const text = readFileSync(join(TEMPLATES_DIR, 'replay-site.example.yaml'), 'utf8').replace('operator: petrobras', 'operator: equinor');
+        writeFileSync(join(folder, 'site.yaml'), text);
+        const io = capture(folder);
+
+        expect(runFlowsCommand(['new-site', 'replay-site', '--params', 'site.yaml', '--out', 'site.json'], io)).toBe(1);
+        expect(io.err).toContain('Asset 3w-well-00001 belongs to operator petrobras');
+        expect(io.err).toContain('not equinor');
+        expect(existsSync(join(folder, 'site.json'))).toBe(false);
     });
 
     it('should not replace a file without --force', () => {
