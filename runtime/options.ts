@@ -206,6 +206,7 @@ export function helpText(): string {
         '  UL_FLOWS_DIR               folder of edge.json and cloud.json; default flows/ of the project',
         '  UL_LOG_LEVEL, UL_LOG_FORMAT  debug, info, warn or error; json or pretty (default pretty on a terminal)',
         '  UL_CREDENTIAL_SECRET       key that encrypts the flow credentials; default a random key in the data folder',
+        '  UL_WATCHDOG_SECONDS        profile all: restart a runtime that sends no heartbeat for this long (default 60)',
         '',
         'Examples:',
         '  upstream-live start                      # one-command demo on loopback',

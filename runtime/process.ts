@@ -38,6 +38,9 @@ function flowEnvironment(role: 'cloud' | 'edge', databaseUrl: string): Record<st
     return Object.fromEntries(Object.entries({ ...shared, ...defaults }).filter(([name]) => process.env[name] === undefined));
 }
 
+/** Interval of the heartbeat a supervised runtime sends, in milliseconds. */
+export const HEARTBEAT_MS = 5_000;
+
 export async function runRole(role: 'cloud' | 'edge', options: RuntimeOptions = parseOptions([])): Promise<void> {
     const logger = createLogger({ role });
     // Flow files read their settings from the environment (`${UL_MQTT_URL}` and so on).
@@ -64,6 +67,8 @@ export async function runRole(role: 'cloud' | 'edge', options: RuntimeOptions = 
     }
     logger.info(`${role} runtime ready`, { port: running.port, startup_ms: Date.now() - started, pid: process.pid });
     process.send?.({ type: 'ready', role, port: running.port, startupMs: Date.now() - started });
+    // The supervisor restarts a runtime whose heartbeats stop, such as one stuck in a loop.
+    if (supervised) setInterval(() => process.send?.({ type: 'heartbeat' }), HEARTBEAT_MS).unref();
 
     let stopping = false;
     const stop = async (signal: string) => {

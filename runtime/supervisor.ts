@@ -4,12 +4,13 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
+import { ConfigError } from '../lib/errors';
 import { loadAssetRegistry } from '../lib/normalize/asset-registry';
 import { startBroker, type EmbeddedBroker } from './broker';
 import { checkPortsFree, portsToCheck } from './ports';
 import { lockDataDir } from './lock';
 import { mqttAccounts, type MqttAccount } from './secrets';
-import { EXIT_CONFIG } from './process';
+import { EXIT_CONFIG, HEARTBEAT_MS } from './process';
 import { provisionDemo } from './demo';
 import { readDemoCredentials } from './auth/users';
 import type { Logger } from './logging';
@@ -21,6 +22,8 @@ interface Child {
     role: Role;
     process?: ChildProcess;
     restarts: number;
+    /** Time of the last ready or heartbeat message, in epoch milliseconds. */
+    lastBeat?: number;
     ready: boolean;
     startupMs?: number;
     /** HTTP port the runtime listens on, as it reported when ready (differs from the option for port 0). */
@@ -31,12 +34,24 @@ function runDir(dataDir: string): string {
     return join(dataDir, 'run');
 }
 
+/** Seconds without a heartbeat after which a runtime is restarted: UL_WATCHDOG_SECONDS, default 60. */
+function watchdogSeconds(): number {
+    const text = process.env.UL_WATCHDOG_SECONDS;
+    if (text === undefined || text === '') return 60;
+    const seconds = Number(text);
+    if (!Number.isFinite(seconds) || seconds < 1) {
+        throw new ConfigError(`UL_WATCHDOG_SECONDS "${text}" is invalid; set a number of seconds of 1 or more, such as 60.`);
+    }
+    return seconds;
+}
+
 export async function runSupervisor(options: RuntimeOptions, logger: Logger): Promise<number> {
     const started = Date.now();
     // The ports are checked first, so a taken port is reported before the lock or demo files are written.
     await checkPortsFree(options.host, portsToCheck('all', options));
     // The cloud runtime reads the asset registry too; a broken file is reported before anything is written.
     loadAssetRegistry(options.assetsFile);
+    const watchdogMs = watchdogSeconds() * 1_000;
     const unlock = lockDataDir(options.dataDir, 'supervisor');
     let broker: EmbeddedBroker;
     let accounts: MqttAccount[] = [];
@@ -89,6 +104,7 @@ export async function runSupervisor(options: RuntimeOptions, logger: Logger): Pr
         child.ready = false;
         writeFileSync(join(runDir(options.dataDir), `${child.role}.pid`), `${proc.pid}\n`);
         proc.on('message', (message: { type?: string; startupMs?: number; port?: number }) => {
+            if (message?.type === 'ready' || message?.type === 'heartbeat') child.lastBeat = Date.now();
             if (message?.type === 'ready') {
                 child.ready = true;
                 child.startupMs = message.startupMs;
@@ -113,6 +129,22 @@ export async function runSupervisor(options: RuntimeOptions, logger: Logger): Pr
             }, delay);
         });
     };
+
+    // A ready runtime that sends no heartbeat for the watchdog time is killed, and the exit
+    // handler above starts it again; at-least-once delivery makes the restart lose nothing.
+    const watchdog = setInterval(() => {
+        if (shuttingDown) return;
+        for (const child of Object.values(children)) {
+            const proc = child.process;
+            if (!child.ready || child.lastBeat === undefined || !proc || proc.exitCode !== null || proc.signalCode !== null) continue;
+            const silentMs = Date.now() - child.lastBeat;
+            if (silentMs <= watchdogMs) continue;
+            logger.error(`${child.role} runtime sent no heartbeat for ${Math.round(silentMs / 1_000)} s; killing it so that it restarts`, { pid: proc.pid });
+            child.ready = false;
+            proc.kill('SIGKILL');
+        }
+    }, Math.min(HEARTBEAT_MS, watchdogMs));
+    watchdog.unref();
 
     const stopChild = (child: Child, timeoutMs: number) =>
         new Promise<void>((resolve) => {
