@@ -1,6 +1,7 @@
 // Runs one role (cloud or edge) in this process until SIGTERM. Under the supervisor the process
 // ignores SIGINT, so Ctrl-C in a terminal lets the supervisor stop the roles in order.
 import { ConfigError } from '../lib/errors';
+import { startLoopWatchdog, watchdogSeconds } from '../lib/observability/loop-watchdog';
 import { lockDataDir } from './lock';
 import { startCloud, startEdge, type RunningRole } from './roles';
 import { createLogger } from './logging';
@@ -50,7 +51,9 @@ export async function runRole(role: 'cloud' | 'edge', options: RuntimeOptions = 
 
     let running: RunningRole;
     let unlock: () => void = () => undefined;
+    let watchdogMs: number;
     try {
+        watchdogMs = watchdogSeconds() * 1_000;
         await checkPortsFree(options.host, portsToCheck(role, options));
         unlock = lockDataDir(options.dataDir, role);
         running = role === 'cloud' ? await startCloud(options, logger) : await startEdge(options, logger);
@@ -67,8 +70,10 @@ export async function runRole(role: 'cloud' | 'edge', options: RuntimeOptions = 
     }
     logger.info(`${role} runtime ready`, { port: running.port, startup_ms: Date.now() - started, pid: process.pid });
     process.send?.({ type: 'ready', role, port: running.port, startupMs: Date.now() - started });
-    // The supervisor restarts a runtime whose heartbeats stop, such as one stuck in a loop.
+    // The supervisor restarts a runtime whose heartbeats stop, such as one stuck in a loop. Without
+    // a supervisor the process watches its own event loop and exits for its service manager.
     if (supervised) setInterval(() => process.send?.({ type: 'heartbeat' }), HEARTBEAT_MS).unref();
+    else startLoopWatchdog(watchdogMs, role);
 
     let stopping = false;
     const stop = async (signal: string) => {

@@ -4,8 +4,8 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
-import { ConfigError } from '../lib/errors';
 import { loadAssetRegistry } from '../lib/normalize/asset-registry';
+import { watchdogSeconds } from '../lib/observability/loop-watchdog';
 import { startBroker, type EmbeddedBroker } from './broker';
 import { checkPortsFree, portsToCheck } from './ports';
 import { lockDataDir } from './lock';
@@ -32,17 +32,6 @@ interface Child {
 
 function runDir(dataDir: string): string {
     return join(dataDir, 'run');
-}
-
-/** Seconds without a heartbeat after which a runtime is restarted: UL_WATCHDOG_SECONDS, default 60. */
-function watchdogSeconds(): number {
-    const text = process.env.UL_WATCHDOG_SECONDS;
-    if (text === undefined || text === '') return 60;
-    const seconds = Number(text);
-    if (!Number.isFinite(seconds) || seconds < 1) {
-        throw new ConfigError(`UL_WATCHDOG_SECONDS "${text}" is invalid; set a number of seconds of 1 or more, such as 60.`);
-    }
-    return seconds;
 }
 
 export async function runSupervisor(options: RuntimeOptions, logger: Logger): Promise<number> {

@@ -18,6 +18,7 @@ interface Service {
     ports?: string[];
     volumes?: string[];
     healthcheck?: { test: string[] };
+    restart?: string;
     depends_on?: Record<string, { condition: string }>;
 }
 
@@ -86,6 +87,12 @@ describe('docker-compose.yml', () => {
     it('should give every service a health check', () => {
         for (const [name, service] of Object.entries(services)) {
             expect(service.healthcheck?.test.length ?? 0, name).toBeGreaterThan(1);
+        }
+    });
+
+    it('should restart every service unless stopped', () => {
+        for (const [name, service] of Object.entries(services)) {
+            expect(service.restart, name).toBe('unless-stopped');
         }
     });
 
