@@ -137,6 +137,10 @@ export class StoreHandle implements DetailedStore {
         return this.use().updateEventState(eventId, state, by, at);
     }
 
+    async transitionEvent(eventId: string, state: 'acknowledged' | 'resolved', by: string, at?: string): Promise<{ event: AlertEvent | undefined; changed: boolean }> {
+        return this.use().transitionEvent(eventId, state, by, at);
+    }
+
     async openAlert(event: AlertEvent, options: OpenAlertOptions): Promise<OpenAlertResult> {
         return this.use().openAlert(event, options);
     }

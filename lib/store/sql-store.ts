@@ -186,7 +186,12 @@ export class SqlStore implements DetailedStore {
      * Moves an alert to acknowledged or resolved and records who did it in the audit log, in one
      * transaction. A request that changes nothing records nothing.
      */
-    updateEventState(eventId: string, state: 'acknowledged' | 'resolved', by: string, at?: string): Promise<AlertEvent | undefined> {
+    async updateEventState(eventId: string, state: 'acknowledged' | 'resolved', by: string, at?: string): Promise<AlertEvent | undefined> {
+        return (await this.transitionEvent(eventId, state, by, at)).event;
+    }
+
+    /** Does what updateEventState does, and also returns whether this call changed the alert. */
+    transitionEvent(eventId: string, state: 'acknowledged' | 'resolved', by: string, at?: string): Promise<{ event: AlertEvent | undefined; changed: boolean }> {
         return this.db.transaction(async (tx) => {
             const { event, changed } = await updateEventState(tx, eventId, state, by, at);
             if (event && changed) {
@@ -197,7 +202,7 @@ export class SqlStore implements DetailedStore {
                     details: { rule_id: event.rule_id, asset_id: event.asset_id, severity: event.severity, at: state === 'acknowledged' ? event.acknowledged_at : event.resolved_at },
                 });
             }
-            return event;
+            return { event, changed };
         });
     }
 

@@ -112,6 +112,11 @@ export interface Store {
     /** Changes the state of an alert and records who did it. Returns the updated event or undefined. */
     updateEventState(eventId: string, state: 'acknowledged' | 'resolved', by: string, at?: string): Promise<AlertEvent | undefined>;
     /**
+     * Changes the state of an alert like updateEventState, and also returns whether this call
+     * changed it: false when a concurrent request got there first.
+     */
+    transitionEvent(eventId: string, state: 'acknowledged' | 'resolved', by: string, at?: string): Promise<{ event: AlertEvent | undefined; changed: boolean }>;
+    /**
      * Stores an alert event with its lifecycle and records a new alert in the audit log. An open
      * event for a rule, asset and metric that already has an unresolved alert raises that alert's
      * repeat count instead of storing a second alert.

@@ -183,15 +183,12 @@ export function createApiRouter(deps: ApiDependencies): Router {
             if (state === 'acknowledged' && event.state === 'acknowledged') {
                 throw new ApiError(409, 'already_acknowledged', `Alert "${event.event_id}" was already acknowledged by ${event.acknowledged_by ?? 'someone'}.`);
             }
-            const updated = await store.updateEventState(event.event_id, state, req.principal.sub);
+            const { event: updated, changed } = await store.transitionEvent(event.event_id, state, req.principal.sub);
             // A concurrent request may have changed the alert between the check above and the update.
-            const by = state === 'acknowledged' ? updated?.acknowledged_by : updated?.resolved_by;
-            if (updated && updated.state === 'resolved' && state === 'acknowledged') {
-                throw new ApiError(409, 'already_resolved', `Alert "${event.event_id}" is already resolved.`);
-            }
-            if (updated && by !== req.principal.sub) {
-                const code = state === 'acknowledged' ? 'already_acknowledged' : 'already_resolved';
-                throw new ApiError(409, code, `Alert "${event.event_id}" was already ${state} by ${by ?? 'someone'}.`);
+            if (!changed) {
+                const code = updated?.state === 'resolved' ? 'already_resolved' : 'already_acknowledged';
+                const by = updated?.state === 'resolved' ? updated.resolved_by : updated?.acknowledged_by;
+                throw new ApiError(409, code, `Alert "${event.event_id}" was already ${updated?.state ?? state} by ${by ?? 'someone'}.`);
             }
             res.json({ event: updated });
         });
