@@ -119,8 +119,8 @@ export async function runSupervisor(options: RuntimeOptions, logger: Logger): Pr
         });
     };
 
-    // A ready runtime that sends no heartbeat for the watchdog time is killed, and the exit
-    // handler above starts it again; at-least-once delivery makes the restart lose nothing.
+    // A ready runtime that sends no heartbeat for the watchdog time is killed, and the exit handler
+    // above starts it again. The restart loses nothing, because delivery is at least once.
     const watchdog = setInterval(() => {
         if (shuttingDown) return;
         for (const child of Object.values(children)) {

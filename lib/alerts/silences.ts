@@ -63,7 +63,7 @@ export interface SilenceRequest {
 }
 
 const DAY_MS = 86_400_000;
-/** Longest silence: a year, so a typo such as 100000d cannot mute alerts for good. */
+/** Maximum duration of a silence: a year, so a typo such as 100000d cannot mute alerts for good. */
 const MAX_SILENCE_MS = 366 * DAY_MS;
 
 const REQUEST_FIELDS = [...MATCHER_FIELDS, 'starts_at', 'ends_at', 'duration', 'reason'];

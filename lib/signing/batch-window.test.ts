@@ -30,7 +30,7 @@ describe('BatchWindow', () => {
         expect(window.pending).toBe(0);
     });
 
-    it('should close a full batch at once and start the next with the message that did not fit', () => {
+    it('should close a full batch at once', () => {
         const batches: Reading[][] = [];
         const window = new BatchWindow({ windowMs: 60_000, maxReadings: 20, send: (readings) => batches.push(readings) });
         for (const asset of ['a', 'b', 'c']) window.add(readingsOf(asset, 8), () => undefined);
@@ -50,7 +50,7 @@ describe('BatchWindow', () => {
         expect(batches.map((batch) => batch.length)).toEqual([4, 30]);
     });
 
-    it('should settle every message of a batch with the error of a failed send', () => {
+    it('should settle a failed batch with its error', () => {
         const window = new BatchWindow({
             windowMs: 60_000,
             maxReadings: 100,

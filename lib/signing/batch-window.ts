@@ -1,5 +1,5 @@
 // Collects readings of several messages into one batch, so the edge signs and the cloud verifies
-// one envelope for many assets. A batch closes when it holds `maxReadings` readings or `windowMs`
+// one envelope for many assets. A batch closes when it contains `maxReadings` readings or `windowMs`
 // after its first message, whichever comes first.
 import type { Reading } from '../types';
 
@@ -7,7 +7,7 @@ import type { Reading } from '../types';
 export type Settle = (err?: Error) => void;
 
 export interface BatchWindowOptions {
-    /** Longest time a reading waits for its batch to close. */
+    /** Maximum time a reading waits for its batch to close, in milliseconds. */
     windowMs: number;
     /** Maximum readings in one batch; a message with more than this goes out alone. */
     maxReadings: number;

@@ -44,7 +44,9 @@ export interface SignBatchSettings {
 
 function wholeNumber(value: unknown, name: string, min: number, max: number, fallback: number): number {
     if (value === undefined || value === '') return fallback;
-    const number = typeof value === 'number' ? value : typeof value === 'string' ? Number(value.trim()) : Number.NaN;
+    let number = Number.NaN;
+    if (typeof value === 'number') number = value;
+    else if (typeof value === 'string') number = Number(value.trim());
     if (!Number.isInteger(number) || number < min || number > max) {
         throw new ConfigError(`The ${name} is ${JSON.stringify(value)}; enter a whole number from ${min} to ${max}.`);
     }

@@ -247,7 +247,7 @@ export function verifyIngestValue(value: unknown, registry: DeviceLookup, sequen
             ? `Sequence ${envelope.seq} of device ${device.device_id} is older than the replay window (${sequences.window} below the highest accepted sequence ${highest}); the envelope is a replay or was held back too long, so send the readings again in a new envelope.`
             : `Sequence ${envelope.seq} of device ${device.device_id} was already accepted; the envelope is a replay or a duplicate delivery, and its readings are stored already.`;
         const result = reject('replayed_sequence', reason, 'seq', envelope.seq, ref);
-        if (sequences.isRedelivery(device.device_id, envelope.seq, envelope.sig)) return { ...result, redelivered: true } as IngestResult;
+        if (!result.ok && sequences.isRedelivery(device.device_id, envelope.seq, envelope.sig)) return { ...result, redelivered: true };
         return result;
     }
     sequences.accept(device.device_id, envelope.seq, envelope.sig);

@@ -7,12 +7,6 @@ import { ConfigError } from '../errors';
 /** Number of sequence numbers below the highest accepted one that may still arrive late. */
 export const DEFAULT_REPLAY_WINDOW = 65_536;
 
-/**
- * Anti-replay state per device, in memory: the highest accepted sequence number and the numbers
- * accepted within a window below it. An MQTT broker that resumes a persistent session delivers
- * queued envelopes interleaved with live ones. A late envelope inside the window is therefore accepted
- * once; a number seen before, or older than the window, is a replay.
- */
 /** Accepted envelopes per device whose signature is kept, to recognise a redelivery of the same envelope. */
 export const DEFAULT_RECENT_SIGNATURES = 4_096;
 
@@ -26,6 +20,12 @@ function signatureHash(sig: string): number {
     return hash >>> 0;
 }
 
+/**
+ * Anti-replay state per device, in memory: the highest accepted sequence number and the numbers
+ * accepted within a window below it. An MQTT broker that resumes a persistent session delivers
+ * queued envelopes interleaved with live ones. A late envelope inside the window is therefore accepted
+ * once; a number seen before, or older than the window, is a replay.
+ */
 export class SequenceState {
     private readonly devices = new Map<string, { highest: number; seen: Set<number>; recent: Map<number, number> }>();
 

@@ -41,7 +41,7 @@ export interface BatchWriterListener {
     failed?(error: Error, readings: number): void;
 }
 
-/** Result of one message's readings; `storedFlags` tells, per reading, which were new when some were duplicates. */
+/** Result of one message's readings. When some were duplicates, `storedFlags` marks per reading whether it was new. */
 export interface MessageWriteResult extends WriteResult {
     storedFlags?: boolean[];
 }

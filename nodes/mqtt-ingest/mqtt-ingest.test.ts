@@ -395,12 +395,12 @@ describe('ul-mqtt-ingest acknowledgements', () => {
         rejected[0].done();
         await waitFor(() => acksOf(ids.clientId).length === 2, 'two PUBACKs');
         const rejection = (rejected[0].msg as unknown as { payload: Rejection[] }).payload[0];
-        const kept = rejection.payload as { bytes: number; sha256: string; head: string };
+        const summary = rejection.payload as { bytes: number; sha256: string; head: string };
         expect(rejection.code).toBe('message_too_large');
         expect(rejection.reason).toContain('2000 bytes, more than the limit of 100 bytes');
-        expect(kept.bytes).toBe(2_000);
-        expect(kept.sha256).toBe(createHash('sha256').update(big).digest('hex'));
-        expect(kept.head).toBe('x'.repeat(1_024));
+        expect(summary.bytes).toBe(2_000);
+        expect(summary.sha256).toBe(createHash('sha256').update(big).digest('hex'));
+        expect(summary.head).toBe('x'.repeat(1_024));
         expect(received[0].msg.payload).toBe('small');
         expect(warnings().some((text) => text.includes('2000 bytes'))).toBe(true);
     });

@@ -7,7 +7,7 @@
 //   npm run bench:bus -- [--envelopes 20000 | --rate 1000 --duration 600] [--assets 5000] [--runtimes 1] [--batch 1]
 //
 // A sample is the 8 readings of one well at one time. With --batch 1 every sample is its own
-// envelope on the well's topic; with --batch K, K samples of one device share an envelope on the
+// envelope on the well's topic. With --batch K, K samples of one device share an envelope on the
 // device's topic, as a gateway that batches its poll cycle would send them. Without --rate, every
 // sample is published as fast as one MQTT client can (saturation). With --rate, samples are
 // published at that rate for --duration seconds, as edge devices would, and the latency is the one
@@ -316,8 +316,8 @@ async function main() {
     // the latency from the edge to the stored row. Times of one well only ever grow.
     const lastTs = new Map();
     let failed = 0;
-    // Sample n is well n modulo the well count; a batch is the K samples from n on, all of one device
-    // because devices hold consecutive wells and K divides their count.
+    // Sample n is well n modulo the well count. A batch is the K samples from n on, all of one
+    // device, because each device has consecutive wells and K divides their count.
     const publish = (n) => {
         const readings = [];
         const device = deviceOf.get(load.wells[n % load.wells.length]);

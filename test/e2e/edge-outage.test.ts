@@ -454,7 +454,7 @@ describe('edge outage with a SIGKILL of the edge', () => {
         const acked = envelopesOf((proxy as LinkProxy).publishes).filter((published) => published.acked);
         const deliveries = new Map<number, number>();
         for (const { envelope } of acked) deliveries.set(envelope.seq, (deliveries.get(envelope.seq) ?? 0) + 1);
-        // Each PUBACK of the broker is one delivery to the cloud's session; a second one is a resend
+        // Each PUBACK of the broker is one delivery to the cloud's session. A second one is a resend
         // of the same signed envelope, which the verifier drops without a quarantine entry.
         const replays = [...deliveries.values()].reduce((sum, count) => sum + count - 1, 0);
 

@@ -1,5 +1,5 @@
 // The supervisor's watchdog: a cloud runtime that stops sending heartbeats (here frozen with
-// SIGSTOP) is killed and started again, and the API answers afterwards.
+// SIGSTOP) is killed and started again, and the API responds afterwards.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
