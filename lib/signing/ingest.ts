@@ -58,13 +58,18 @@ export const MAX_ENVELOPE_DEPTH = 8;
 
 /** Returns whether arrays and objects in `value` nest deeper than `limit` levels, without recursion. */
 export function nestsDeeperThan(value: unknown, limit: number): boolean {
-    const stack: [unknown, number][] = [[value, 1]];
-    while (stack.length > 0) {
-        const [item, depth] = stack.pop() as [unknown, number];
-        if (typeof item !== 'object' || item === null) continue;
+    if (typeof value !== 'object' || value === null) return false;
+    // Two parallel stacks, so that a walk over a large envelope allocates no pair per object.
+    const items: object[] = [value];
+    const depths: number[] = [1];
+    while (items.length > 0) {
+        const item = items.pop() as object;
+        const depth = depths.pop() as number;
         if (depth > limit) return true;
         for (const child of Array.isArray(item) ? item : Object.values(item)) {
-            if (typeof child === 'object' && child !== null) stack.push([child, depth + 1]);
+            if (typeof child !== 'object' || child === null) continue;
+            items.push(child);
+            depths.push(depth + 1);
         }
     }
     return false;
@@ -167,7 +172,7 @@ export function verifyIngestLine(text: string, registry: DeviceLookup, sequences
     if (nestsDeeperThan(value, MAX_ENVELOPE_DEPTH)) {
         return { ok: false, rejection: { source, code: 'invalid_envelope', reason: TOO_DEEP_REASON, field: 'envelope', payload: text, received_at: receivedAt } };
     }
-    return verifyIngestValue(value, registry, sequences, source, options);
+    return verifyShallowValue(value, registry, sequences, source, options, receivedAt);
 }
 
 /**
@@ -177,16 +182,21 @@ export function verifyIngestLine(text: string, registry: DeviceLookup, sequences
  */
 export function verifyIngestValue(value: unknown, registry: DeviceLookup, sequences: SequenceState, source: string, options: IngestOptions = {}): IngestResult {
     const receivedAt = (options.now ?? new Date()).toISOString();
+    if (nestsDeeperThan(value, MAX_ENVELOPE_DEPTH)) {
+        // The value itself is left out: the store could not serialize it.
+        return { ok: false, rejection: { source, code: 'invalid_envelope', reason: TOO_DEEP_REASON, field: 'envelope', received_at: receivedAt } };
+    }
+    return verifyShallowValue(value, registry, sequences, source, options, receivedAt);
+}
+
+/** Verifies a parsed envelope whose nesting depth was checked already, so it is walked once. */
+function verifyShallowValue(value: unknown, registry: DeviceLookup, sequences: SequenceState, source: string, options: IngestOptions, receivedAt: string): IngestResult {
     const reject = (code: string, reason: string, field: string, offending: unknown, ref?: string): IngestResult => {
         const rejection: Rejection = { source, code, reason, field, value: offending, payload: value, received_at: receivedAt };
         if (ref !== undefined) rejection.ref = ref;
         return { ok: false, rejection };
     };
 
-    if (nestsDeeperThan(value, MAX_ENVELOPE_DEPTH)) {
-        // The value itself is left out: the store could not serialize it.
-        return { ok: false, rejection: { source, code: 'invalid_envelope', reason: TOO_DEEP_REASON, field: 'envelope', received_at: receivedAt } };
-    }
     const problem = checkEnvelopeShape(value);
     if (problem) return reject('invalid_envelope', problem.reason, problem.field, problem.value);
     const envelope = value as SignedEnvelope;
