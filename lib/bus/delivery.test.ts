@@ -131,6 +131,7 @@ describe('delivery on messages', () => {
     it('should describe topic, partition, offset and key', () => {
         expect(describeDelivery(info)).toBe('telemetry.clean partition 3 offset 120 (key well-7)');
         expect(describeDelivery({ topic: 'events.alerts', key: '' })).toBe('events.alerts (key none)');
+        expect(describeDelivery({ topic: 'telemetry.clean', key: '', partition: 2, offset: '40', count: 3 })).toBe('telemetry.clean partition 2 offset 40 and 2 more (key several)');
     });
 });
 

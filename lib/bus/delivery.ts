@@ -17,6 +17,8 @@ export interface DeliveryInfo {
     partition?: number;
     /** Kafka offset as a decimal string; absent on the memory transport. */
     offset?: string;
+    /** Bus messages combined into this delivery, from `offset` on; absent or 1 for one message. */
+    count?: number;
 }
 
 export type DeliveryState = 'pending' | 'settled' | 'failed';
@@ -24,7 +26,10 @@ export type DeliveryState = 'pending' | 'settled' | 'failed';
 /** Describes a delivery for log lines: topic, then partition and offset when known, then key. */
 export function describeDelivery(info: DeliveryInfo): string {
     const position = info.partition === undefined ? '' : ` partition ${info.partition} offset ${info.offset ?? '?'}`;
-    return `${info.topic}${position} (key ${info.key === '' ? 'none' : info.key})`;
+    const combined = info.count !== undefined && info.count > 1;
+    const more = combined ? ` and ${(info.count ?? 1) - 1} more` : '';
+    const key = info.key !== '' ? info.key : combined ? 'several' : 'none';
+    return `${info.topic}${position}${more} (key ${key})`;
 }
 
 /**

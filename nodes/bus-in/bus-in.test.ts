@@ -423,4 +423,63 @@ describe('ul-bus-in', () => {
         expect(errors).toHaveLength(1);
         expect(String(errors[0][0].msg)).toBe('Active is "sometimes"; enter true or false, or an environment variable such as ${UL_DASHBOARD_FEED} that contains one of them.');
     });
+
+    it('should combine the messages of one partition that arrive together and settle them with one delivery', async () => {
+        const received = new Map<string, ReceivedMessage[]>();
+        const { handlers } = await load(received, [
+            { id: 'in-1', type: 'ul-bus-in', bus: 'bus-1', topic: 'telemetry.clean', combine: '500', wires: [['sink-1']] },
+            { id: 'sink-1', type: 'test-sink' },
+        ]);
+        let settled = 0;
+        const outcomes = [
+            handlers[0]({ topic: 'telemetry.clean', key: 'well-1', value: [{ asset_id: 'well-1', value: 1 }], partition: 2, offset: '40', epoch: 1 }),
+            handlers[0]({ topic: 'telemetry.clean', key: 'well-2', value: [{ asset_id: 'well-2', value: 2 }], partition: 2, offset: '41', epoch: 1 }),
+            handlers[0]({ topic: 'telemetry.clean', key: 'well-3', value: [{ asset_id: 'well-3', value: 3 }], partition: 4, offset: '7', epoch: 1 }),
+        ];
+        for (const outcome of outcomes) void outcome?.then(() => settled++);
+        await waitFor(hasReceived(received, 'sink-1', 2), 'two combined messages');
+
+        const [first, second] = received.get('sink-1') ?? [];
+        expect(first.msg.payload).toEqual([{ asset_id: 'well-1', value: 1 }, { asset_id: 'well-2', value: 2 }]);
+        expect(first.msg).toHaveProperty('key', '');
+        expect(first.msg).toHaveProperty('bus', { partition: 2, epoch: 1 });
+        expect(deliveryIn(received, 'sink-1', 0).info).toEqual({ topic: 'telemetry.clean', key: '', partition: 2, offset: '40', count: 2 });
+        expect(second.msg.payload).toEqual([{ asset_id: 'well-3', value: 3 }]);
+        expect(second.msg).toHaveProperty('key', 'well-3');
+
+        first.done();
+        await waitFor(() => settled === 2, 'both parts of the first message to settle');
+        second.done();
+        await waitFor(() => settled === 3, 'the third message to settle');
+    });
+
+    it('should combine the memory bus messages published in one turn', async () => {
+        const received = new Map<string, ReceivedMessage[]>();
+        await load(received, [
+            { id: 'out-1', type: 'ul-bus-out', bus: 'bus-1', topic: 'telemetry.clean' },
+            { id: 'in-1', type: 'ul-bus-in', bus: 'bus-1', topic: 'telemetry.clean', combine: '500', wires: [['sink-1']] },
+            { id: 'sink-1', type: 'test-sink' },
+        ]);
+        helper.getNode('out-1').receive({ payload: [
+            { asset_id: 'well-1', metric: 'oil_rate', value: 1 },
+            { asset_id: 'well-2', metric: 'oil_rate', value: 2 },
+            { asset_id: 'well-1', metric: 'gas_rate', value: 3 },
+        ] });
+        await waitFor(hasReceived(received, 'sink-1'), 'the combined message');
+        await new Promise((resolve) => setTimeout(resolve, 20));
+
+        const messages = received.get('sink-1') ?? [];
+        expect(messages).toHaveLength(1);
+        // Published per asset by the bus-out, combined again in publish order.
+        expect((messages[0].msg.payload as { value: number }[]).map((r) => r.value)).toEqual([1, 3, 2]);
+    });
+
+    it('should report an unreadable combine setting', async () => {
+        const received = new Map<string, ReceivedMessage[]>();
+        await load(received, [{ id: 'in-1', type: 'ul-bus-in', bus: 'bus-1', topic: 'telemetry.clean', combine: '0', wires: [[]] }]);
+        const errors = helper.log().args.filter((call: unknown[]) => (call[0] as { level: number }).level === 20);
+
+        expect(errors).toHaveLength(1);
+        expect(String(errors[0][0].msg)).toBe('Combine is "0"; enter a whole number from 1 (one message per bus message) to 10000.');
+    });
 });

@@ -8,6 +8,7 @@ import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
 import { attachDelivery, attachOrigin, describeDelivery, DeliveryTracker } from '../../lib/bus/delivery';
 import { installDeliveryTracking, type MessageHooks } from '../../lib/bus/flow-tracking';
 import { parseActive } from '../../lib/bus/active';
+import { MessageCombiner, parseCombine, type CombinedMessage } from '../../lib/bus/combine';
 import type { SubscriptionMode } from '../../lib/bus/transport';
 import { registerIntake } from '../../lib/drain';
 import { incrementCounter } from '../../lib/observability/counters';
@@ -21,6 +22,8 @@ interface BusInConfig extends NodeDef {
     mode?: string;
     /** Subscribes unless this is false, no, off or 0; usually an environment variable such as `${UL_DASHBOARD_FEED}`. */
     active?: string;
+    /** Up to this many bus messages of one partition that arrive together become one message; default 1. */
+    combine?: string;
 }
 
 const MODES: readonly SubscriptionMode[] = ['shared', 'broadcast'];
@@ -37,6 +40,7 @@ export default function register(RED: NodeAPI): void {
         const topic = (config.topic || '').trim();
         const mode = (config.mode || 'shared').trim() as SubscriptionMode;
         const active = parseActive(config.active);
+        const combine = parseCombine(config.combine);
 
         const problem = !bus
             ? RED._('ul-bus-in.errors.missing-bus')
@@ -46,7 +50,9 @@ export default function register(RED: NodeAPI): void {
                 ? RED._('ul-bus-in.errors.bad-mode', { mode })
                 : active === undefined
                   ? RED._('ul-bus-in.errors.bad-active', { value: String(config.active) })
-                  : undefined;
+                  : combine === undefined
+                    ? RED._('ul-bus-in.errors.bad-combine', { value: String(config.combine) })
+                    : undefined;
         if (problem || !bus) {
             node.error(problem);
             setStatus(node, 'failed', RED._('ul-bus-in.status.not-configured'));
@@ -72,19 +78,31 @@ export default function register(RED: NodeAPI): void {
             },
         });
 
+        /** Sends one message; returns its settling when tracked. */
+        const deliver = (msg: NodeMessage & { key: string }, info: { topic: string; key: string; partition?: number; offset?: string; count?: number }): Promise<void> | undefined => {
+            if (!tracked) {
+                node.send(msg);
+                return undefined;
+            }
+            const delivery = tracker.start(info);
+            node.send(attachDelivery(msg, delivery));
+            // This node's own reference; the wired nodes keep theirs until they call done().
+            delivery.release();
+            return delivery.outcome;
+        };
+        const combiner = (combine ?? 1) > 1
+            ? new MessageCombiner(combine ?? 1, (combined: CombinedMessage) => {
+                  const msg = attachOrigin({ topic: combined.topic, key: combined.key, payload: combined.value }, combined.partition, combined.epoch);
+                  return deliver(msg, { topic: combined.topic, key: combined.key, partition: combined.partition, offset: combined.offset, count: combined.count });
+              })
+            : undefined;
+
         const unsubscribe = bus.transport.subscribe(
             topic,
             (message) => {
+                if (combiner) return combiner.add(message);
                 const msg: NodeMessage & { key: string } = attachOrigin({ topic: message.topic, key: message.key, payload: message.value }, message.partition, message.epoch);
-                if (!tracked) {
-                    node.send(msg);
-                    return;
-                }
-                const delivery = tracker.start({ topic: message.topic, key: message.key, partition: message.partition, offset: message.offset });
-                node.send(attachDelivery(msg, delivery));
-                // This node's own reference; the wired nodes keep theirs until they call done().
-                delivery.release();
-                return delivery.outcome;
+                return deliver(msg, { topic: message.topic, key: message.key, partition: message.partition, offset: message.offset });
             },
             {
                 group: node.id,

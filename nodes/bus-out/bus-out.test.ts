@@ -4,7 +4,7 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 import busNode from '../bus/bus';
 import busInNode from '../bus-in/bus-in';
-import busOutNode from './bus-out';
+import busOutNode, { keyedParts } from './bus-out';
 
 const require = createRequire(import.meta.url);
 const helper = require('node-red-node-test-helper');
@@ -39,6 +39,25 @@ describe('ul-bus-out', () => {
         expect(msg.payload).toEqual([{ asset_id: 'well-7', metric: 'oil_rate', value: 1 }]);
     });
 
+    it('should publish the readings of several assets as one message per asset, each keyed by its asset', async () => {
+        await helper.load([busNode, busInNode, busOutNode], flow);
+        const received: Record<string, unknown>[] = [];
+        helper.getNode('sink').on('input', (msg: Record<string, unknown>) => received.push(msg));
+        const out = helper.getNode('out-1');
+
+        out.receive({ payload: [
+            { asset_id: 'well-1', metric: 'oil_rate', value: 1 },
+            { asset_id: 'well-2', metric: 'oil_rate', value: 2 },
+            { asset_id: 'well-1', metric: 'gas_rate', value: 3 },
+        ] });
+        for (let wait = 0; received.length < 2 && wait < 100; wait++) await new Promise((resolve) => setTimeout(resolve, 10));
+
+        expect(received.map((msg) => [msg.key, (msg.payload as { value: number }[]).map((r) => r.value)])).toEqual([
+            ['well-1', [1, 3]],
+            ['well-2', [2]],
+        ]);
+    });
+
     it('should fail the message when the bus cannot publish', async () => {
         await helper.load([busNode, busOutNode], [
             { id: 'bus-1', type: 'ul-bus', transport: 'kafak' },
@@ -61,5 +80,34 @@ describe('ul-bus-out', () => {
         const errors = helper.log().args.filter((call: unknown[]) => (call[0] as { level: number }).level === 20);
 
         expect(errors.length).toBe(1);
+    });
+});
+
+describe('keyedParts', () => {
+    it('should use msg.key for the whole payload when it is set', () => {
+        expect(keyedParts({ key: 'pad-3', payload: [{ asset_id: 'well-1' }, { asset_id: 'well-2' }] })).toEqual([
+            { key: 'pad-3', value: [{ asset_id: 'well-1' }, { asset_id: 'well-2' }] },
+        ]);
+    });
+
+    it('should keep one asset\'s array whole and key it by the asset', () => {
+        const payload = [{ asset_id: 'well-1', n: 1 }, { asset_id: 'well-1', n: 2 }];
+        const [part] = keyedParts({ payload });
+        expect(part.key).toBe('well-1');
+        expect(part.value).toBe(payload);
+    });
+
+    it('should keep an item without an asset with the asset before it', () => {
+        expect(keyedParts({ payload: [{ asset_id: 'well-1' }, { asset_id: 'well-2' }, { note: 'x' }] })).toEqual([
+            { key: 'well-1', value: [{ asset_id: 'well-1' }] },
+            { key: 'well-2', value: [{ asset_id: 'well-2' }, { note: 'x' }] },
+        ]);
+    });
+
+    it('should key other payloads by their asset or by msg.topic', () => {
+        expect(keyedParts({ payload: { asset_id: 'well-9', severity: 'P1' } })).toEqual([{ key: 'well-9', value: { asset_id: 'well-9', severity: 'P1' } }]);
+        expect(keyedParts({ topic: 'ops/pad-1', payload: 'text' })).toEqual([{ key: 'ops/pad-1', value: 'text' }]);
+        expect(keyedParts({ topic: 'ops/pad-1', payload: [1, 2] })).toEqual([{ key: 'ops/pad-1', value: [1, 2] }]);
+        expect(keyedParts({ payload: 7 })).toEqual([{ key: '', value: 7 }]);
     });
 });

@@ -12,13 +12,36 @@ interface BusOutConfig extends NodeDef {
     topic: string;
 }
 
-/** Picks the partition key: msg.key, else the asset of the first reading, else msg.topic. */
-function partitionKey(msg: Record<string, unknown>): string {
-    if (typeof msg.key === 'string') return msg.key;
-    const payload = msg.payload as { asset_id?: unknown } | { asset_id?: unknown }[] | undefined;
-    const first = Array.isArray(payload) ? payload[0] : payload;
-    if (first && typeof first.asset_id === 'string') return first.asset_id;
-    return typeof msg.topic === 'string' ? msg.topic : '';
+/**
+ * Splits a message into keyed parts: msg.key as given; else an array of readings of several assets
+ * becomes one part per asset, in the order of each asset's first reading; else the asset of the
+ * first reading, or msg.topic, keys the whole payload.
+ */
+export function keyedParts(msg: Record<string, unknown>): { key: string; value: unknown }[] {
+    const { payload } = msg;
+    if (typeof msg.key === 'string') return [{ key: msg.key, value: payload }];
+    if (Array.isArray(payload)) {
+        const first = (payload[0] as { asset_id?: unknown } | undefined)?.asset_id;
+        if (typeof first !== 'string') return [{ key: typeof msg.topic === 'string' ? msg.topic : '', value: payload }];
+        let parts: Map<string, unknown[]> | undefined;
+        let previous = first;
+        for (let index = 1; index < payload.length; index++) {
+            const assetId = (payload[index] as { asset_id?: unknown } | undefined)?.asset_id;
+            // An item without an asset stays with the asset before it.
+            const key = typeof assetId === 'string' ? assetId : previous;
+            previous = key;
+            if (key === first && parts === undefined) continue;
+            if (parts === undefined) parts = new Map([[first, payload.slice(0, index)]]);
+            const list = parts.get(key);
+            if (list) list.push(payload[index]);
+            else parts.set(key, [payload[index]]);
+        }
+        if (parts === undefined) return [{ key: first, value: payload }];
+        return [...parts].map(([key, value]) => ({ key, value }));
+    }
+    const single = (payload as { asset_id?: unknown } | undefined)?.asset_id;
+    if (typeof single === 'string') return [{ key: single, value: payload }];
+    return [{ key: typeof msg.topic === 'string' ? msg.topic : '', value: payload }];
 }
 
 export default function register(RED: NodeAPI): void {
@@ -36,7 +59,9 @@ export default function register(RED: NodeAPI): void {
 
         let failing = false;
         node.on('input', (msg, _send, done) => {
-            bus.transport.publish(topic, partitionKey(msg as Record<string, unknown>), msg.payload).then(
+            const parts = keyedParts(msg as Record<string, unknown>);
+            const published: Promise<unknown> = Promise.all(parts.map((part) => bus.transport.publish(topic, part.key, part.value)));
+            published.then(
                 () => {
                     if (failing) {
                         failing = false;

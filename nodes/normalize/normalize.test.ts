@@ -59,27 +59,28 @@ function reading(overrides: Partial<Record<keyof Reading, unknown>> = {}): Recor
 }
 
 describe('ul-normalize outputs', () => {
-    it('should send clean readings per asset and rejections', async () => {
+    it('should send the clean readings of all assets in one message, and the rejections', async () => {
         await helper.load(normalizeNode, flow());
-        const clean = nextMessages('clean', 2);
+        const clean = nextMessages('clean', 1);
         const rejected = nextMessages('rejected', 1);
 
         const bad = reading({ unit: 'degC' });
         helper.getNode('n1').receive({
             payload: [reading(), reading({ asset_id: 'volve-15-9-f-12', metric: 'oil_rate', value: 100, unit: 'Sm3/d' }), bad, reading({ metric: 'pressure_tpt' })],
         });
-        const [first, second] = await clean;
+        const [msg] = await clean;
         const [rejection] = await rejected;
 
-        expect(first.topic).toBe('3w-well-00001');
-        expect((first.payload as Reading[]).map((r) => [r.metric, r.value, r.unit])).toEqual([
-            ['pressure_downhole', 2673.54008505, 'psi'],
-            ['pressure_tpt', 2673.54008505, 'psi'],
+        // Two assets: msg.topic stays as it came in (here unset), and the readings keep their order.
+        expect(msg.topic).toBeUndefined();
+        expect((msg.payload as Reading[]).map((r) => [r.asset_id, r.metric, r.value, r.unit])).toEqual([
+            ['3w-well-00001', 'pressure_downhole', 2673.54008505, 'psi'],
+            ['volve-15-9-f-12', 'oil_rate', 628.981077043, 'bopd'],
+            ['3w-well-00001', 'pressure_tpt', 2673.54008505, 'psi'],
         ]);
-        expect(second.topic).toBe('volve-15-9-f-12');
-        expect(second.payload).toEqual([
+        expect((msg.payload as Reading[])[1]).toEqual(
             { asset_id: 'volve-15-9-f-12', metric: 'oil_rate', value: 628.981077043, unit: 'bopd', ts: '2017-03-20T14:31:44.000Z', quality_flag: 'GOOD' },
-        ]);
+        );
         const rows = rejection.payload as Rejection[];
         expect(rows).toHaveLength(1);
         expect(rows[0].code).toBe('wrong_unit');

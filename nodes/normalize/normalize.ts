@@ -1,11 +1,11 @@
 // Cleanses readings: schema check, canonical units, timestamp and asset checks, quality flags and
-// duplicate suppression. Clean readings leave on output 1, one message per asset, and rejected
+// duplicate suppression. Clean readings leave on output 1, one message per input message, and rejected
 // readings leave on output 2 as Rejection[] for the quarantine.
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
 
 import { toError } from '../../lib/errors';
 import { loadAssetRegistry, watchRegistryFile, type AssetIndex } from '../../lib/normalize/asset-registry';
-import { deviceScopeFrom, groupByAsset, normalize } from '../../lib/normalize/normalize';
+import { deviceScopeFrom, normalize } from '../../lib/normalize/normalize';
 import { RecentKeys } from '../../lib/normalize/recent-keys';
 import { parseNormalizeSettings, type NormalizeNodeConfig, type NormalizeSettings } from '../../lib/normalize/settings';
 import { compileSchema } from '../../lib/schemas';
@@ -72,23 +72,23 @@ export default function register(RED: NodeAPI): void {
                     seen,
                 });
 
-                // The other properties of the input message (such as _msgid) are copied, and payload is replaced.
-                const { payload: _payload, ...rest } = msg;
-                const cleanMessages: NodeMessage[] = [];
-                for (const [assetId, readings] of groupByAsset(result.clean)) {
-                    const out: NodeMessage & { flagged?: unknown } = RED.util.cloneMessage(rest);
-                    out.topic = assetId;
-                    out.payload = readings;
-                    const flagged = result.flagged.filter((note) => note.asset_id === assetId);
-                    if (flagged.length > 0) out.flagged = flagged;
-                    cleanMessages.push(out);
-                }
+                // Clean readings of all assets leave in one message, in input order. msg.topic names
+                // the asset when there is only one, as a single well's message would have it.
+                let cleanMessage: (NodeMessage & { flagged?: unknown }) | null = null;
                 let rejectedMessage: NodeMessage | null = null;
                 if (result.rejected.length > 0) {
+                    const { payload: _payload, ...rest } = msg;
                     rejectedMessage = RED.util.cloneMessage(rest);
                     rejectedMessage.payload = result.rejected;
                 }
-                send([cleanMessages.length > 0 ? cleanMessages : null, rejectedMessage]);
+                if (result.clean.length > 0) {
+                    cleanMessage = msg;
+                    const first = result.clean[0].asset_id;
+                    if (result.clean.every((reading) => reading.asset_id === first)) cleanMessage.topic = first;
+                    cleanMessage.payload = result.clean;
+                    if (result.flagged.length > 0) cleanMessage.flagged = result.flagged;
+                }
+                send([cleanMessage, rejectedMessage]);
 
                 totals.clean += result.clean.length;
                 totals.rejected += result.rejected.length;

@@ -109,7 +109,7 @@ describe('ul-sign to ul-verify', () => {
         expect((accepted[0].payload as Reading[]).map((item) => item.metric)).toEqual(['pressure_downhole', 'pressure_tpt', 'temp_tpt', 'pressure_upstream_choke', 'temp_downstream_choke']);
     });
 
-    it('should verify and split a two-well batch', async () => {
+    it('should pass on a verified two-well batch as one message on the device topic', async () => {
         const replay = (id: string, file: string, map: string) => ({
             id, type: 'ul-replay', file, speed: '1e9', timestamps: 'shift-to-now', autostart: false, loop: false, startRow: '1', endRow: '3', wires: [[map], [], []],
         });
@@ -134,11 +134,11 @@ describe('ul-sign to ul-verify', () => {
         expect(signed.map((msg) => msg.topic)).toEqual(['ops/petrobras/edge-01/readings']);
         const batch = signed[0].payload as SignedEnvelope;
         expect(new Set(batch.readings.map((item) => item.asset_id))).toEqual(new Set(['3w-well-00004', '3w-well-00001']));
-        expect(accepted.map((msg) => msg.topic).sort()).toEqual(['3w-well-00001', '3w-well-00004']);
-        expect(accepted.map((msg) => msg.seq)).toEqual([batch.seq, batch.seq]);
-        const forwarded = accepted.flatMap((msg) => msg.payload as Reading[]);
-        expect(forwarded.length).toBe(batch.readings.length);
-        for (const msg of accepted) expect((msg.payload as Reading[]).every((item) => item.asset_id === msg.topic)).toBe(true);
+        expect(accepted.map((msg) => msg.topic)).toEqual(['ops/petrobras/edge-01/readings']);
+        expect(accepted[0].seq).toBe(batch.seq);
+        expect(accepted[0].device).toEqual({ device_id: 'edge-01', operator: 'petrobras' });
+        // The readings keep the envelope's order.
+        expect(accepted[0].payload as Reading[]).toEqual(batch.readings);
     });
 
     it('should accept an envelope delivered as a Buffer', async () => {

@@ -9,7 +9,7 @@ import { parseVerifyConfig } from '../../lib/signing/config';
 import { verifyIngestLine, verifyIngestValue, type IngestResult } from '../../lib/signing/ingest';
 import { DeviceRegistry } from '../../lib/signing/registry';
 import { SequenceState } from '../../lib/signing/sequence';
-import type { Reading, Rejection } from '../../lib/types';
+import type { Rejection } from '../../lib/types';
 import { setStatus, throttledStatus } from '../shared/status';
 
 interface VerifyConfig extends NodeDef {
@@ -85,23 +85,26 @@ export default function register(RED: NodeAPI): void {
                 return;
             }
             const { envelope } = result;
-            // Without a topic nothing ties the readings to one asset, so each asset gets its own message.
-            const byAsset = new Map<string, Reading[]>();
-            for (const reading of envelope.readings) {
-                const list = byAsset.get(reading.asset_id);
-                if (list) list.push(reading);
-                else byAsset.set(reading.asset_id, [reading]);
-            }
+            // One message per envelope: the nodes after this one take readings of many assets,
+            // and splitting a device's batch here would multiply the work of every later step.
             // msg.device lets the normalizer check the assets' operator. The device's asset list is
             // left out: the readings were checked against it above, and a list of thousands of
             // assets would be copied with every message.
             const device = { device_id: envelope.device_id, operator: envelope.operator };
-            const messages = [...byAsset].map(([assetId, readings]) =>
-                carryDelivery(msg, { payload: readings, topic: assetId, operator: envelope.operator, device_id: envelope.device_id, seq: envelope.seq, device, source } as NodeMessage),
-            );
+            const first = envelope.readings[0]?.asset_id;
+            const oneAsset = first !== undefined && envelope.readings.every((reading) => reading.asset_id === first);
+            const out = carryDelivery(msg, {
+                payload: envelope.readings,
+                topic: oneAsset ? first : (topic ?? ''),
+                operator: envelope.operator,
+                device_id: envelope.device_id,
+                seq: envelope.seq,
+                device,
+                source,
+            } as NodeMessage);
             accepted++;
             incrementCounter('ul_envelopes_total', 'Signed envelopes verified, by result.', { result: 'accepted' });
-            send([messages, null]);
+            send([out, null]);
             status('ok', () => RED._('ul-verify.status.counts', { accepted, rejected }));
             done();
         });
