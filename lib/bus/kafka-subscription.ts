@@ -59,9 +59,12 @@ function nextAssignmentEpoch(): number {
     return lastAssignmentEpoch;
 }
 
-function decodeValue(value: Buffer | null): unknown {
+/** Decodes a record's value: text as it is when its headers mark it as text, else JSON. */
+function decodeValue(value: Buffer | null, headers: KafkaMessage['headers']): unknown {
     if (value === null) return null;
     const text = value.toString('utf8');
+    const type = headers?.['content-type'];
+    if (type !== undefined && String(type).startsWith('text/plain')) return text;
     try {
         return JSON.parse(text) as unknown;
     } catch {
@@ -349,7 +352,7 @@ export class KafkaSubscription {
         const busMessage: BusMessage = {
             topic: this.topic,
             key: message.key ? message.key.toString('utf8') : '',
-            value: decodeValue(message.value),
+            value: decodeValue(message.value, message.headers),
             partition,
             offset: message.offset,
             epoch: this.epochOf(partition),

@@ -28,6 +28,12 @@ export interface KafkaBusTuning extends Partial<SubscriptionTuning> {
 const START_RETRY_MS = 1_000;
 const MAX_START_RETRY_MS = 30_000;
 
+/**
+ * Headers of a record whose value is text as published, not JSON. Text such as a signed envelope
+ * from MQTT travels as it came, which spares escaping it into a JSON string and parsing it back.
+ */
+export const TEXT_HEADERS: Readonly<Record<string, string>> = Object.freeze({ 'content-type': 'text/plain; charset=utf-8' });
+
 function encodeValue(value: unknown): string {
     // JSON.stringify returns undefined for undefined and for functions, so those travel as null.
     return JSON.stringify(value) ?? 'null';
@@ -94,9 +100,10 @@ export class KafkaBus implements BusTransport {
 
     async publish(topic: string, key: string, value: unknown): Promise<void> {
         if (this.closed) throw new ServiceError(`The Kafka bus is closed, so a message for topic ${topic} was not published.`, { badge: 'bus closed' });
-        const encoded = encodeValue(value);
+        const text = typeof value === 'string';
+        const encoded = text ? value : encodeValue(value);
         await this.ensureTopic(topic);
-        return this.batcher.publish(topic, key, encoded);
+        return this.batcher.publish(topic, key, encoded, text ? TEXT_HEADERS : undefined);
     }
 
     subscribe(topic: string, handler: BusHandler, options: SubscribeOptions = {}): Unsubscribe {

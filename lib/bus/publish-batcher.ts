@@ -6,6 +6,8 @@
 export interface OutgoingMessage {
     key: string;
     value: string;
+    /** Record headers; the bus marks text values with TEXT_HEADERS. */
+    headers?: Record<string, string>;
 }
 
 /** Messages of one batch by topic, in publish order. */
@@ -46,9 +48,9 @@ export class PublishBatcher {
         return this.queue.length + this.sending;
     }
 
-    publish(topic: string, key: string, value: string): Promise<void> {
+    publish(topic: string, key: string, value: string, headers?: Record<string, string>): Promise<void> {
         return new Promise<void>((resolve, reject) => {
-            this.queue.push({ topic, key, value, resolve, reject });
+            this.queue.push({ topic, key, value, headers, resolve, reject });
             if (this.queue.length >= this.maxBatchMessages) this.sendNext();
             else if (!this.timer) this.timer = setTimeout(() => this.sendNext(), this.lingerMs);
         });
@@ -78,7 +80,7 @@ export class PublishBatcher {
                 messages = [];
                 batch.set(item.topic, messages);
             }
-            messages.push({ key: item.key, value: item.value });
+            messages.push(item.headers ? { key: item.key, value: item.value, headers: item.headers } : { key: item.key, value: item.value });
         }
 
         this.inFlight = this.send(batch).then(

@@ -3,7 +3,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 
 import type { Reading } from '../types';
-import { decodeSignature, signEnvelope, signingInput, verifyEnvelope, type UnsignedEnvelope } from './envelope';
+import { decodeSignature, signedBytesOf, signEnvelope, signingInput, verifyEnvelope, type UnsignedEnvelope } from './envelope';
 
 const { privateKey, publicKey } = generateKeyPairSync('ed25519');
 const other = generateKeyPairSync('ed25519');
@@ -68,5 +68,55 @@ describe('decodeSignature', () => {
     it('should decode 64 bytes of base64 only', () => {
         expect(decodeSignature(Buffer.alloc(64, 1).toString('base64'))?.length).toBe(64);
         expect(decodeSignature(Buffer.alloc(63, 1).toString('base64'))).toBeUndefined();
+    });
+});
+
+describe('signedBytesOf', () => {
+    const envelope = signEnvelope(unsigned, privateKey);
+    const text = JSON.stringify(envelope);
+
+    it('should find the signed bytes in the JSON of a signed envelope', () => {
+        expect(text).toContain(`"seq":7,"sig":"${envelope.sig}","v":1}`);
+        expect(signedBytesOf(text, envelope.sig)?.toString()).toBe(signingInput(envelope).toString());
+    });
+
+    it('should give up on other layouts', () => {
+        const sigFirst = JSON.stringify({ sig: envelope.sig, ...unsigned });
+        const extraMember = text.replace(/\}$/, ',"x":1}');
+        const spaced = JSON.stringify(envelope, null, 1);
+
+        expect(signedBytesOf(sigFirst, envelope.sig)).toBeUndefined();
+        expect(signedBytesOf(extraMember, envelope.sig)).toBeUndefined();
+        expect(signedBytesOf(spaced, envelope.sig)).toBeUndefined();
+        expect(signedBytesOf(text, 'A'.repeat(88))).toBeUndefined();
+    });
+});
+
+describe('verifyEnvelope with the received text', () => {
+    const envelope = signEnvelope(unsigned, privateKey);
+    const text = JSON.stringify(envelope);
+
+    it('should accept the text as signed', () => {
+        expect(verifyEnvelope(JSON.parse(text), publicKey, text)).toBe(true);
+    });
+
+    it('should accept another layout through the canonical form', () => {
+        const reordered = JSON.stringify({ sig: envelope.sig, ...unsigned }, null, 2);
+
+        expect(verifyEnvelope(JSON.parse(reordered), publicKey, reordered)).toBe(true);
+    });
+
+    it('should reject a changed value whichever path is taken', () => {
+        const changed = text.replace('"value":106.8783', '"value":6.8783');
+
+        expect(changed).not.toBe(text);
+        expect(verifyEnvelope(JSON.parse(changed), publicKey, changed)).toBe(false);
+    });
+
+    it('should reject the signature of another key', () => {
+        const forged = signEnvelope(unsigned, other.privateKey);
+        const forgedText = JSON.stringify(forged);
+
+        expect(verifyEnvelope(JSON.parse(forgedText), publicKey, forgedText)).toBe(false);
     });
 });

@@ -172,7 +172,7 @@ export function verifyIngestLine(text: string, registry: DeviceLookup, sequences
     if (nestsDeeperThan(value, MAX_ENVELOPE_DEPTH)) {
         return { ok: false, rejection: { source, code: 'invalid_envelope', reason: TOO_DEEP_REASON, field: 'envelope', payload: text, received_at: receivedAt } };
     }
-    return verifyShallowValue(value, registry, sequences, source, options, receivedAt);
+    return verifyShallowValue(value, registry, sequences, source, options, receivedAt, text);
 }
 
 /**
@@ -190,7 +190,7 @@ export function verifyIngestValue(value: unknown, registry: DeviceLookup, sequen
 }
 
 /** Verifies a parsed envelope whose nesting depth was checked already, so it is walked once. */
-function verifyShallowValue(value: unknown, registry: DeviceLookup, sequences: SequenceState, source: string, options: IngestOptions, receivedAt: string): IngestResult {
+function verifyShallowValue(value: unknown, registry: DeviceLookup, sequences: SequenceState, source: string, options: IngestOptions, receivedAt: string, text?: string): IngestResult {
     const reject = (code: string, reason: string, field: string, offending: unknown, ref?: string): IngestResult => {
         const rejection: Rejection = { source, code, reason, field, value: offending, payload: value, received_at: receivedAt };
         if (ref !== undefined) rejection.ref = ref;
@@ -214,7 +214,7 @@ function verifyShallowValue(value: unknown, registry: DeviceLookup, sequences: S
             ref,
         );
     }
-    if (!verifyEnvelope(envelope, device.key)) {
+    if (!verifyEnvelope(envelope, device.key, text)) {
         return reject(
             'bad_signature',
             `The signature of envelope ${ref} from device ${device.device_id} does not match its content and the key of certificate ${device.cert_id}; the envelope was changed after signing or signed with another key, so resend it signed with the device's registered key.`,

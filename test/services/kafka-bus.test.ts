@@ -168,6 +168,37 @@ describe('Kafka bus', () => {
         expect(metricValue('ul_bus_published_total', { topic })).toBe(20_000);
     });
 
+    it('should carry text as published and other values as JSON', async () => {
+        const topic = topicOf('values');
+        const bus = newBus();
+        await bus.ensureTopic(topic);
+        const envelopeText = '{"cert_id":"c1","device_id":"edge-01","sig":"x","v":1}';
+        const values: unknown[] = [envelopeText, 'plain "quoted" text', [{ asset_id: 'well-1', value: 1.5 }], { asset_id: 'well-2' }, 42, null];
+        for (const value of values) await bus.publish(topic, 'well-1', value);
+
+        const received: unknown[] = [];
+        bus.subscribe(topic, (message) => {
+            received.push(message.value);
+        }, { group: 'values' });
+        await waitFor(() => received.length >= values.length, 'six messages');
+
+        expect(received).toEqual(values);
+        // Text is stored as it came, with a header that says so, instead of as a JSON string.
+        const kafka = new Kafka({ clientId: `kafka-bus-test-raw-${run}`, brokers: brokers(), logLevel: logLevel.NOTHING });
+        const raw = kafka.consumer({ groupId: `${groupPrefix}.values-raw` });
+        await raw.connect();
+        await raw.subscribe({ topic, fromBeginning: true });
+        const stored: { value: string; type?: string }[] = [];
+        await raw.run({ eachMessage: async ({ message }) => {
+            stored.push({ value: message.value?.toString('utf8') ?? '', type: message.headers?.['content-type']?.toString() });
+        } });
+        await waitFor(() => stored.length >= values.length, 'the raw records');
+        await raw.disconnect();
+
+        expect(stored[0]).toEqual({ value: envelopeText, type: 'text/plain; charset=utf-8' });
+        expect(stored[2]).toEqual({ value: '[{"asset_id":"well-1","value":1.5}]', type: undefined });
+    });
+
     it('should redeliver unsettled messages', async () => {
         const topic = topicOf('redeliver');
         const producer = newBus();
