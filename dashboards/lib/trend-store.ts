@@ -76,6 +76,16 @@ function insertPoint(series: Series, time: number, value: number | null): void {
     values.splice(low, 0, stored);
 }
 
+/** Turns flat time and value pairs into points, NaN into null for a gap. */
+function pairsToPoints(pairs: readonly number[]): TrendPoint[] {
+    const points: TrendPoint[] = [];
+    for (let index = 0; index < pairs.length; index += 2) {
+        const value = pairs[index + 1];
+        points.push([pairs[index], Number.isNaN(value) ? null : value]);
+    }
+    return points;
+}
+
 /** Returns the last `limit` points of a series as [time, value] pairs, null for a gap. */
 function seriesPoints(series: Series, limit: number): TrendPoint[] {
     const start = Math.max(0, series.times.length - limit);
@@ -127,8 +137,11 @@ export class TrendStore implements WidgetStore {
     onChange?: () => void;
 
     private readonly series = new Map<string, Series>();
-    /** Points added since the previous push, per series key. */
-    private pending = new Map<string, TrendPoint[]>();
+    /**
+     * Points added since the previous push, per series key, as time and value pairs in one flat
+     * array (NaN for a gap), which spares an array per reading.
+     */
+    private pending = new Map<string, number[]>();
     /** Series created since the previous push. */
     private created: TrendSeriesInfo[] = [];
     /** Latest forecast per series key. */
@@ -189,8 +202,9 @@ export class TrendStore implements WidgetStore {
 
             // A reading flagged BAD (out of its plausible range) is drawn as a gap, so one
             // implausible value cannot flatten the chart.
-            const point: TrendPoint = [Date.parse(reading.ts), reading.quality_flag === 'BAD' ? null : reading.value];
-            insertPoint(series, point[0], point[1]);
+            const time = Date.parse(reading.ts);
+            const value = reading.quality_flag === 'BAD' ? null : reading.value;
+            insertPoint(series, time, value);
             // Trimming in steps keeps the cost per reading constant instead of shifting every time.
             if (series.times.length > this.options.points * 1.25) {
                 const excess = series.times.length - this.options.points;
@@ -202,7 +216,7 @@ export class TrendStore implements WidgetStore {
                 pending = [];
                 this.pending.set(key, pending);
             }
-            pending.push(point);
+            pending.push(time, value === null ? Number.NaN : value);
         }
         this.onChange?.();
     }
@@ -234,7 +248,7 @@ export class TrendStore implements WidgetStore {
                 const key = seriesKey(selection.asset_id, selection.metric);
                 const points = pending.get(key);
                 const info = this.series.get(key)?.info;
-                if (points && info) data.points = { ...info, points: [...points].sort((a, b) => a[0] - b[0]) };
+                if (points && info) data.points = { ...info, points: pairsToPoints(points).sort((a, b) => a[0] - b[0]) };
                 const forecast = changedForecasts.has(key) ? this.forecasts.get(key) : undefined;
                 if (forecast) data.forecast = forecast;
             }

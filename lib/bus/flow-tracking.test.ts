@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 
 import { attachDelivery, Delivery } from './delivery';
-import { installDeliveryTracking, type MessageHooks } from './flow-tracking';
+import { installDeliveryTracking, markShared, type MessageHooks } from './flow-tracking';
 
 /** Creates a hooks registry like Node-RED's, reduced to what the tests trigger. */
 function fakeHooks(): MessageHooks & { trigger(name: string, event: unknown): void; count(): number } {
@@ -40,7 +40,20 @@ describe('installDeliveryTracking', () => {
         installDeliveryTracking(hooks);
         installDeliveryTracking(hooks);
 
-        expect(hooks.count()).toBe(2);
+        expect(hooks.count()).toBe(3);
+    });
+
+    it('should skip the copy only for shared messages', () => {
+        const hooks = fakeHooks();
+        installDeliveryTracking(hooks);
+        const shared = markShared({ payload: [] });
+        const sharedEvent = { msg: shared, destination: { id: 'ui-map' }, cloneMessage: true };
+        const plainEvent = { msg: { payload: [] }, destination: { id: 'ui-map' }, cloneMessage: true };
+        hooks.trigger('preRoute', sharedEvent);
+        hooks.trigger('preRoute', plainEvent);
+
+        expect(sharedEvent.cloneMessage).toBe(false);
+        expect(plainEvent.cloneMessage).toBe(true);
     });
 
     it('should settle after every destination completed', () => {

@@ -10,11 +10,15 @@
 // before the sending node can call done(). An asynchronous preDeliver hook added by another
 // plugin would break that order. Nodes that build new messages must copy the delivery onto them
 // (carryDelivery), and a node that never calls done() keeps its deliveries pending.
+//
+// A preRoute hook also lets messages marked with markShared skip Node-RED's copy per wire.
 import { deliveryOf } from './delivery';
 
 interface SendEvent {
     msg: unknown;
     destination: { id: string };
+    /** Whether Node-RED copies the message for this wire; true for every wire after the first. */
+    cloneMessage?: boolean;
 }
 
 interface CompleteEvent {
@@ -37,6 +41,19 @@ const LABEL = 'ul-bus-delivery';
 // node only releases what was delivered to it, so messages that Node-RED passes to Catch, Status
 // and Complete nodes outside the wires (without a preDeliver event) release nothing.
 const handedOver = new WeakMap<object, Map<string, number>>();
+
+// Messages that every wire receives as the same object (markShared).
+const sharedMessages = new WeakSet<object>();
+
+/**
+ * Marks a message so that Node-RED hands the same object to every wire instead of a deep copy to
+ * each wire after the first. Only for nodes whose wired nodes never change their input: a change
+ * made by one of them would reach the others.
+ */
+export function markShared<T extends object>(msg: T): T {
+    sharedMessages.add(msg);
+    return msg;
+}
 
 function noteDelivered(event: SendEvent): void {
     const delivery = deliveryOf(event.msg);
@@ -73,6 +90,9 @@ export function installDeliveryTracking(hooks: MessageHooks): void {
     });
     hooks.add(`onComplete.${LABEL}`, (event: CompleteEvent) => {
         noteCompleted(event);
+    });
+    hooks.add(`preRoute.${LABEL}`, (event: SendEvent) => {
+        if (event.cloneMessage && sharedMessages.has(event.msg as object)) event.cloneMessage = false;
     });
 }
 

@@ -388,6 +388,21 @@ describe('KafkaSubscription', () => {
         });
     });
 
+    it('should pause a live view that falls behind, without commits', async () => {
+        const { consumer, handed, batch, join } = await setUp({ maxInFlightPerPartition: 4 }, 'broadcast');
+        join([0]);
+        const resolved = await batch(0, [0, 1, 2, 3, 4, 5]);
+
+        expect(resolved).toEqual(['0:0', '0:1', '0:2', '0:3']);
+        expect(consumer.paused).toEqual([0]);
+        // A failure settles the message too: a live view gets no second delivery.
+        handed[0].fail();
+        handed[1].settle();
+        await tick(1);
+        expect(consumer.resumed).toEqual([0]);
+        expect(consumer.commits).toEqual([]);
+    });
+
     it('should not commit in broadcast mode', async () => {
         const { consumer, handed, batch, join } = await setUp({}, 'broadcast');
         join([0]);

@@ -363,9 +363,20 @@ export class KafkaSubscription {
         } catch (error) {
             result = Promise.reject(toError(error));
         }
-        if (this.mode === 'broadcast' || !result || typeof result.then !== 'function') {
+        if (!result || typeof result.then !== 'function') {
             offsets.settle(entry);
             this.afterChange(partition, offsets);
+            return;
+        }
+        if (this.mode === 'broadcast') {
+            // A live view commits nothing and gets no second delivery, but waiting for it still
+            // pauses the partition when the view falls behind, so its backlog stays in Kafka
+            // instead of in this process's memory.
+            const settle = (): void => {
+                offsets.settle(entry);
+                this.afterChange(partition, offsets);
+            };
+            result.then(settle, settle);
             return;
         }
         result.then(

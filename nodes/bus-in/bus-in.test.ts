@@ -346,16 +346,41 @@ describe('ul-bus-in', () => {
         expect(deliveryIn(received, 'sink-1').state).toBe('pending');
     });
 
-    it('should not track broadcast messages', async () => {
+    it('should track broadcast messages without holding up the publisher', async () => {
         const received = new Map<string, ReceivedMessage[]>();
         const { busName } = await load(received, [
             { id: 'in-1', type: 'ul-bus-in', bus: 'bus-1', topic: 'events.alerts', mode: 'broadcast', wires: [['sink-1']] },
             { id: 'sink-1', type: 'test-sink' },
         ]);
-        void sharedMemoryBus(busName).publish('events.alerts', 'well-7', { event_id: 'e-2' }).catch(() => undefined);
+        // The sink has not called done(), and the publish resolves all the same.
+        await sharedMemoryBus(busName).publish('events.alerts', 'well-7', { event_id: 'e-2' });
         await waitFor(hasReceived(received, 'sink-1'), 'the sink');
 
-        expect(deliveryOf(received.get('sink-1')?.[0].msg)).toBeUndefined();
+        const delivery = deliveryIn(received, 'sink-1');
+        expect(delivery.state).toBe('pending');
+        received.get('sink-1')?.[0].done();
+        expect(delivery.state).toBe('settled');
+    });
+
+    it('should hand every wire the same message when asked to', async () => {
+        const received = new Map<string, ReceivedMessage[]>();
+        const { handlers } = await load(received, [
+            { id: 'in-1', type: 'ul-bus-in', bus: 'bus-1', topic: 'telemetry.clean', mode: 'broadcast', shareMessage: true, wires: [['sink-1', 'sink-2']] },
+            { id: 'sink-1', type: 'test-sink' },
+            { id: 'sink-2', type: 'test-sink' },
+        ]);
+        void handlers[0]({ topic: 'telemetry.clean', key: 'well-7', value: [{ asset_id: 'well-7' }], partition: 1, offset: '3', epoch: 1 });
+        await waitFor(() => hasReceived(received, 'sink-1')() && hasReceived(received, 'sink-2')(), 'both sinks');
+
+        const first = received.get('sink-1')?.[0];
+        const second = received.get('sink-2')?.[0];
+        expect(second?.msg).toBe(first?.msg);
+        // One object, two wires: the delivery settles after both sinks are done.
+        const delivery = deliveryIn(received, 'sink-1');
+        first?.done();
+        expect(delivery.state).toBe('pending');
+        second?.done();
+        expect(delivery.state).toBe('settled');
     });
 
     it('should settle after the bus-out publish', async () => {

@@ -6,7 +6,7 @@
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
 
 import { attachDelivery, attachOrigin, describeDelivery, DeliveryTracker } from '../../lib/bus/delivery';
-import { installDeliveryTracking, type MessageHooks } from '../../lib/bus/flow-tracking';
+import { installDeliveryTracking, markShared, type MessageHooks } from '../../lib/bus/flow-tracking';
 import { parseActive } from '../../lib/bus/active';
 import { MessageCombiner, parseCombine, type CombinedMessage } from '../../lib/bus/combine';
 import type { SubscriptionMode } from '../../lib/bus/transport';
@@ -24,6 +24,8 @@ interface BusInConfig extends NodeDef {
     active?: string;
     /** Up to this many bus messages of one partition that arrive together become one message; default 1. */
     combine?: string;
+    /** When true, every wire receives the same message object instead of a copy; default false. */
+    shareMessage?: boolean | string;
 }
 
 const MODES: readonly SubscriptionMode[] = ['shared', 'broadcast'];
@@ -65,21 +67,26 @@ export default function register(RED: NodeAPI): void {
             return;
         }
 
-        const tracked = mode === 'shared' && hooks !== undefined;
+        // Broadcast deliveries are tracked too: they commit nothing, but a view that falls behind
+        // pauses its partitions instead of piling messages up in memory.
+        const tracked = hooks !== undefined;
+        const live = mode === 'broadcast';
+        const shareMessage = config.shareMessage === true || config.shareMessage === 'true';
         const tracker = new DeliveryTracker({
             timeoutMs: bus.settleTimeoutMs,
             onOverdue: (delivery, ageMs) => {
                 incrementCounter('ul_bus_overdue_deliveries_total', 'Bus messages not settled within the settle timeout.', { topic });
-                node.warn(RED._('ul-bus-in.warnings.overdue', { delivery: describeDelivery(delivery.info), seconds: Math.floor(ageMs / 1_000) }));
+                node.warn(RED._(live ? 'ul-bus-in.warnings.overdue-live' : 'ul-bus-in.warnings.overdue', { delivery: describeDelivery(delivery.info), seconds: Math.floor(ageMs / 1_000) }));
             },
             onFailed: (delivery, error) => {
                 incrementCounter('ul_bus_failed_deliveries_total', 'Bus messages whose handling failed; they stay uncommitted.', { topic });
-                node.warn(RED._('ul-bus-in.warnings.failed', { delivery: describeDelivery(delivery.info), error: error.message }));
+                node.warn(RED._(live ? 'ul-bus-in.warnings.failed-live' : 'ul-bus-in.warnings.failed', { delivery: describeDelivery(delivery.info), error: error.message }));
             },
         });
 
         /** Sends one message; returns its settling when tracked. */
         const deliver = (msg: NodeMessage & { key: string }, info: { topic: string; key: string; partition?: number; offset?: string; count?: number }): Promise<void> | undefined => {
+            if (shareMessage) markShared(msg);
             if (!tracked) {
                 node.send(msg);
                 return undefined;
