@@ -1,5 +1,6 @@
 // Checks the readings that a rules or anomaly node receives; malformed ones become rejections
 // for the quarantine.
+import { parseTime } from './time';
 import type { Reading, Rejection } from './types';
 
 export interface CheckedReadings {
@@ -17,7 +18,7 @@ function problemOf(item: unknown, step: string): { field?: string; value?: unkno
             return { field, value: record[field], reason: `The reading has no ${field} text; wire the ${step} node after the normalizer.` };
         }
     }
-    if (Number.isNaN(Date.parse(record.ts as string))) {
+    if (Number.isNaN(parseTime(record.ts as string))) {
         return { field: 'ts', value: record.ts, reason: `The timestamp '${String(record.ts)}' is not an ISO 8601 time; send UTC times such as 2017-10-31T19:30:25.000Z.` };
     }
     const value = record.value;

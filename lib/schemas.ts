@@ -5,6 +5,7 @@ import { join } from 'node:path';
 
 import Ajv2020, { type AnySchemaObject, type ErrorObject } from 'ajv/dist/2020';
 import addFormats from 'ajv-formats';
+import { fullFormats } from 'ajv-formats/dist/formats';
 
 import { ConfigError, ValidationError } from './errors';
 import { SCHEMAS_DIR } from './paths';
@@ -60,6 +61,30 @@ const ARTICLES: Record<string, string> = {
     null: 'null',
 };
 
+type FormatDefinition = (typeof fullFormats)['date-time'];
+
+/**
+ * Wraps a string format check so that it remembers its last text and result: readings of one
+ * batch mostly share one timestamp, and the full date-time check costs a regular expression
+ * and a calendar check per call.
+ */
+function rememberingLast(format: FormatDefinition): FormatDefinition {
+    if (typeof format !== 'object' || format === null || !('validate' in format) || typeof format.validate !== 'function') return format;
+    const check = format.validate as (text: string) => boolean;
+    let lastText: string | undefined;
+    let lastResult = false;
+    return {
+        ...format,
+        validate: (text: string) => {
+            if (text !== lastText) {
+                lastResult = check(text);
+                lastText = text;
+            }
+            return lastResult;
+        },
+    } as FormatDefinition;
+}
+
 class SchemaRegistry {
     private readonly ajv: Ajv2020;
     private readonly added = new Set<string>();
@@ -70,6 +95,7 @@ class SchemaRegistry {
         // stays off because if/then branches legitimately use `properties` without `type`.
         this.ajv = new Ajv2020({ allErrors: true, verbose: true, strict: true, strictTypes: false, strictRequired: false });
         addFormats(this.ajv);
+        this.ajv.addFormat('date-time', rememberingLast(fullFormats['date-time']));
     }
 
     validator<T>(name: string): SchemaValidator<T> {

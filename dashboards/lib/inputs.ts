@@ -1,5 +1,6 @@
 // Sorts a widget's msg.payload into readings, alert events and assets, and checks each item.
 import { ValidationError } from '../../lib/errors';
+import { parseTime } from '../../lib/time';
 import type { AlertEvent, Asset, Reading } from '../../lib/types';
 
 export interface WidgetInput {
@@ -25,7 +26,7 @@ function isObject(value: unknown): value is Record<string, unknown> {
 }
 
 function isTime(value: unknown): boolean {
-    return typeof value === 'string' && !Number.isNaN(Date.parse(value));
+    return typeof value === 'string' && !Number.isNaN(parseTime(value));
 }
 
 function nonEmpty(value: unknown): boolean {

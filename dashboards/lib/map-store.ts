@@ -1,5 +1,6 @@
 // State of the map widget: the newest reading time per asset and the unresolved alerts, turned
 // into one status per registry asset for each viewer's scope.
+import { parseTime } from '../../lib/time';
 import type { AlertEvent, Reading, Severity } from '../../lib/types';
 import { scopeKey, type AssetRegistry, type Scope } from './access';
 import type { AssetStatus, MapAsset, MapData, WidgetConfig } from './protocol';
@@ -34,7 +35,7 @@ export class MapStore implements WidgetStore {
 
     addReadings(readings: Reading[]): void {
         for (const reading of readings) {
-            const ts = Date.parse(reading.ts);
+            const ts = parseTime(reading.ts);
             if (ts > (this.lastSeen.get(reading.asset_id) ?? Number.NEGATIVE_INFINITY)) this.lastSeen.set(reading.asset_id, ts);
         }
         this.changed();

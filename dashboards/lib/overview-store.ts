@@ -2,6 +2,7 @@
 // newest reading, and the unresolved P1 alerts. Every figure is computed over the assets the
 // viewer may see, including the data clock that decides which wells are active.
 import { canonicalUnit } from '../../lib/metrics';
+import { parseTime } from '../../lib/time';
 import type { AlertEvent, Reading } from '../../lib/types';
 import { scopeKey, type AssetRegistry, type Scope } from './access';
 import type { OverviewData, WidgetConfig } from './protocol';
@@ -51,7 +52,7 @@ export class OverviewStore implements WidgetStore {
     addReadings(readings: Reading[], receivedAt: number | null = Date.now()): Reading[] {
         const wrongUnit: Reading[] = [];
         for (const reading of readings) {
-            const ts = Date.parse(reading.ts);
+            const ts = parseTime(reading.ts);
             if (ts > (this.lastSeen.get(reading.asset_id) ?? Number.NEGATIVE_INFINITY)) this.lastSeen.set(reading.asset_id, ts);
             if (receivedAt !== null) this.receivedAt.set(reading.asset_id, receivedAt);
 

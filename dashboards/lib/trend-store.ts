@@ -2,6 +2,7 @@
 // order, the points added since the previous push, and the latest forecast of each series.
 import { ValidationError } from '../../lib/errors';
 import { forecastPayloadProblem, type ForecastPayload } from '../../lib/anomaly/forecast-payload';
+import { parseTime } from '../../lib/time';
 import type { Reading } from '../../lib/types';
 import type { AssetRegistry } from './access';
 import type { TrendData, TrendPoint, TrendSeries, TrendSeriesInfo, WidgetConfig } from './protocol';
@@ -202,7 +203,7 @@ export class TrendStore implements WidgetStore {
 
             // A reading flagged BAD (out of its plausible range) is drawn as a gap, so one
             // implausible value cannot flatten the chart.
-            const time = Date.parse(reading.ts);
+            const time = parseTime(reading.ts);
             const value = reading.quality_flag === 'BAD' ? null : reading.value;
             insertPoint(series, time, value);
             // Trimming in steps keeps the cost per reading constant instead of shifting every time.

@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 
 import { formatNumber } from '../rules/message';
 import { formatDuration } from '../rules/duration';
+import { parseTime } from '../time';
 import type { AlertEvent, Reading } from '../types';
 import { AlarmState } from './alarm';
 import { BandDetector } from './band';
@@ -128,7 +129,7 @@ export class AnomalyEngine {
                 this.stats.unusable++;
                 continue;
             }
-            const ts = Date.parse(reading.ts);
+            const ts = parseTime(reading.ts);
             if (Number.isNaN(ts)) {
                 this.stats.invalidTimestamps++;
                 continue;

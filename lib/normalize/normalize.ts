@@ -6,6 +6,7 @@ import { assetSetOf } from '../asset-set';
 import { ValidationError } from '../errors';
 import { METRICS, type MetricDefinition } from '../metrics';
 import { compileSchema, describeValue, type SchemaProblem } from '../schemas';
+import { isoFromMs, parseTime } from '../time';
 import type { Reading, Rejection } from '../types';
 import { resolveConversion } from '../units';
 import type { AssetIndex } from './asset-registry';
@@ -149,7 +150,7 @@ function checkReading(item: unknown, context: CheckContext): { reading: Reading;
         );
     }
 
-    const tsMs = Date.parse(input.ts);
+    const tsMs = parseTime(input.ts);
     if (Number.isNaN(tsMs)) {
         const message = `Timestamp ${describeValue(input.ts)} cannot be parsed. ${SCHEMA_HINTS.invalid_timestamp}`;
         return new ValidationError('invalid_timestamp', message, { field: 'ts', value: input.ts });
@@ -160,7 +161,7 @@ function checkReading(item: unknown, context: CheckContext): { reading: Reading;
     const scopeError = checkAssetScope(input.asset_id, context);
     if (scopeError) return scopeError;
 
-    const ts = new Date(tsMs).toISOString();
+    const ts = isoFromMs(tsMs);
     const reading: Reading = {
         asset_id: input.asset_id,
         metric: input.metric,

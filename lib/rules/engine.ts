@@ -2,6 +2,7 @@
 // resolved when its rule clears. Keeps the open events so that a clear carries the event_id.
 
 import { alertEventId } from '../alerts/event-id';
+import { parseTime } from '../time';
 import type { AlertEvent, Reading } from '../types';
 import { formatDuration } from './duration';
 import { RuleEvaluator, type OpenKey } from './evaluator';
@@ -223,7 +224,7 @@ export class RulesEngine {
     private expireRestored(readings: Reading[]): AlertEvent[] {
         const latest = new Map<string, number>();
         for (const reading of readings) {
-            const ms = Date.parse(reading.ts);
+            const ms = parseTime(reading.ts);
             if (!Number.isFinite(ms)) continue;
             if (!this.restoredSince.has(reading.asset_id)) this.restoredSince.set(reading.asset_id, ms);
             if (ms > (latest.get(reading.asset_id) ?? -Infinity)) latest.set(reading.asset_id, ms);

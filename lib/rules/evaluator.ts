@@ -1,5 +1,6 @@
 // Evaluates rules on readings in event time. State is kept per rule, asset and metric. A reading
 // that is not newer than the last one seen for its key does not change that key's state.
+import { parseTime } from '../time';
 import type { Reading } from '../types';
 import { createKindState, MissingDataState, type KindState, type Sample } from './kinds';
 import type { AssetLookup, CompositeRule, EvaluatorStats, Rule, Transition } from './types';
@@ -147,7 +148,7 @@ export class RuleEvaluator {
         for (const reading of readings) {
             const rules = this.byMetric.get(reading.metric);
             if (!rules && this.missingRules.length === 0) continue;
-            const ts = Date.parse(reading.ts);
+            const ts = parseTime(reading.ts);
             if (Number.isNaN(ts)) {
                 if (rules) this.stats.invalidTimestamps++;
                 continue;

@@ -2,6 +2,7 @@
 // happens the first time the engine receives readings of the asset. It happens again when the
 // asset's bus partition comes back to this runtime after another runtime owned it.
 import { toError } from '../errors';
+import { parseTime } from '../time';
 import type { AlertEvent, Reading } from '../types';
 import { rulesLookbackMs, type RulesEngine } from './engine';
 
@@ -97,7 +98,7 @@ export class AssetRebuilder {
         const firstTimes = new Map<string, number>();
         for (const reading of readings) {
             if (engine.knows(reading.asset_id)) continue;
-            const ms = Date.parse(reading.ts);
+            const ms = parseTime(reading.ts);
             const earliest = firstTimes.get(reading.asset_id);
             if (Number.isFinite(ms) && (earliest === undefined || ms < earliest)) firstTimes.set(reading.asset_id, ms);
         }

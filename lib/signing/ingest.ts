@@ -2,6 +2,7 @@
 // `POST /v1/ingest`. Every failure becomes a Rejection whose reason names the field, the value and
 // the fix.
 import { assetSetOf } from '../asset-set';
+import { parseTime } from '../time';
 import type { QualityFlag, Rejection, SignedEnvelope } from '../types';
 import { decodeSignature, verifyEnvelope } from './envelope';
 import type { DeviceLookup } from './registry';
@@ -103,7 +104,7 @@ function checkReading(reading: unknown, index: number): ShapeProblem | undefined
         return { field: `${at}.value`, value, reason: `${at}.value is ${show(value)}; send a finite number, or null for a missing value.` };
     }
     const ts = record.ts;
-    if (typeof ts !== 'string' || !ISO_TIMESTAMP.test(ts) || !Number.isFinite(Date.parse(ts))) {
+    if (typeof ts !== 'string' || !ISO_TIMESTAMP.test(ts) || !Number.isFinite(parseTime(ts))) {
         return { field: `${at}.ts`, value: ts, reason: `${at}.ts is ${show(ts)}; send an ISO 8601 time with zone, such as 2017-10-31T19:30:25.000Z.` };
     }
     if (record.quality_flag !== undefined && !QUALITY_FLAGS.has(record.quality_flag as QualityFlag)) {

@@ -5,6 +5,7 @@
 // ahead of time for the months around now, and on demand for the months a write needs: a
 // historical import such as the Volve daily reports (2007-2016) writes into months long past.
 import { ConfigError } from '../errors';
+import { parseTime } from '../time';
 import type { Reading } from '../types';
 import type { Db, Queryable } from './db';
 import { sqlStateOf } from './db-errors';
@@ -35,7 +36,7 @@ export function readingMonths(readings: Reading[]): number[] {
     let lastMonth = Number.NaN;
     let lastEnd = Number.NaN;
     for (const reading of readings) {
-        const ms = Date.parse(reading.ts);
+        const ms = parseTime(reading.ts);
         if (Number.isNaN(ms)) continue;
         // Readings usually come in time order, so most fall in the month of the previous one.
         if (ms >= lastMonth && ms < lastEnd) continue;

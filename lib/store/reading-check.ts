@@ -1,5 +1,6 @@
 // Checks that readings can be stored, so that one malformed reading becomes a rejection
 // instead of failing the database write of the whole batch it travels in.
+import { parseTime } from '../time';
 import type { Reading, Rejection } from '../types';
 
 /** Source of the rejections made here, as recorded in the quarantine. */
@@ -22,7 +23,7 @@ function problem(item: unknown): { field: string; value: unknown; reason: string
     if (typeof reading.unit !== 'string') {
         return { field: 'unit', value: reading.unit, reason: 'Missing unit; every reading needs a unit string such as "psi".' };
     }
-    if (typeof reading.ts !== 'string' || !ISO_TIME_WITH_OFFSET.test(reading.ts) || Number.isNaN(Date.parse(reading.ts))) {
+    if (typeof reading.ts !== 'string' || !ISO_TIME_WITH_OFFSET.test(reading.ts) || Number.isNaN(parseTime(reading.ts))) {
         return { field: 'ts', value: reading.ts, reason: 'Invalid ts; use an ISO 8601 time with an offset, such as 2017-03-20T14:31:44.000Z.' };
     }
     if (reading.value !== null && (typeof reading.value !== 'number' || !Number.isFinite(reading.value))) {

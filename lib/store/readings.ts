@@ -1,6 +1,7 @@
 // Readings and their rollups of 1 minute, 15 minutes and 1 hour: idempotent batch insert, rollup
 // maintenance and queries.
 import { ValidationError } from '../errors';
+import { parseTime } from '../time';
 import type { Reading } from '../types';
 import type { Db, Queryable } from './db';
 import type { ReadingsPage, ReadingsPageQuery, ReadingsQuery, Resolution, RollupRow, WriteResult } from './types';
@@ -155,7 +156,7 @@ function readingKey(assetId: string, metric: string, ms: number): string {
  */
 function readingTimes(readings: Reading[], firstIndex: number): number[] {
     return readings.map((reading, offset) => {
-        const ms = Date.parse(reading.ts);
+        const ms = parseTime(reading.ts);
         if (Number.isNaN(ms)) {
             throw new ValidationError('invalid_timestamp', `Invalid ts "${reading.ts}" in reading ${firstIndex + offset} of asset `
                 + `${reading.asset_id}, metric ${reading.metric}: use an ISO 8601 time such as 2017-03-20T14:31:44.000Z.`, {
