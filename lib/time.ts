@@ -1,7 +1,7 @@
-// Timestamp conversions with a one-entry memory. The readings of a batch usually share one time
-// (every metric of a well, and every well of a poll cycle), and each step that parses a reading's
-// time would otherwise run Date.parse on the same text again: about 0.2 µs a call, many times
-// per reading at tens of thousands of readings a second.
+// Timestamp conversions with a one-entry memory. The readings of a batch usually share one time:
+// every metric of a well, and every well of a poll cycle. Each step that reads a reading's time
+// would otherwise run Date.parse on the same text again, at about 0.2 µs a call (measured with
+// Node 20 on the test machine) and many calls per reading.
 
 let lastText: string | undefined;
 let lastParsed = Number.NaN;
