@@ -9,6 +9,7 @@ import { fullFormats } from 'ajv-formats/dist/formats';
 
 import { ConfigError, ValidationError } from './errors';
 import { SCHEMAS_DIR } from './paths';
+import { rememberLast } from './time';
 
 /** Prefix of every schema `$id`. The schema with `$id` `<prefix><name>.json` is stored in `schemas/<name>.json`. */
 export const SCHEMA_ID_PREFIX = 'https://upstream-live.invalid/schemas/';
@@ -64,25 +65,13 @@ const ARTICLES: Record<string, string> = {
 type FormatDefinition = (typeof fullFormats)['date-time'];
 
 /**
- * Wraps a string format check so that it remembers its last text and result: readings of one
- * batch mostly share one timestamp, and the full date-time check costs a regular expression
+ * Wraps a string format check so that it remembers its last text and result, because readings of
+ * one batch mostly share one timestamp and the full date-time check runs a regular expression
  * and a calendar check per call.
  */
 function rememberingLast(format: FormatDefinition): FormatDefinition {
     if (typeof format !== 'object' || format === null || !('validate' in format) || typeof format.validate !== 'function') return format;
-    const check = format.validate as (text: string) => boolean;
-    let lastText: string | undefined;
-    let lastResult = false;
-    return {
-        ...format,
-        validate: (text: string) => {
-            if (text !== lastText) {
-                lastResult = check(text);
-                lastText = text;
-            }
-            return lastResult;
-        },
-    } as FormatDefinition;
+    return { ...format, validate: rememberLast(format.validate as (text: string) => boolean) } as FormatDefinition;
 }
 
 class SchemaRegistry {

@@ -3,25 +3,23 @@
 // would otherwise run Date.parse on the same text again, at about 0.2 µs a call (measured with
 // Node 20 on the test machine) and many calls per reading.
 
-let lastText: string | undefined;
-let lastParsed = Number.NaN;
-let lastMs = Number.NaN;
-let lastIso = '';
+/** Wraps a function of one argument so that it returns the previous result for a repeated argument. */
+export function rememberLast<A, R>(compute: (argument: A) => R): (argument: A) => R {
+    let filled = false;
+    let lastArgument: A;
+    let lastResult: R;
+    return (argument) => {
+        if (!filled || argument !== lastArgument) {
+            lastResult = compute(argument);
+            lastArgument = argument;
+            filled = true;
+        }
+        return lastResult;
+    };
+}
 
 /** Returns Date.parse(text), remembering the last text. */
-export function parseTime(text: string): number {
-    if (text !== lastText) {
-        lastParsed = Date.parse(text);
-        lastText = text;
-    }
-    return lastParsed;
-}
+export const parseTime: (text: string) => number = rememberLast((text: string) => Date.parse(text));
 
 /** Returns new Date(ms).toISOString() for a valid time, remembering the last one. */
-export function isoFromMs(ms: number): string {
-    if (ms !== lastMs) {
-        lastIso = new Date(ms).toISOString();
-        lastMs = ms;
-    }
-    return lastIso;
-}
+export const isoFromMs: (ms: number) => string = rememberLast((ms: number) => new Date(ms).toISOString());

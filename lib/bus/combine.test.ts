@@ -10,7 +10,7 @@ function message(partition: number | undefined, offset: number, key: string, val
 }
 
 describe('parseCombine', () => {
-    it('should read blank as 1 and accept whole numbers up to 10,000', () => {
+    it('should accept 1 to 10,000', () => {
         expect(parseCombine(undefined)).toBe(1);
         expect(parseCombine('')).toBe(1);
         expect(parseCombine('500')).toBe(500);
@@ -18,13 +18,13 @@ describe('parseCombine', () => {
         expect(parseCombine(10_000)).toBe(10_000);
     });
 
-    it('should refuse zero, fractions, words and numbers above 10,000', () => {
+    it('should reject other values', () => {
         for (const value of ['0', '2.5', 'many', '-3', '10001', 0, 1.5]) expect(parseCombine(value)).toBeUndefined();
     });
 });
 
 describe('MessageCombiner', () => {
-    it('should combine one turn of a partition in offset order, flattening arrays', async () => {
+    it('should combine a partition in order', async () => {
         const emitted: CombinedMessage[] = [];
         const combiner = new MessageCombiner(100, (combined) => {
             emitted.push(combined);
@@ -48,7 +48,7 @@ describe('MessageCombiner', () => {
         }]);
     });
 
-    it('should keep partitions and epochs apart and keep a shared key', async () => {
+    it('should keep partitions and epochs apart', async () => {
         const emitted: CombinedMessage[] = [];
         const combiner = new MessageCombiner(100, (combined) => {
             emitted.push(combined);
@@ -67,7 +67,7 @@ describe('MessageCombiner', () => {
         ]);
     });
 
-    it('should hand a group on as soon as it reaches the limit', () => {
+    it('should flush a full group at once', () => {
         const emitted: CombinedMessage[] = [];
         const combiner = new MessageCombiner(2, (combined) => {
             emitted.push(combined);
@@ -78,7 +78,7 @@ describe('MessageCombiner', () => {
         expect(emitted.map((m) => m.value)).toEqual([[0, 1], [2, 3]]);
     });
 
-    it('should settle every part with the combined message, and fail them all with it', async () => {
+    it('should settle and fail parts together', async () => {
         let finish!: (ok: boolean) => void;
         const combiner = new MessageCombiner(10, () => new Promise<void>((resolve, reject) => {
             finish = (ok) => (ok ? resolve() : reject(new Error('the store is down')));
@@ -103,7 +103,7 @@ describe('MessageCombiner', () => {
         await expect(fourth).rejects.toThrow('the store is down');
     });
 
-    it('should fail the parts when handing on throws', async () => {
+    it('should fail parts when emit throws', async () => {
         const combiner = new MessageCombiner(10, () => {
             throw new Error('no wires');
         });

@@ -26,9 +26,10 @@ export type DeliveryState = 'pending' | 'settled' | 'failed';
 /** Describes a delivery for log lines: topic, then partition and offset when known, then key. */
 export function describeDelivery(info: DeliveryInfo): string {
     const position = info.partition === undefined ? '' : ` partition ${info.partition} offset ${info.offset ?? '?'}`;
-    const combined = info.count !== undefined && info.count > 1;
-    const more = combined ? ` and ${(info.count ?? 1) - 1} more` : '';
-    const key = info.key !== '' ? info.key : combined ? 'several' : 'none';
+    const count = info.count ?? 1;
+    const more = count > 1 ? ` and ${count - 1} more` : '';
+    let key = info.key;
+    if (key === '') key = count > 1 ? 'several' : 'none';
     return `${info.topic}${position}${more} (key ${key})`;
 }
 

@@ -43,7 +43,7 @@ describe('installDeliveryTracking', () => {
         expect(hooks.count()).toBe(3);
     });
 
-    it('should skip the copy only for shared messages', () => {
+    it('should skip copies of shared messages', () => {
         const hooks = fakeHooks();
         installDeliveryTracking(hooks);
         const shared = markShared({ payload: [] });

@@ -75,12 +75,12 @@ describe('signedBytesOf', () => {
     const envelope = signEnvelope(unsigned, privateKey);
     const text = JSON.stringify(envelope);
 
-    it('should find the signed bytes in the JSON of a signed envelope', () => {
+    it('should find the signed bytes', () => {
         expect(text).toContain(`"seq":7,"sig":"${envelope.sig}","v":1}`);
         expect(signedBytesOf(text, envelope.sig)?.toString()).toBe(signingInput(envelope).toString());
     });
 
-    it('should give up on other layouts', () => {
+    it('should reject other layouts', () => {
         const sigFirst = JSON.stringify({ sig: envelope.sig, ...unsigned });
         const extraMember = text.replace(/\}$/, ',"x":1}');
         const spaced = JSON.stringify(envelope, null, 1);
@@ -100,20 +100,20 @@ describe('verifyEnvelope with the received text', () => {
         expect(verifyEnvelope(JSON.parse(text), publicKey, text)).toBe(true);
     });
 
-    it('should accept another layout through the canonical form', () => {
+    it('should accept other layouts canonically', () => {
         const reordered = JSON.stringify({ sig: envelope.sig, ...unsigned }, null, 2);
 
         expect(verifyEnvelope(JSON.parse(reordered), publicKey, reordered)).toBe(true);
     });
 
-    it('should reject a changed value whichever path is taken', () => {
+    it('should reject a changed value', () => {
         const changed = text.replace('"value":106.8783', '"value":6.8783');
 
         expect(changed).not.toBe(text);
         expect(verifyEnvelope(JSON.parse(changed), publicKey, changed)).toBe(false);
     });
 
-    it('should reject the signature of another key', () => {
+    it('should reject another key', () => {
         const forged = signEnvelope(unsigned, other.privateKey);
         const forgedText = JSON.stringify(forged);
 

@@ -346,7 +346,7 @@ describe('ul-bus-in', () => {
         expect(deliveryIn(received, 'sink-1').state).toBe('pending');
     });
 
-    it('should track broadcast messages without holding up the publisher', async () => {
+    it('should track broadcast without blocking', async () => {
         const received = new Map<string, ReceivedMessage[]>();
         const { busName } = await load(received, [
             { id: 'in-1', type: 'ul-bus-in', bus: 'bus-1', topic: 'events.alerts', mode: 'broadcast', wires: [['sink-1']] },
@@ -362,7 +362,7 @@ describe('ul-bus-in', () => {
         expect(delivery.state).toBe('settled');
     });
 
-    it('should hand every wire the same message when asked to', async () => {
+    it('should share one message across wires', async () => {
         const received = new Map<string, ReceivedMessage[]>();
         const { handlers } = await load(received, [
             { id: 'in-1', type: 'ul-bus-in', bus: 'bus-1', topic: 'telemetry.clean', mode: 'broadcast', shareMessage: true, wires: [['sink-1', 'sink-2']] },
@@ -449,7 +449,7 @@ describe('ul-bus-in', () => {
         expect(String(errors[0][0].msg)).toBe('Active is "sometimes"; enter true or false, or an environment variable such as ${UL_DASHBOARD_FEED} that contains one of them.');
     });
 
-    it('should combine the messages of one partition that arrive together and settle them with one delivery', async () => {
+    it("should combine a partition's messages", async () => {
         const received = new Map<string, ReceivedMessage[]>();
         const { handlers } = await load(received, [
             { id: 'in-1', type: 'ul-bus-in', bus: 'bus-1', topic: 'telemetry.clean', combine: '500', wires: [['sink-1']] },
@@ -478,7 +478,7 @@ describe('ul-bus-in', () => {
         await waitFor(() => settled === 3, 'the third message to settle');
     });
 
-    it('should combine the memory bus messages published in one turn', async () => {
+    it('should combine memory bus messages', async () => {
         const received = new Map<string, ReceivedMessage[]>();
         await load(received, [
             { id: 'out-1', type: 'ul-bus-out', bus: 'bus-1', topic: 'telemetry.clean' },
@@ -499,7 +499,7 @@ describe('ul-bus-in', () => {
         expect((messages[0].msg.payload as { value: number }[]).map((r) => r.value)).toEqual([1, 3, 2]);
     });
 
-    it('should report an unreadable combine setting', async () => {
+    it('should report an invalid combine', async () => {
         const received = new Map<string, ReceivedMessage[]>();
         await load(received, [{ id: 'in-1', type: 'ul-bus-in', bus: 'bus-1', topic: 'telemetry.clean', combine: '0', wires: [[]] }]);
         const errors = helper.log().args.filter((call: unknown[]) => (call[0] as { level: number }).level === 20);

@@ -97,8 +97,9 @@ export default function register(RED: NodeAPI): void {
             delivery.release();
             return delivery.outcome;
         };
-        const combiner = (combine ?? 1) > 1
-            ? new MessageCombiner(combine ?? 1, (combined: CombinedMessage) => {
+        const combineLimit = combine ?? 1;
+        const combiner = combineLimit > 1
+            ? new MessageCombiner(combineLimit, (combined: CombinedMessage) => {
                   const msg = attachOrigin({ topic: combined.topic, key: combined.key, payload: combined.value }, combined.partition, combined.epoch);
                   return deliver(msg, { topic: combined.topic, key: combined.key, partition: combined.partition, offset: combined.offset, count: combined.count });
               })

@@ -39,7 +39,7 @@ describe('ul-bus-out', () => {
         expect(msg.payload).toEqual([{ asset_id: 'well-7', metric: 'oil_rate', value: 1 }]);
     });
 
-    it('should publish the readings of several assets as one message per asset, each keyed by its asset', async () => {
+    it('should split readings by asset', async () => {
         await helper.load([busNode, busInNode, busOutNode], flow);
         const received: Record<string, unknown>[] = [];
         helper.getNode('sink').on('input', (msg: Record<string, unknown>) => received.push(msg));
@@ -84,27 +84,27 @@ describe('ul-bus-out', () => {
 });
 
 describe('keyedParts', () => {
-    it('should use msg.key for the whole payload when it is set', () => {
+    it('should key everything by msg.key', () => {
         expect(keyedParts({ key: 'pad-3', payload: [{ asset_id: 'well-1' }, { asset_id: 'well-2' }] })).toEqual([
             { key: 'pad-3', value: [{ asset_id: 'well-1' }, { asset_id: 'well-2' }] },
         ]);
     });
 
-    it('should keep one asset\'s array whole and key it by the asset', () => {
+    it('should keep one asset whole', () => {
         const payload = [{ asset_id: 'well-1', n: 1 }, { asset_id: 'well-1', n: 2 }];
         const [part] = keyedParts({ payload });
         expect(part.key).toBe('well-1');
         expect(part.value).toBe(payload);
     });
 
-    it('should keep an item without an asset with the asset before it', () => {
+    it('should attach assetless items to the previous', () => {
         expect(keyedParts({ payload: [{ asset_id: 'well-1' }, { asset_id: 'well-2' }, { note: 'x' }] })).toEqual([
             { key: 'well-1', value: [{ asset_id: 'well-1' }] },
             { key: 'well-2', value: [{ asset_id: 'well-2' }, { note: 'x' }] },
         ]);
     });
 
-    it('should key other payloads by their asset or by msg.topic', () => {
+    it('should key other payloads', () => {
         expect(keyedParts({ payload: { asset_id: 'well-9', severity: 'P1' } })).toEqual([{ key: 'well-9', value: { asset_id: 'well-9', severity: 'P1' } }]);
         expect(keyedParts({ topic: 'ops/pad-1', payload: 'text' })).toEqual([{ key: 'ops/pad-1', value: 'text' }]);
         expect(keyedParts({ topic: 'ops/pad-1', payload: [1, 2] })).toEqual([{ key: 'ops/pad-1', value: [1, 2] }]);

@@ -13,9 +13,9 @@ interface BusOutConfig extends NodeDef {
 }
 
 /**
- * Splits a message into keyed parts: msg.key as given; else an array of readings of several assets
- * becomes one part per asset, in the order of each asset's first reading; else the asset of the
- * first reading, or msg.topic, keys the whole payload.
+ * Splits a message into keyed parts. msg.key, when set, keys the whole payload. An array of
+ * readings of several assets becomes one part per asset, in the order of each asset's first
+ * reading. Any other payload is keyed by its asset (or its first item's), else by msg.topic.
  */
 export function keyedParts(msg: Record<string, unknown>): { key: string; value: unknown }[] {
     const { payload } = msg;

@@ -109,7 +109,7 @@ describe('ul-sign to ul-verify', () => {
         expect((accepted[0].payload as Reading[]).map((item) => item.metric)).toEqual(['pressure_downhole', 'pressure_tpt', 'temp_tpt', 'pressure_upstream_choke', 'temp_downstream_choke']);
     });
 
-    it('should pass on a verified two-well batch as one message on the device topic', async () => {
+    it('should pass a batch as one message', async () => {
         const replay = (id: string, file: string, map: string) => ({
             id, type: 'ul-replay', file, speed: '1e9', timestamps: 'shift-to-now', autostart: false, loop: false, startRow: '1', endRow: '3', wires: [[map], [], []],
         });

@@ -168,7 +168,7 @@ describe('Kafka bus', () => {
         expect(metricValue('ul_bus_published_total', { topic })).toBe(20_000);
     });
 
-    it('should carry text as published and other values as JSON', async () => {
+    it('should carry text and JSON values', async () => {
         const topic = topicOf('values');
         const bus = newBus();
         await bus.ensureTopic(topic);
