@@ -168,3 +168,25 @@ describe('parseForecastInput', () => {
         );
     });
 });
+
+describe('TrendStore points', () => {
+    const view = () => ({ scope: ALL, registry: registry() });
+
+    it('should keep the newest points in time order when late points arrive at a full series', () => {
+        const store = new TrendStore('t', '', { points: 4, metric: 'pressure_tpt' });
+        store.addReadings([10, 11, 12, 13].map((minute) => reading('a1', minute, minute)));
+        // Older than every kept point: it would be the oldest, so it goes at once.
+        store.addReadings([reading('a1', 5, 5)]);
+        expect(store.select(view(), 'a1', 'pressure_tpt')?.points.map(([, value]) => value)).toEqual([10, 11, 12, 13]);
+        // Late but inside the kept range: the oldest point makes room for it.
+        store.addReadings([reading('a1', 12.5, 12.5)]);
+        expect(store.select(view(), 'a1', 'pressure_tpt')?.points.map(([, value]) => value)).toEqual([11, 12, 12.5, 13]);
+        store.addReadings([{ ...reading('a1', 99, 14), quality_flag: 'BAD' }, reading('a1', 120, 12)]);
+        expect(store.select(view(), 'a1', 'pressure_tpt')?.points).toEqual([
+            [START + 12 * MINUTE, 120],
+            [START + 12.5 * MINUTE, 12.5],
+            [START + 13 * MINUTE, 13],
+            [START + 14 * MINUTE, null],
+        ]);
+    });
+});

@@ -2,6 +2,7 @@
 // order, the points added since the previous push, and the latest forecast of each series.
 import { ValidationError } from '../../lib/errors';
 import { forecastPayloadProblem, type ForecastPayload } from '../../lib/anomaly/forecast-payload';
+import { NumberDeque } from '../../lib/number-deque';
 import { parseTime } from '../../lib/time';
 import type { Reading } from '../../lib/types';
 import type { AssetRegistry } from './access';
@@ -38,43 +39,51 @@ export interface TrendOptions {
 }
 
 /**
- * The points of one series in two arrays of plain numbers, times and values, with NaN for a gap.
- * With thousands of assets a runtime keeps millions of points, and arrays of numbers cost the
- * garbage collector little per point, unlike one small array per point.
+ * The points of one series, times and values in two number deques, with NaN for a gap. A runtime
+ * that shows thousands of assets keeps tens of millions of points. In typed arrays they are
+ * outside the garbage-collected heap, where one small array per point, or even arrays of plain
+ * numbers, make every full collection slower.
  */
 interface Series {
     info: TrendSeriesInfo;
-    times: number[];
-    values: number[];
+    times: NumberDeque;
+    values: NumberDeque;
 }
 
 function seriesKey(assetId: string, metric: string): string {
     return `${assetId}\u0000${metric}`;
 }
 
-/** Inserts a point in time order; a point with an existing timestamp replaces the old value. */
-function insertPoint(series: Series, time: number, value: number | null): void {
+/**
+ * Inserts a point in time order; a point with an existing timestamp replaces the old value. The
+ * oldest point goes when the series holds more than `limit`.
+ */
+function insertPoint(series: Series, time: number, value: number | null, limit: number): void {
     const { times, values } = series;
     const stored = value === null ? Number.NaN : value;
     const count = times.length;
-    if (count === 0 || time > times[count - 1]) {
+    if (count === 0 || time > times.back()) {
         times.push(time);
         values.push(stored);
-        return;
+    } else {
+        let low = 0;
+        let high = count;
+        while (low < high) {
+            const middle = (low + high) >>> 1;
+            if (times.at(middle) < time) low = middle + 1;
+            else high = middle;
+        }
+        if (times.at(low) === time) {
+            values.set(low, stored);
+            return;
+        }
+        times.insert(low, time);
+        values.insert(low, stored);
     }
-    let low = 0;
-    let high = count;
-    while (low < high) {
-        const middle = (low + high) >>> 1;
-        if (times[middle] < time) low = middle + 1;
-        else high = middle;
+    if (times.length > limit) {
+        times.popFront();
+        values.popFront();
     }
-    if (times[low] === time) {
-        values[low] = stored;
-        return;
-    }
-    times.splice(low, 0, time);
-    values.splice(low, 0, stored);
 }
 
 /** Turns flat time and value pairs into points, NaN into null for a gap. */
@@ -92,8 +101,8 @@ function seriesPoints(series: Series, limit: number): TrendPoint[] {
     const start = Math.max(0, series.times.length - limit);
     const points: TrendPoint[] = [];
     for (let index = start; index < series.times.length; index++) {
-        const value = series.values[index];
-        points.push([series.times[index], Number.isNaN(value) ? null : value]);
+        const value = series.values.at(index);
+        points.push([series.times.at(index), Number.isNaN(value) ? null : value]);
     }
     return points;
 }
@@ -195,7 +204,7 @@ export class TrendStore implements WidgetStore {
             const key = seriesKey(reading.asset_id, reading.metric);
             let series = this.series.get(key);
             if (!series) {
-                series = { info: { asset_id: reading.asset_id, metric: reading.metric, unit: reading.unit }, times: [], values: [] };
+                series = { info: { asset_id: reading.asset_id, metric: reading.metric, unit: reading.unit }, times: new NumberDeque(), values: new NumberDeque() };
                 this.series.set(key, series);
                 this.created.push(series.info);
             }
@@ -205,13 +214,7 @@ export class TrendStore implements WidgetStore {
             // implausible value cannot flatten the chart.
             const time = parseTime(reading.ts);
             const value = reading.quality_flag === 'BAD' ? null : reading.value;
-            insertPoint(series, time, value);
-            // Trimming in steps keeps the cost per reading constant instead of shifting every time.
-            if (series.times.length > this.options.points * 1.25) {
-                const excess = series.times.length - this.options.points;
-                series.times.splice(0, excess);
-                series.values.splice(0, excess);
-            }
+            insertPoint(series, time, value, this.options.points);
             let pending = this.pending.get(key);
             if (!pending) {
                 pending = [];
