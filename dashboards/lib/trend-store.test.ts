@@ -172,6 +172,27 @@ describe('parseForecastInput', () => {
 describe('TrendStore points', () => {
     const view = () => ({ scope: ALL, registry: registry() });
 
+    it('should push the points that follow a selection of a series nobody watched', () => {
+        const store = new TrendStore('t', '', { points: 100, metric: 'pressure_tpt' });
+        store.addReadings([reading('a1', 1, 0), reading('b1', 1, 0)]);
+        const assets = registry();
+        for (let push = 0; push < 4; push++) store.drain(assets);
+        store.addReadings([reading('a1', 2, 1), reading('b1', 2, 1)]);
+        expect(store.drain(assets)).toBeUndefined();
+
+        const selection = { asset_id: 'a1', metric: 'pressure_tpt' };
+        expect(store.select(view(), 'a1', 'pressure_tpt')?.points.map(([, value]) => value)).toEqual([1, 2]);
+        store.addReadings([reading('a1', 3, 2), reading('b1', 3, 2), reading('a1', 2.5, 1.5)]);
+        const produce = store.drain(assets);
+        expect(produce?.({ ...view(), selection })).toEqual({
+            points: { asset_id: 'a1', metric: 'pressure_tpt', unit: 'psi', points: [[START + 1.5 * MINUTE, 2.5], [START + 2 * MINUTE, 3]] },
+        });
+        store.addReadings([reading('a1', 4, 3)]);
+        expect(store.drain(assets)?.({ ...view(), selection })).toEqual({
+            points: { asset_id: 'a1', metric: 'pressure_tpt', unit: 'psi', points: [[START + 3 * MINUTE, 4]] },
+        });
+    });
+
     it('should keep the newest points in time order when late points arrive at a full series', () => {
         const store = new TrendStore('t', '', { points: 4, metric: 'pressure_tpt' });
         store.addReadings([10, 11, 12, 13].map((minute) => reading('a1', minute, minute)));

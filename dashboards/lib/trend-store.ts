@@ -48,7 +48,21 @@ interface Series {
     info: TrendSeriesInfo;
     times: NumberDeque;
     values: NumberDeque;
+    /** The latest push at which a client had this series selected, or the push of its creation. */
+    watchedAt: number;
+    /** Points added since the previous push while the series is watched, as flat time and value pairs. */
+    pending: number[];
+    /** The push that last took `pending`, and what it took. */
+    drained: number;
+    drainedPending: number[];
 }
+
+/**
+ * Pushes for which a series stays watched after a client last had it selected. Only watched series
+ * collect their new points for the next push: with thousands of series and a handful of viewers,
+ * collecting them all would allocate for every reading and drop nearly everything at each push.
+ */
+const WATCH_PUSHES = 2;
 
 function seriesKey(assetId: string, metric: string): string {
     return `${assetId}\u0000${metric}`;
@@ -58,9 +72,8 @@ function seriesKey(assetId: string, metric: string): string {
  * Inserts a point in time order; a point with an existing timestamp replaces the old value. The
  * oldest point goes when the series holds more than `limit`.
  */
-function insertPoint(series: Series, time: number, value: number | null, limit: number): void {
+function insertPoint(series: Series, time: number, stored: number, limit: number): void {
     const { times, values } = series;
-    const stored = value === null ? Number.NaN : value;
     const count = times.length;
     if (count === 0 || time > times.back()) {
         times.push(time);
@@ -86,25 +99,24 @@ function insertPoint(series: Series, time: number, value: number | null, limit: 
     }
 }
 
-/** Turns flat time and value pairs into points, NaN into null for a gap. */
-function pairsToPoints(pairs: readonly number[]): TrendPoint[] {
-    const points: TrendPoint[] = [];
-    for (let index = 0; index < pairs.length; index += 2) {
-        const value = pairs[index + 1];
-        points.push([pairs[index], Number.isNaN(value) ? null : value]);
-    }
-    return points;
-}
-
-/** Returns the last `limit` points of a series as [time, value] pairs, null for a gap. */
-function seriesPoints(series: Series, limit: number): TrendPoint[] {
-    const start = Math.max(0, series.times.length - limit);
+/** Returns the points of a series from index `start` on as [time, value] pairs, null for a gap. */
+function pointsFrom(series: Series, start: number): TrendPoint[] {
     const points: TrendPoint[] = [];
     for (let index = start; index < series.times.length; index++) {
         const value = series.values.at(index);
         points.push([series.times.at(index), Number.isNaN(value) ? null : value]);
     }
     return points;
+}
+
+/** Turns flat time and value pairs into points in time order, NaN into null for a gap. */
+function pairsToPoints(pairs: readonly number[]): TrendPoint[] {
+    const points: TrendPoint[] = [];
+    for (let index = 0; index < pairs.length; index += 2) {
+        const value = pairs[index + 1];
+        points.push([pairs[index], Number.isNaN(value) ? null : value]);
+    }
+    return points.sort((a, b) => a[0] - b[0]);
 }
 
 /** Forecasts taken from one msg.payload, and the items that are not forecasts. */
@@ -146,12 +158,13 @@ export class TrendStore implements WidgetStore {
     readonly config: WidgetConfig;
     onChange?: () => void;
 
-    private readonly series = new Map<string, Series>();
-    /**
-     * Points added since the previous push, per series key, as time and value pairs in one flat
-     * array (NaN for a gap), which spares an array per reading.
-     */
-    private pending = new Map<string, number[]>();
+    /** Series by asset, then by metric: two lookups spare building a key string per reading. */
+    private readonly series = new Map<string, Map<string, Series>>();
+    private seriesTotal = 0;
+    /** Watched series with points added since the previous push. */
+    private changed: Series[] = [];
+    /** Number of the latest push, for the series changes it took. */
+    private pushes = 0;
     /** Series created since the previous push. */
     private created: TrendSeriesInfo[] = [];
     /** Latest forecast per series key. */
@@ -168,7 +181,7 @@ export class TrendStore implements WidgetStore {
     }
 
     get seriesCount(): number {
-        return this.series.size;
+        return this.seriesTotal;
     }
 
     get forecastCount(): number {
@@ -201,44 +214,63 @@ export class TrendStore implements WidgetStore {
 
     addReadings(readings: Reading[]): void {
         for (const reading of readings) {
-            const key = seriesKey(reading.asset_id, reading.metric);
-            let series = this.series.get(key);
+            let ofAsset = this.series.get(reading.asset_id);
+            if (!ofAsset) {
+                ofAsset = new Map();
+                this.series.set(reading.asset_id, ofAsset);
+            }
+            let series = ofAsset.get(reading.metric);
             if (!series) {
-                series = { info: { asset_id: reading.asset_id, metric: reading.metric, unit: reading.unit }, times: new NumberDeque(), values: new NumberDeque() };
-                this.series.set(key, series);
+                series = {
+                    info: { asset_id: reading.asset_id, metric: reading.metric, unit: reading.unit },
+                    times: new NumberDeque(),
+                    values: new NumberDeque(),
+                    // A new series counts as watched, for a client that selected it before its first point.
+                    watchedAt: this.pushes,
+                    pending: [],
+                    drained: -1,
+                    drainedPending: [],
+                };
+                ofAsset.set(reading.metric, series);
+                this.seriesTotal++;
                 this.created.push(series.info);
             }
-            series.info.unit = reading.unit;
+            if (series.info.unit !== reading.unit) series.info.unit = reading.unit;
 
             // A reading flagged BAD (out of its plausible range) is drawn as a gap, so one
             // implausible value cannot flatten the chart.
             const time = parseTime(reading.ts);
-            const value = reading.quality_flag === 'BAD' ? null : reading.value;
+            const value = reading.quality_flag === 'BAD' || reading.value === null ? Number.NaN : reading.value;
             insertPoint(series, time, value, this.options.points);
-            let pending = this.pending.get(key);
-            if (!pending) {
-                pending = [];
-                this.pending.set(key, pending);
-            }
-            pending.push(time, value === null ? Number.NaN : value);
+            if (this.pushes - series.watchedAt > WATCH_PUSHES) continue;
+            if (series.pending.length === 0) this.changed.push(series);
+            series.pending.push(time, value);
         }
         this.onChange?.();
     }
 
     snapshot(view: WidgetView): TrendData {
         const series: TrendSeriesInfo[] = [];
-        for (const entry of this.series.values()) {
-            if (view.registry.visible(view.scope, entry.info.asset_id)) series.push({ ...entry.info });
+        for (const [assetId, ofAsset] of this.series) {
+            if (!view.registry.visible(view.scope, assetId)) continue;
+            for (const entry of ofAsset.values()) series.push({ ...entry.info });
         }
         return { series };
     }
 
     drain(registry: AssetRegistry): DeltaProducer | undefined {
-        if (this.pending.size === 0 && this.created.length === 0 && this.changedForecasts.size === 0) return undefined;
-        const pending = this.pending;
+        const push = ++this.pushes;
+        if (this.changed.length === 0 && this.created.length === 0 && this.changedForecasts.size === 0) return undefined;
+        // The page calls the producer for each client before anything else changes the store, so
+        // the points taken here stay on the series for it.
+        for (const series of this.changed) {
+            series.drained = push;
+            series.drainedPending = series.pending;
+            series.pending = [];
+        }
+        this.changed = [];
         const created = this.created;
         const changedForecasts = this.changedForecasts;
-        this.pending = new Map();
         this.created = [];
         this.changedForecasts = new Set();
 
@@ -250,9 +282,11 @@ export class TrendStore implements WidgetStore {
             const selection = view.selection;
             if (selection && registry.visible(view.scope, selection.asset_id)) {
                 const key = seriesKey(selection.asset_id, selection.metric);
-                const points = pending.get(key);
-                const info = this.series.get(key)?.info;
-                if (points && info) data.points = { ...info, points: pairsToPoints(points).sort((a, b) => a[0] - b[0]) };
+                const series = this.series.get(selection.asset_id)?.get(selection.metric);
+                if (series) {
+                    series.watchedAt = push;
+                    if (series.drained === push) data.points = { ...series.info, points: pairsToPoints(series.drainedPending) };
+                }
                 const forecast = changedForecasts.has(key) ? this.forecasts.get(key) : undefined;
                 if (forecast) data.forecast = forecast;
             }
@@ -263,12 +297,12 @@ export class TrendStore implements WidgetStore {
     /** Returns the stored points and the latest forecast of a series; undefined when it has neither. */
     select(view: WidgetView, assetId: string, metric: string): TrendSeriesWithForecast | undefined {
         if (!view.registry.visible(view.scope, assetId)) return undefined;
-        const key = seriesKey(assetId, metric);
-        const series = this.series.get(key);
-        const forecast = this.forecasts.get(key);
+        const series = this.series.get(assetId)?.get(metric);
+        const forecast = this.forecasts.get(seriesKey(assetId, metric));
         if (!series && !forecast) return undefined;
+        if (series) series.watchedAt = this.pushes;
         const selected: TrendSeriesWithForecast = series
-            ? { ...series.info, points: seriesPoints(series, this.options.points) }
+            ? { ...series.info, points: pointsFrom(series, 0) }
             : { asset_id: assetId, metric, unit: forecast?.unit ?? '', points: [] };
         if (forecast) selected.forecast = forecast;
         return selected;

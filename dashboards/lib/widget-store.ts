@@ -19,7 +19,8 @@ export interface WidgetStore {
     snapshot(view: WidgetView): unknown;
     /**
      * Takes the changes collected since the previous call and clears them. Returns undefined when
-     * nothing changed. The page calls it once per push, then calls the result once per client.
+     * nothing changed. The page calls it once per push, then calls the result once per client,
+     * in the same turn, so a store may read its current state in the result.
      */
     drain(registry: AssetRegistry): DeltaProducer | undefined;
     /** Returns the stored points of one series, or undefined when the store has no such series. */
