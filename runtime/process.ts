@@ -1,6 +1,7 @@
 // Runs one role (cloud or edge) in this process until SIGTERM. Under the supervisor the process
 // ignores SIGINT, so Ctrl-C in a terminal lets the supervisor stop the roles in order.
 import { ConfigError } from '../lib/errors';
+import { watchLoopHealth } from '../lib/observability/loop-health';
 import { startLoopWatchdog, watchdogSeconds } from '../lib/observability/loop-watchdog';
 import { lockDataDir } from './lock';
 import { startCloud, startEdge, type RunningRole } from './roles';
@@ -74,6 +75,7 @@ export async function runRole(role: 'cloud' | 'edge', options: RuntimeOptions = 
     // a supervisor the process watches its own event loop and exits for its service manager.
     if (supervised) setInterval(() => process.send?.({ type: 'heartbeat' }), HEARTBEAT_MS).unref();
     else startLoopWatchdog(watchdogMs, role);
+    watchLoopHealth();
 
     let stopping = false;
     const stop = async (signal: string) => {

@@ -288,14 +288,16 @@ async function main() {
     // Each run gets its own MQTT client ids: the broker keeps a runtime's persistent session, with
     // its subscriptions and queued messages, after the runtime stops (they are removed at the end).
     const runtimeIds = Array.from({ length: runtimes }, (_, index) => `${prefix}-r${index}`);
+    const ports = [];
     for (let index = 0; index < runtimes; index++) {
         const runtimeDir = join(work, `runtime-${index}`);
         await provisionDemo(runtimeDir, false, quiet);
         writeFileSync(join(runtimeDir, 'devices.json'), JSON.stringify(load.devices.map((device) => device.entry), null, 1));
         // UL_BENCH_CPU_PROFILE_DIR writes a V8 CPU profile of each runtime process there on exit.
         const profile = process.env.UL_BENCH_CPU_PROFILE_DIR ? ['--cpu-prof', '--cpu-prof-dir', process.env.UL_BENCH_CPU_PROFILE_DIR] : [];
+        ports.push(await freePort());
         const child = spawn(process.execPath, [...profile, join(root, 'bin/upstream-live.js'), 'start', '--profile', 'cloud', '--data-dir', runtimeDir,
-            '--port', String(await freePort()), '--database-url', databaseUrl.toString(), '--mqtt-url', mqttUrl, '--assets-file', load.assetsFile], {
+            '--port', String(ports[index]), '--database-url', databaseUrl.toString(), '--mqtt-url', mqttUrl, '--assets-file', load.assetsFile], {
             env: {
                 ...process.env, UL_BUS_TRANSPORT: 'kafka', UL_KAFKA_BROKERS: brokers, UL_MQTT_USERNAME: 'cloud', UL_MQTT_PASSWORD: mqttPassword,
                 UL_IMPORT_DEMO_REPORT: 'false', UL_RUNTIME_ID: runtimeIds[index], UL_MQTT_SHARED_GROUP: runtimes > 1 ? `${prefix}-cloud` : '',
@@ -335,6 +337,7 @@ async function main() {
 
     const cpuBefore = cpuByProcess();
     const started = Date.now();
+    const health = watchRuntimes(ports, started);
     const inFlight = [];
     if (rate > 0) {
         // Envelopes go out in slices every 10 ms; a slice that falls behind is caught up at once.
@@ -380,6 +383,7 @@ async function main() {
         console.log(`stopped waiting for the store after ${Math.round((Date.now() - started) / 1000)} s with ${(expected - stored).toLocaleString('en-US')} readings `
             + 'not yet stored (UL_BENCH_STORE_WAIT_MS sets the wait); the figures below cover the stored part only');
     }
+    health.stop();
     const drainedSeconds = (Date.now() - started) / 1000;
     const cpu = cpuBetween(cpuBefore, cpuByProcess(), drainedSeconds);
     const { rows: [summary] } = await db.query(`SELECT count(*) AS n, count(DISTINCT (asset_id, metric, ts)) AS distinct_keys,
@@ -404,6 +408,7 @@ async function main() {
     console.log(`latency signed at the edge -> stored row: p50 ${Math.round(p50)} ms, p95 ${Math.round(p95)} ms, p99 ${Math.round(p99)} ms, max ${Math.round(Number(summary.max))} ms`
         + (rate > 0 ? '' : ' (under saturation: every envelope was published as fast as possible)'));
     if (rate > 0) console.log(`p99 per minute of the run: ${minutes.map((row) => `${Math.round(Number(row.p99))} ms`).join(', ')}`);
+    for (const line of health.report()) console.log(line);
     console.log(cpu);
     console.log(`publish errors: ${failed}; quarantined: ${quarantined.length === 0 ? 'none' : quarantined.map((row) => `${row.n} (${row.code})`).join(', ')}`);
     console.log(`ratio: raw kafkajs messages/s to end-to-end samples/s: ${(rawRate / (stored / METRICS.length / seconds)).toFixed(1)}`);
@@ -425,6 +430,56 @@ async function main() {
         }
     }
     await admin.end();
+}
+
+/** Reads one value from Prometheus text: the sample of `name` whose labels contain `labels`. */
+function sampleOf(text, name, labels) {
+    const line = text.split('\n').find((candidate) => candidate.startsWith(`${name}{`) && candidate.includes(labels));
+    return line ? Number(line.slice(line.lastIndexOf(' ') + 1)) : Number.NaN;
+}
+
+/**
+ * Reads each runtime's /metrics every 5 s: the worst event-loop delay of its last 10 s and its
+ * garbage-collection pause total. report() gives them per minute of the run, for telling a slow
+ * runtime from a slow broker or database when the latency jumps.
+ */
+function watchRuntimes(ports, started) {
+    const samples = ports.map(() => []);
+    const timer = setInterval(() => {
+        ports.forEach((port, index) => {
+            fetch(`http://127.0.0.1:${port}/metrics`)
+                .then((response) => response.text())
+                .then((text) => {
+                    const gc = (kinds) => kinds.reduce((sum, kind) => sum + (sampleOf(text, 'ul_gc_pause_seconds_total', `kind="${kind}"`) || 0), 0);
+                    samples[index].push({
+                        minute: Math.floor((Date.now() - started) / 60_000),
+                        delay: sampleOf(text, 'ul_event_loop_delay_seconds', 'quantile="1"'),
+                        minor: gc(['minor']),
+                        major: gc(['major', 'incremental', 'weakcb']),
+                    });
+                })
+                .catch(() => undefined);
+        });
+    }, 5_000);
+    return {
+        stop: () => clearInterval(timer),
+        report: () => samples.flatMap((list, index) => {
+            if (list.length === 0) return [`runtime ${index}: no /metrics samples`];
+            const minutes = [...new Set(list.map((sample) => sample.minute))];
+            const delays = minutes.map((minute) => Math.max(...list.filter((sample) => sample.minute === minute).map((sample) => sample.delay)));
+            // Pause seconds per minute of one kind, from the growth of its total.
+            const perMinute = (field) => {
+                const totals = minutes.map((minute) => Math.max(...list.filter((sample) => sample.minute === minute).map((sample) => sample[field])));
+                return totals.map((total, position) => total - (position === 0 ? list[0][field] : totals[position - 1]));
+            };
+            const minor = perMinute('minor');
+            const major = perMinute('major');
+            return [
+                `runtime ${index}: worst event-loop delay per minute: ${delays.map((delay) => `${Math.round(delay * 1000)} ms`).join(', ')}`,
+                `runtime ${index}: GC pauses per minute, scavenges + mark-compact: ${minor.map((seconds, position) => `${seconds.toFixed(1)} + ${major[position].toFixed(1)} s`).join(', ')}`,
+            ];
+        }),
+    };
 }
 
 main().catch((error) => {
