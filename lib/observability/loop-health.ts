@@ -1,6 +1,6 @@
 // Event-loop delay and garbage-collection pauses of the runtime process, as Prometheus metrics. A
-// reading waits for every task ahead of it on the event loop, so the loop delay bounds how quickly a
-// runtime can pass readings on, and long pauses show up here before they show up as latency.
+// reading waits behind every task on the event loop, so a long delay here adds to the latency from
+// publish to stored row.
 import { constants, monitorEventLoopDelay, PerformanceObserver, type PerformanceEntry } from 'node:perf_hooks';
 
 import { incrementCounter, registerGauge } from './counters';
@@ -33,7 +33,7 @@ export function gcKind(entry: PerformanceEntry): string {
 export function watchLoopHealth(windowMs = LOOP_WINDOW_MS): () => void {
     const histogram = monitorEventLoopDelay({ resolution: 10 });
     histogram.enable();
-    // Quantiles of the last full window, in seconds; a window without samples leaves them at 0.
+    // Quantiles of the last full window, in seconds. A window without samples keeps the values before it.
     const last = { median: 0, p99: 0, max: 0 };
     const timer = setInterval(() => {
         if (histogram.count > 0) {

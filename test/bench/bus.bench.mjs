@@ -78,6 +78,10 @@ function parseOptions(argv) {
 
 const OPTIONS = parseOptions(process.argv.slice(2));
 
+// The Node.js options of the runtime image (Dockerfile), unless NODE_OPTIONS sets others: a larger
+// young generation lets more of the short-lived message objects die before a scavenge copies them.
+const RUNTIME_NODE_OPTIONS = process.env.NODE_OPTIONS || '--max-semi-space-size=64';
+
 function option(name, fallback) {
     return OPTIONS.get(name) ?? fallback;
 }
@@ -303,6 +307,7 @@ async function main() {
                 UL_IMPORT_DEMO_REPORT: 'false', UL_RUNTIME_ID: runtimeIds[index], UL_MQTT_SHARED_GROUP: runtimes > 1 ? `${prefix}-cloud` : '',
                 // As in docker-compose.yml: the first runtime feeds the dashboard, the others only share the ingest load.
                 UL_DASHBOARD_FEED: index === 0 ? 'true' : 'false',
+                NODE_OPTIONS: RUNTIME_NODE_OPTIONS,
             },
             stdio: ['ignore', 'pipe', 'inherit'],
         });
@@ -397,7 +402,7 @@ async function main() {
     const quarantined = (await db.query('SELECT code, count(*) AS n FROM quarantine GROUP BY code ORDER BY n DESC')).rows;
     const seconds = (Number(summary.last_stored) - started) / 1000;
     const [p50, p95, p99] = summary.pct.map(Number);
-    console.log(`load: ${assetCount.toLocaleString('en-US')} wells on ${load.devices.length} edge devices, ${batch * METRICS.length} readings (${batch} well${batch > 1 ? 's' : ''}) per envelope, ${runtimes} cloud runtime(s) on Kafka${runtimes > 1 ? ' (the first feeds the dashboard)' : ''}, signature verification on`);
+    console.log(`load: ${assetCount.toLocaleString('en-US')} wells on ${load.devices.length} edge devices, ${batch * METRICS.length} readings (${batch} well${batch > 1 ? 's' : ''}) per envelope, ${runtimes} cloud runtime(s) on Kafka${runtimes > 1 ? ' (the first feeds the dashboard)' : ''}, signature verification on; runtimes with NODE_OPTIONS=${RUNTIME_NODE_OPTIONS}`);
     if (rate > 0) {
         console.log(`offered: ${rate.toLocaleString('en-US')} samples/s = ${(rate / batch).toLocaleString('en-US')} envelopes/s = ${(rate * METRICS.length).toLocaleString('en-US')} readings/s for ${duration} s; publishing took ${publishSeconds.toFixed(1)} s; `
             + `${backlog.toLocaleString('en-US')} readings were not yet stored when publishing ended`);
@@ -438,6 +443,22 @@ function sampleOf(text, name, labels) {
     return line ? Number(line.slice(line.lastIndexOf(' ') + 1)) : Number.NaN;
 }
 
+/** Adds up the samples of `name` whose labels contain `labels`. */
+function sumOf(text, name, labels = '') {
+    return text
+        .split('\n')
+        .filter((line) => line.startsWith(`${name}{`) && line.includes(labels))
+        .reduce((sum, line) => sum + Number(line.slice(line.lastIndexOf(' ') + 1)), 0);
+}
+
+/** Queues inside a runtime, read from /metrics: where readings wait when the latency grows. */
+const QUEUES = [
+    ['MQTT unacknowledged', 'ul_mqtt_unacknowledged_messages', ''],
+    ['telemetry.raw lag', 'ul_bus_consumer_lag', 'topic="telemetry.raw"'],
+    ['bus unsettled', 'ul_bus_unsettled_deliveries', ''],
+    ['store pending', 'ul_store_write_pending_readings', ''],
+];
+
 /**
  * Reads each runtime's /metrics every 5 s: the worst event-loop delay of its last 10 s and its
  * garbage-collection pause total. report() gives them per minute of the run, for telling a slow
@@ -456,6 +477,7 @@ function watchRuntimes(ports, started) {
                         delay: sampleOf(text, 'ul_event_loop_delay_seconds', 'quantile="1"'),
                         minor: gc(['minor']),
                         major: gc(['major', 'incremental', 'weakcb']),
+                        queues: QUEUES.map(([, name, labels]) => sumOf(text, name, labels)),
                     });
                 })
                 .catch(() => undefined);
@@ -474,7 +496,12 @@ function watchRuntimes(ports, started) {
             };
             const minor = perMinute('minor');
             const major = perMinute('major');
+            const queueLines = QUEUES.map(([label], position) => {
+                const peaks = minutes.map((minute) => Math.max(...list.filter((sample) => sample.minute === minute).map((sample) => sample.queues[position])));
+                return `runtime ${index}: largest ${label} per minute: ${peaks.map((peak) => peak.toLocaleString('en-US')).join(', ')}`;
+            });
             return [
+                ...queueLines,
                 `runtime ${index}: worst event-loop delay per minute: ${delays.map((delay) => `${Math.round(delay * 1000)} ms`).join(', ')}`,
                 `runtime ${index}: GC pauses per minute, scavenges + mark-compact: ${minor.map((seconds, position) => `${seconds.toFixed(1)} + ${major[position].toFixed(1)} s`).join(', ')}`,
             ];
