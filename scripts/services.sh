@@ -113,8 +113,8 @@ postgres_configure() {
     # readings index (an eighth of the memory, at most 2 GB, at least Debian's 128 MB) and fewer
     # checkpoints during bulk loads. On this project's 2-core test machine these settings raised
     # the store writer from 85,000 to 108,000-115,000 rows/s (npm run bench:store). After each
-    # checkpoint, the first write to every hot index page logs the whole page; lz4 compression of
-    # those page images shortens the burst of WAL that follows a checkpoint.
+    # checkpoint, the first write to every hot index page logs the whole page. lz4 compression
+    # makes those page images smaller.
     local memory_kb buffers_mb
     memory_kb="$(awk '/^MemTotal:/ { print $2 }' /proc/meminfo)"
     buffers_mb=$((memory_kb / 8 / 1024))

@@ -17,8 +17,8 @@ export interface RollupRefresherOptions {
     batchBuckets?: number;
     /**
      * After a full batch, the wait before the next, as a multiple of the time the batch took.
-     * Default 2, so that a backlog takes at most a third of a database core. 0 runs batches back
-     * to back.
+     * Default 2, so that a backlog takes about a third of a database core. 0 runs batches back to
+     * back.
      */
     restFactor?: number;
     /** Receives each failure; the refresher tries again with a growing delay. */
@@ -32,7 +32,7 @@ const OPEN_BUCKET_RECHECK_MS = 15_000;
 
 /**
  * Default batch size. At 5,000 wells each minute ends with 5,000 marks. Taken in one statement they
- * kept a core of a 2-core test server busy for 4 to 5 s, and the store's writes waited behind it.
+ * kept a core of a 2-core test server busy for 4 to 5 s.
  */
 const DEFAULT_BATCH_BUCKETS = 1_000;
 const DEFAULT_REST_FACTOR = 2;

@@ -161,7 +161,7 @@ num.network.threads=2
 num.io.threads=4
 # A 10-minute run of npm run bench:bus writes about 6 GB to the bus topics. Each partition keeps
 # at most 256 MB in segments of 64 MB, and nothing older than 2 hours, so repeated runs cannot
-# fill the disk; the broker checks once a minute.
+# fill the disk. The broker checks once a minute.
 log.retention.hours=2
 log.retention.bytes=268435456
 log.segment.bytes=67108864

@@ -23,6 +23,8 @@ import { cpus, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import { parseWholeNumberOptions, WELL_METRICS } from './well-load.mjs';
+
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const require = createRequire(import.meta.url);
 const { Kafka, logLevel } = require('kafkajs');
@@ -31,10 +33,7 @@ const { Client } = require('pg');
 const { provisionDemo } = require(join(root, 'dist/runtime/demo.js'));
 const { signEnvelope } = require(join(root, 'dist/lib/signing/envelope.js'));
 
-const METRICS = [
-    ['pressure_downhole', 'psi', 3000], ['pressure_tpt', 'psi', 2000], ['temp_tpt', 'degC', 80], ['pressure_upstream_choke', 'psi', 1500],
-    ['temp_downstream_choke', 'degC', 60], ['pressure_gas_lift', 'psi', 2500], ['temp_gas_lift', 'degC', 40], ['gas_lift_rate', 'mmscfd', 3],
-];
+const METRICS = WELL_METRICS;
 
 const USAGE = [
     'Usage: npm run bench:bus -- [options]',
@@ -50,33 +49,7 @@ const USAGE = [
     'UL_BENCH_CPU_PROFILE_DIR=DIR writes V8 CPU profiles of the runtimes; UL_BENCH_RUNTIME_LOG=FILE keeps their log.',
 ].join('\n');
 
-/** Reads `--name N` options; stops with a message naming the option for anything else. */
-function parseOptions(argv) {
-    const known = new Set(['envelopes', 'rate', 'duration', 'assets', 'per-device', 'runtimes', 'batch']);
-    const values = new Map();
-    for (let index = 0; index < argv.length; index++) {
-        const arg = argv[index];
-        if (arg === '--help' || arg === '-h') {
-            console.log(USAGE);
-            process.exit(0);
-        }
-        const name = arg.startsWith('--') ? arg.slice(2) : undefined;
-        if (!name || !known.has(name)) {
-            console.error(`Unknown option "${arg}"; run with --help for the list.`);
-            process.exit(2);
-        }
-        const text = argv[++index];
-        const value = Number(text);
-        if (text === undefined || !Number.isInteger(value) || value < 1) {
-            console.error(`Option --${name} needs a whole number of 1 or more, not ${text === undefined ? 'nothing' : `"${text}"`}.`);
-            process.exit(2);
-        }
-        values.set(name, value);
-    }
-    return values;
-}
-
-const OPTIONS = parseOptions(process.argv.slice(2));
+const OPTIONS = parseWholeNumberOptions(process.argv.slice(2), ['envelopes', 'rate', 'duration', 'assets', 'per-device', 'runtimes', 'batch'], USAGE);
 
 // The Node.js options of the runtime image (Dockerfile), unless NODE_OPTIONS sets others: a larger
 // young generation lets more of the short-lived message objects die before a scavenge copies them.

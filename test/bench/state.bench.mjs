@@ -13,16 +13,15 @@ import { dirname, join } from 'node:path';
 import { PerformanceObserver } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 
+import { parseWholeNumberOptions, WELL_METRICS } from './well-load.mjs';
+
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const require = createRequire(import.meta.url);
 const { RulesEngine } = require(join(root, 'dist/lib/rules/engine.js'));
 const { loadRulesFile } = require(join(root, 'dist/lib/rules/load.js'));
 const { TrendStore } = require(join(root, 'dist/dashboards/lib/trend-store.js'));
 
-const METRICS = [
-    ['pressure_downhole', 'psi', 3000], ['pressure_tpt', 'psi', 2000], ['temp_tpt', 'degC', 80], ['pressure_upstream_choke', 'psi', 1500],
-    ['temp_downstream_choke', 'degC', 60], ['pressure_gas_lift', 'psi', 2500], ['temp_gas_lift', 'degC', 40], ['gas_lift_rate', 'mmscfd', 3],
-];
+const METRICS = WELL_METRICS;
 
 const USAGE = [
     'Usage: npm run bench:state -- [options]',
@@ -31,30 +30,6 @@ const USAGE = [
     'Runs three parts one after the other in this process: the rules of flows/rules.yaml, the trend widget',
     '(900 points per series), and the baseline of rule windows kept as one object per reading.',
 ].join('\n');
-
-function parseOptions(argv) {
-    const values = new Map([['wells', 5000], ['minutes', 10]]);
-    for (let index = 0; index < argv.length; index++) {
-        const arg = argv[index];
-        if (arg === '--help' || arg === '-h') {
-            console.log(USAGE);
-            process.exit(0);
-        }
-        const name = arg.startsWith('--') ? arg.slice(2) : '';
-        if (!values.has(name)) {
-            console.error(`Unknown option "${arg}"; run with --help for the list.`);
-            process.exit(2);
-        }
-        const text = argv[++index];
-        const value = Number(text);
-        if (text === undefined || !Number.isInteger(value) || value < 1) {
-            console.error(`Option --${name} needs a whole number of 1 or more, not ${text === undefined ? 'nothing' : `"${text}"`}.`);
-            process.exit(2);
-        }
-        values.set(name, value);
-    }
-    return values;
-}
 
 /**
  * The rule windows of flows/rules.yaml kept as one object per reading: three 5-minute windows
@@ -141,9 +116,9 @@ async function run(name, sink, wells, minutes) {
 }
 
 async function main() {
-    const options = parseOptions(process.argv.slice(2));
-    const wells = options.get('wells');
-    const minutes = options.get('minutes');
+    const options = parseWholeNumberOptions(process.argv.slice(2), ['wells', 'minutes'], USAGE);
+    const wells = options.get('wells') ?? 5000;
+    const minutes = options.get('minutes') ?? 10;
     console.log(`load: ${wells.toLocaleString('en-US')} wells x ${METRICS.length} metrics at 1 Hz = ${(wells * METRICS.length).toLocaleString('en-US')} readings per simulated second, ${minutes} simulated minutes per part`);
 
     // Each part builds its state inside its own function, so that the next part starts without it.
