@@ -123,7 +123,13 @@ export class SqlStore implements DetailedStore {
         return { inserted, duplicates, storedFlags };
     }
 
-    /** Writes one batch in one transaction, with the plain insert unless a duplicate is likely. */
+    /**
+     * Writes one batch in one transaction, with the plain insert unless a duplicate is likely.
+     * NOTE: each batch takes at least three round trips (BEGIN, INSERT, COMMIT), and each waits for
+     * a free turn of the runtime's event loop. At 40,000 readings/s on two cores the writes showed
+     * as "idle in transaction" while the store queue grew (BENCHMARKS.md); whether these waits
+     * cause the stalls is not measured yet.
+     */
     private async insertBatch(readings: Reading[]): Promise<InsertReadingsResult> {
         const write = (mode: InsertReadingsOptions['mode']): Promise<InsertReadingsResult> =>
             this.db.transaction((tx) => insertReadings(tx, readings, { mode, knownSeries: this.knownSeries }));
