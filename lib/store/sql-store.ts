@@ -127,7 +127,7 @@ export class SqlStore implements DetailedStore {
      * Writes one batch in one transaction, with the plain insert unless a duplicate is likely.
      * NOTE: each batch takes at least three round trips (BEGIN, INSERT, COMMIT), and each waits for
      * a free turn of the runtime's event loop. At 40,000 readings/s on two cores the writes showed
-     * as "idle in transaction" while the store queue grew (BENCHMARKS.md); whether these waits
+     * as "idle in transaction" while the store queue grew (BENCHMARKS.md). Whether these waits
      * cause the stalls is not measured yet.
      */
     private async insertBatch(readings: Reading[]): Promise<InsertReadingsResult> {
