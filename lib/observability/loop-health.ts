@@ -8,6 +8,9 @@ import { incrementCounter, registerGauge } from './counters';
 /** Length of the window the delay quantiles cover, in milliseconds. */
 export const LOOP_WINDOW_MS = 10_000;
 
+/** Sampling interval of the delay histogram, in milliseconds. An idle loop records about this much. */
+const RESOLUTION_MS = 10;
+
 const DELAY_METRIC = 'ul_event_loop_delay_seconds';
 const DELAY_HELP = `Event-loop delay of the runtime over the last ${LOOP_WINDOW_MS / 1000} s window, by quantile (1 is the maximum).`;
 const GC_METRIC = 'ul_gc_pause_seconds_total';
@@ -31,15 +34,17 @@ export function gcKind(entry: PerformanceEntry): string {
  * metrics. Returns a function that stops the measuring and removes the delay gauges.
  */
 export function watchLoopHealth(windowMs = LOOP_WINDOW_MS): () => void {
-    const histogram = monitorEventLoopDelay({ resolution: 10 });
+    const histogram = monitorEventLoopDelay({ resolution: RESOLUTION_MS });
     histogram.enable();
-    // Quantiles of the last full window, in seconds. A window without samples keeps the values before it.
+    // Quantiles of the last full window, in seconds, beyond the sampling interval itself. A window
+    // without samples keeps the values before it.
     const last = { median: 0, p99: 0, max: 0 };
+    const beyondInterval = (nanoseconds: number) => Math.max(0, nanoseconds / 1e9 - RESOLUTION_MS / 1000);
     const timer = setInterval(() => {
         if (histogram.count > 0) {
-            last.median = histogram.percentile(50) / 1e9;
-            last.p99 = histogram.percentile(99) / 1e9;
-            last.max = histogram.max / 1e9;
+            last.median = beyondInterval(histogram.percentile(50));
+            last.p99 = beyondInterval(histogram.percentile(99));
+            last.max = beyondInterval(histogram.max);
         }
         histogram.reset();
     }, windowMs);
