@@ -172,7 +172,7 @@ describe('parseForecastInput', () => {
 describe('TrendStore points', () => {
     const view = () => ({ scope: ALL, registry: registry() });
 
-    it('should push the points that follow a selection of a series nobody watched', () => {
+    it('should push points after a selection', () => {
         const store = new TrendStore('t', '', { points: 100, metric: 'pressure_tpt' });
         store.addReadings([reading('a1', 1, 0), reading('b1', 1, 0)]);
         const assets = registry();
@@ -193,7 +193,7 @@ describe('TrendStore points', () => {
         });
     });
 
-    it('should keep the newest points in time order when late points arrive at a full series', () => {
+    it('should order late points in a full series', () => {
         const store = new TrendStore('t', '', { points: 4, metric: 'pressure_tpt' });
         store.addReadings([10, 11, 12, 13].map((minute) => reading('a1', minute, minute)));
         // Older than every kept point: it would be the oldest, so it goes at once.

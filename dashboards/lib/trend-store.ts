@@ -70,7 +70,7 @@ function seriesKey(assetId: string, metric: string): string {
 
 /**
  * Inserts a point in time order; a point with an existing timestamp replaces the old value. The
- * oldest point goes when the series holds more than `limit`.
+ * oldest point goes when the series contains more than `limit`.
  */
 function insertPoint(series: Series, time: number, stored: number, limit: number): void {
     const { times, values } = series;

@@ -36,7 +36,7 @@ function walk(count: number, seed: number): Sample[] {
     return samples;
 }
 
-/** The stuck rule computed from scratch over every kept reading, for comparison. */
+/** Computes the stuck rule's changes from scratch over the window's readings, for comparison. */
 function stuckByHand(rule: StuckRule, samples: Sample[]): Change[] {
     const changes: Change[] = [];
     const kept: { ts: number; value: number }[] = [];
@@ -67,7 +67,7 @@ function stuckByHand(rule: StuckRule, samples: Sample[]): Change[] {
     return changes;
 }
 
-/** The rate-of-change rule without hold time, computed from scratch, for comparison. */
+/** Computes the rate-of-change rule's changes without hold time from scratch, for comparison. */
 function rateByHand(rule: RateOfChangeRule, samples: Sample[]): { type: string; reference: number; reference_ts: string }[] {
     const changes: { type: string; reference: number; reference_ts: string }[] = [];
     const kept: { ts: number; value: number }[] = [];
@@ -93,7 +93,7 @@ function rateByHand(rule: RateOfChangeRule, samples: Sample[]): { type: string; 
 }
 
 describe('rule windows', () => {
-    it('should give the stuck rule the spread of its window as a full recount does', () => {
+    it('should match a recount for stuck', () => {
         const rule: StuckRule = { ...base, id: 'frozen', kind: 'stuck', windowMs: 120_000, tolerance: 0.5 };
         const samples = walk(6000, 11);
         const state = new StuckState();
@@ -103,7 +103,7 @@ describe('rule windows', () => {
         expect(changes).toEqual(expected);
     });
 
-    it('should give the rate-of-change rule the reference a full recount gives', () => {
+    it('should match a recount for rate of change', () => {
         const rule: RateOfChangeRule = { ...base, id: 'jump', kind: 'rate_of_change', windowMs: 60_000, maxRise: 60, maxDrop: 60, percent: false, holdMs: 0, clearHysteresis: 10 };
         const samples = walk(6000, 23);
         const state = new RateOfChangeState();
