@@ -122,16 +122,14 @@ class StageLoop {
 
     private rest(ms: number): Promise<void> {
         if (ms <= 0 || this.closed) return Promise.resolve();
-        return new Promise((resolve) => {
-            const timer = setTimeout(done, ms);
-            function done(): void {
+        return new Promise<void>((resolve) => {
+            const timer = setTimeout(resolve, ms);
+            this.endRest = () => {
                 clearTimeout(timer);
                 resolve();
-            }
-            this.endRest = () => {
-                this.endRest = undefined;
-                done();
             };
+        }).finally(() => {
+            this.endRest = undefined;
         });
     }
 
