@@ -221,12 +221,26 @@ function minuteMarks(chunk: Reading[], times: number[]): [string[], number[]] {
 }
 
 /**
+ * True when insertReadings writes `readings` with one statement: they fit in one chunk and all
+ * their series are known. One statement is atomic on its own, so such a write needs no
+ * transaction around it.
+ */
+export function insertsInOneStatement(readings: Reading[], known: KnownSeries): boolean {
+    if (readings.length > INSERT_CHUNK_ROWS) return false;
+    for (const reading of readings) {
+        if (!known.has(seriesKey(reading.asset_id, reading.metric))) return false;
+    }
+    return true;
+}
+
+/**
  * Inserts readings and marks the minutes that received a new reading for refreshRollups. By
  * default it skips readings already stored with the same asset_id, metric and ts (see
  * InsertReadingsOptions for the faster mode). Call it inside a transaction, so that readings,
  * marks and series commit together, and so that a reading with an unreadable time (a
- * ValidationError) rolls back the chunks already inserted. The partitions of the readings' months
- * must exist (see PartitionCache).
+ * ValidationError) rolls back the chunks already inserted; insertsInOneStatement() tells when
+ * the transaction can be left out. The partitions of the readings' months must exist (see
+ * PartitionCache).
  */
 export async function insertReadings(tx: Queryable, readings: Reading[], options: InsertReadingsOptions = {}): Promise<InsertReadingsResult> {
     const mode = options.mode ?? 'skip-duplicates';

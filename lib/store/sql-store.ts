@@ -24,7 +24,7 @@ import { sqlStateOf } from './db-errors';
 import { appendAudit, appendAuditLocked, selectAudit, verifyAuditChain, type AuditEntry, type AuditEntryInput } from './audit';
 import { selectMonthlyFieldProduction, type MonthlyFieldProduction } from './public-aggregates';
 import type { AlertEvent, Asset, Reading, Rejection } from '../types';
-import type { Db } from './db';
+import type { Db, Queryable } from './db';
 import { migrate } from './migrate';
 import { openPgliteDb } from './pglite-db';
 import { openPostgresDb } from './postgres-db';
@@ -33,6 +33,7 @@ import { applyRetention, isMissingPartitionError, monthsAround, PartitionCache, 
 import {
     countReadings,
     insertReadings,
+    insertsInOneStatement,
     refreshRollups,
     selectLatestReadings,
     selectReadings,
@@ -124,15 +125,17 @@ export class SqlStore implements DetailedStore {
     }
 
     /**
-     * Writes one batch in one transaction, with the plain insert unless a duplicate is likely.
-     * NOTE: each batch takes at least three round trips (BEGIN, INSERT, COMMIT), and each waits for
-     * a free turn of the runtime's event loop. At 40,000 readings/s on two cores the writes showed
-     * as "idle in transaction" while the store queue grew (BENCHMARKS.md). Whether these waits
-     * cause the stalls is not measured yet.
+     * Writes one batch atomically, with the plain insert unless a duplicate is likely. A batch
+     * that takes one statement is sent alone; a larger batch, or one that adds series, is written
+     * in a transaction. Under load each round trip waits for a free turn of the runtime's event
+     * loop, so leaving out BEGIN and COMMIT saves two such waits per batch.
      */
     private async insertBatch(readings: Reading[]): Promise<InsertReadingsResult> {
-        const write = (mode: InsertReadingsOptions['mode']): Promise<InsertReadingsResult> =>
-            this.db.transaction((tx) => insertReadings(tx, readings, { mode, knownSeries: this.knownSeries }));
+        const write = (mode: InsertReadingsOptions['mode']): Promise<InsertReadingsResult> => {
+            const insert = (target: Queryable): Promise<InsertReadingsResult> =>
+                insertReadings(target, readings, { mode, knownSeries: this.knownSeries });
+            return insertsInOneStatement(readings, this.knownSeries) ? insert(this.db) : this.db.transaction(insert);
+        };
         if (this.carefulBatches > 0) {
             this.carefulBatches--;
             return write('skip-duplicates');

@@ -543,6 +543,16 @@ export function storeSuite(target: StoreTarget): void {
             expect(await store.countReadings({ asset_id: 'bad-time-well' })).toBe(0);
         });
 
+        it('should store nothing of a batch of known series that the database refuses', async () => {
+            const asset = 'refused-batch-well';
+            await store.writeReadings([reading(asset, '2017-03-20T14:00:00.000Z', 1)]);
+            // The series is known now, so the next batch goes out as one statement without a transaction.
+            const batch = [reading(asset, '2017-03-20T14:00:01.000Z', 2), { ...reading(asset, '2017-03-20T14:00:02.000Z', 3), quality_flag: 'UNKNOWN' as QualityFlag }];
+
+            await expect(store.writeReadings(batch)).rejects.toThrow(/quality_flag/);
+            expect(await store.countReadings({ asset_id: asset })).toBe(1);
+        });
+
         it('should store null values', async () => {
             await store.writeReadings([reading('null-well', '2017-03-20T14:00:00.000Z', null)]);
 
