@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import type { Node } from 'node-red';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 
+import { metricValue } from '../../lib/observability/counters';
 import { closeAllStores, openStore, type StoreHandle } from '../../lib/store';
 import type { Reading } from '../../lib/types';
 import storeNode, { type StoreConfigNode } from '../store/store';
@@ -80,6 +81,8 @@ describe('ul-store-write batching', () => {
         const node = helper.getNode('write-1') as Node & { _complete: (msg: unknown, error?: unknown) => void };
         const complete = vi.spyOn(node, '_complete');
         const outputs = collect('stored', 3, log);
+        const batchesBefore = metricValue('ul_store_batches_total') ?? 0;
+        const secondsBefore = metricValue('ul_store_batch_seconds_total') ?? 0;
 
         node.receive({ topic: 'batch-a', payload: readings('batch-a', 4) });
         node.receive({ topic: 'batch-b', payload: readings('batch-b', 4) });
@@ -97,6 +100,8 @@ describe('ul-store-write batching', () => {
         expect(complete).toHaveBeenCalledTimes(3);
         expect(complete.mock.calls.every((call) => call[1] === undefined)).toBe(true);
         expect(await store.countReadings({ asset_id: 'batch-b' })).toBe(4);
+        expect(metricValue('ul_store_batches_total')).toBe(batchesBefore + 1);
+        expect(metricValue('ul_store_batch_seconds_total')).toBeGreaterThan(secondsBefore);
         spy.mockRestore();
     });
 

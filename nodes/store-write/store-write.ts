@@ -70,8 +70,10 @@ export default function register(RED: NodeAPI): void {
             maxBuffered,
             write: async (readings) => (await storeNode.getStore()).writeReadings(readings),
             listener: {
-                written: ({ inserted, readings }) => {
+                written: ({ inserted, readings, durationMs }) => {
                     stored += inserted;
+                    incrementCounter('ul_store_batches_total', 'Batches of readings committed by the store writers.', {});
+                    incrementCounter('ul_store_batch_seconds_total', 'Time from the start of each committed batch write to its commit, added up.', {}, durationMs / 1_000);
                     incrementCounter('ul_readings_stored_total', 'Readings stored for the first time.', {}, inserted);
                     incrementCounter('ul_readings_duplicate_total', 'Readings already stored; they changed nothing.', {}, readings - inserted);
                     const now = Date.now();

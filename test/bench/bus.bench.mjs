@@ -316,6 +316,7 @@ async function main() {
     const cpuBefore = cpuByProcess();
     const started = Date.now();
     const health = watchRuntimes(ports, started);
+    const server = watchDatabase(admin, database, started);
     const inFlight = [];
     if (rate > 0) {
         // Envelopes go out in slices every 10 ms; a slice that falls behind is caught up at once.
@@ -362,6 +363,7 @@ async function main() {
             + 'not yet stored (UL_BENCH_STORE_WAIT_MS sets the wait); the figures below cover the stored part only');
     }
     health.stop();
+    await server.stop();
     const drainedSeconds = (Date.now() - started) / 1000;
     const cpu = cpuBetween(cpuBefore, cpuByProcess(), drainedSeconds);
     const { rows: [summary] } = await db.query(`SELECT count(*) AS n, count(DISTINCT (asset_id, metric, ts)) AS distinct_keys,
@@ -387,6 +389,7 @@ async function main() {
         + (rate > 0 ? '' : ' (under saturation: every envelope was published as fast as possible)'));
     if (rate > 0) console.log(`p99 per minute of the run: ${minutes.map((row) => `${Math.round(Number(row.p99))} ms`).join(', ')}`);
     for (const line of health.report()) console.log(line);
+    for (const line of server.report()) console.log(line);
     console.log(cpu);
     console.log(`publish errors: ${failed}; quarantined: ${quarantined.length === 0 ? 'none' : quarantined.map((row) => `${row.n} (${row.code})`).join(', ')}`);
     console.log(`ratio: raw kafkajs messages/s to end-to-end samples/s: ${(rawRate / (stored / METRICS.length / seconds)).toFixed(1)}`);
@@ -420,7 +423,7 @@ function sampleOf(text, name, labels) {
 function sumOf(text, name, labels = '') {
     return text
         .split('\n')
-        .filter((line) => line.startsWith(`${name}{`) && line.includes(labels))
+        .filter((line) => (line.startsWith(`${name}{`) || line.startsWith(`${name} `)) && line.includes(labels))
         .reduce((sum, line) => sum + Number(line.slice(line.lastIndexOf(' ') + 1)), 0);
 }
 
@@ -451,6 +454,8 @@ function watchRuntimes(ports, started) {
                         minor: gc(['minor']),
                         major: gc(['major', 'incremental', 'weakcb']),
                         queues: QUEUES.map(([, name, labels]) => sumOf(text, name, labels)),
+                        batches: sumOf(text, 'ul_store_batches_total'),
+                        batchSeconds: sumOf(text, 'ul_store_batch_seconds_total'),
                     });
                 })
                 .catch(() => undefined);
@@ -469,6 +474,8 @@ function watchRuntimes(ports, started) {
             };
             const minor = perMinute('minor');
             const major = perMinute('major');
+            const batches = perMinute('batches');
+            const batchSeconds = perMinute('batchSeconds');
             const queueLines = QUEUES.map(([label], position) => {
                 const peaks = minutes.map((minute) => Math.max(...list.filter((sample) => sample.minute === minute).map((sample) => sample.queues[position])));
                 return `runtime ${index}: largest ${label} per minute: ${peaks.map((peak) => peak.toLocaleString('en-US')).join(', ')}`;
@@ -477,8 +484,56 @@ function watchRuntimes(ports, started) {
                 ...queueLines,
                 `runtime ${index}: worst event-loop delay per minute: ${delays.map((delay) => `${Math.round(delay * 1000)} ms`).join(', ')}`,
                 `runtime ${index}: GC pauses per minute, scavenges + mark-compact: ${minor.map((seconds, position) => `${seconds.toFixed(1)} + ${major[position].toFixed(1)} s`).join(', ')}`,
+                `runtime ${index}: store batches per minute, with their mean time from write to commit: ${batches
+                    .map((count, position) => `${count} (${count > 0 ? Math.round((batchSeconds[position] * 1000) / count) : '-'} ms)`).join(', ')}`,
             ];
         }),
+    };
+}
+
+/**
+ * Reads the database server's activity every 5 s: how many store writes run at once, how many
+ * connections wait inside a transaction or on a lock, which tables autovacuum works on, and how
+ * many checkpoints started. report() gives them per minute of the run.
+ */
+function watchDatabase(admin, database, started) {
+    const samples = [];
+    let busy = Promise.resolve();
+    const timer = setInterval(() => {
+        busy = admin.query(`SELECT
+                count(*) FILTER (WHERE state = 'active' AND query LIKE '%INSERT INTO readings %')::int AS inserts,
+                count(*) FILTER (WHERE state LIKE 'idle in transaction%')::int AS idle_in_transaction,
+                count(*) FILTER (WHERE wait_event_type = 'Lock')::int AS lock_waits,
+                coalesce(string_agg(DISTINCT substring(query FROM '[^ ]+\\.([^ ]+)'), ' ') FILTER (WHERE backend_type = 'autovacuum worker'), '') AS autovacuum,
+                coalesce(string_agg(DISTINCT left(regexp_replace(query, '\\s+', ' ', 'g'), 40), ' | ') FILTER (WHERE state LIKE 'idle in transaction%'), '') AS waiting_in_transaction,
+                (SELECT checkpoints_timed + checkpoints_req FROM pg_stat_bgwriter)::int AS checkpoints
+            FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()`, [database])
+            .then(({ rows: [row] }) => {
+                samples.push({ minute: Math.floor((Date.now() - started) / 60_000), ...row });
+            })
+            .catch(() => undefined);
+    }, 5_000);
+    return {
+        stop: async () => {
+            clearInterval(timer);
+            await busy;
+        },
+        report: () => {
+            if (samples.length === 0) return ['database: no activity samples'];
+            const minutes = [...new Set(samples.map((sample) => sample.minute))];
+            const of = (minute) => samples.filter((sample) => sample.minute === minute);
+            const peak = (field) => minutes.map((minute) => Math.max(...of(minute).map((sample) => sample[field])));
+            const checkpoints = peak('checkpoints').map((total, position, totals) => total - (position === 0 ? samples[0].checkpoints : totals[position - 1]));
+            const vacuumed = minutes.map((minute) => [...new Set(of(minute).flatMap((sample) => sample.autovacuum.split(' ').filter(Boolean)))]);
+            const waiting = [...new Set(samples.flatMap((sample) => sample.waiting_in_transaction.split(' | ').filter(Boolean)))];
+            return [
+                `database: last statements of connections idle in a transaction: ${waiting.length > 0 ? waiting.join(' | ') : 'none seen'}`,
+                `database: most store inserts running at once per minute: ${peak('inserts').join(', ')}`,
+                `database: most connections idle in a transaction per minute: ${peak('idle_in_transaction').join(', ')}; waiting on a lock: ${peak('lock_waits').join(', ')}`,
+                `database: checkpoints started per minute: ${checkpoints.join(', ')}`,
+                `database: autovacuum seen per minute: ${vacuumed.map((list) => (list.length > 0 ? list.join(' ') : '-')).join(', ')}`,
+            ];
+        },
     };
 }
 
