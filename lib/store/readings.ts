@@ -180,11 +180,25 @@ function columns(readings: Reading[], times: number[]): unknown[][] {
     ];
 }
 
-/** Asset and metric pairs known to be in the series list, as seriesKey() strings. */
-export type KnownSeries = ReadonlySet<string>;
+/**
+ * Series known to be in the series list: the metrics of each asset. Looked up by asset and then
+ * by metric, so that checking a reading builds no key string.
+ */
+export class KnownSeries {
+    private readonly metrics = new Map<string, Set<string>>();
 
-export function seriesKey(assetId: string, metric: string): string {
-    return `${assetId}\u0000${metric}`;
+    has(assetId: string, metric: string): boolean {
+        return this.metrics.get(assetId)?.has(metric) ?? false;
+    }
+
+    add(assetId: string, metric: string): void {
+        let metrics = this.metrics.get(assetId);
+        if (!metrics) {
+            metrics = new Set();
+            this.metrics.set(assetId, metrics);
+        }
+        metrics.add(metric);
+    }
 }
 
 export interface InsertReadingsOptions {
@@ -199,8 +213,8 @@ export interface InsertReadingsOptions {
 }
 
 export interface InsertReadingsResult extends ReadingsWriteResult {
-    /** Series this call added to the series list, as seriesKey() strings. */
-    addedSeries: string[];
+    /** Series this call added to the series list, as asset and metric pairs. */
+    addedSeries: [string, string][];
 }
 
 /**
@@ -228,7 +242,7 @@ function minuteMarks(chunk: Reading[], times: number[]): [string[], number[]] {
 export function insertsInOneStatement(readings: Reading[], known: KnownSeries): boolean {
     if (readings.length > INSERT_CHUNK_ROWS) return false;
     for (const reading of readings) {
-        if (!known.has(seriesKey(reading.asset_id, reading.metric))) return false;
+        if (!known.has(reading.asset_id, reading.metric)) return false;
     }
     return true;
 }
@@ -244,7 +258,7 @@ export function insertsInOneStatement(readings: Reading[], known: KnownSeries): 
  */
 export async function insertReadings(tx: Queryable, readings: Reading[], options: InsertReadingsOptions = {}): Promise<InsertReadingsResult> {
     const mode = options.mode ?? 'skip-duplicates';
-    const addedSeries = await insertSeries(tx, readings, options.knownSeries ?? new Set());
+    const addedSeries = await insertSeries(tx, readings, options.knownSeries ?? new KnownSeries());
     const storedFlags = new Array<boolean>(readings.length).fill(mode === 'new');
     let inserted = 0;
 
@@ -276,17 +290,18 @@ export async function insertReadings(tx: Queryable, readings: Reading[], options
     return { inserted, duplicates: readings.length - inserted, storedFlags, addedSeries };
 }
 
-/** Adds the readings' series that `known` lacks to the series list; returns their keys. */
-async function insertSeries(tx: Queryable, readings: Reading[], known: KnownSeries): Promise<string[]> {
-    const unknown = new Map<string, [string, string]>();
+/** Adds the readings' series that `known` lacks to the series list; returns them. */
+async function insertSeries(tx: Queryable, readings: Reading[], known: KnownSeries): Promise<[string, string][]> {
+    const unknown = new KnownSeries();
+    const pairs: [string, string][] = [];
     for (const reading of readings) {
-        const key = seriesKey(reading.asset_id, reading.metric);
-        if (!known.has(key)) unknown.set(key, [reading.asset_id, reading.metric]);
+        if (known.has(reading.asset_id, reading.metric) || unknown.has(reading.asset_id, reading.metric)) continue;
+        unknown.add(reading.asset_id, reading.metric);
+        pairs.push([reading.asset_id, reading.metric]);
     }
-    if (unknown.size === 0) return [];
-    const pairs = [...unknown.values()];
+    if (pairs.length === 0) return [];
     await tx.query(INSERT_SERIES, [pairs.map(([asset]) => asset), pairs.map(([, metric]) => metric)]);
-    return [...unknown.keys()];
+    return pairs;
 }
 
 /** Marked buckets that one refresh transaction takes at most. */

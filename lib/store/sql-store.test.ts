@@ -9,7 +9,7 @@ import type { Reading } from '../types';
 import type { Db, Queryable } from './db';
 import { migrate } from './migrate';
 import { openPgliteDb } from './pglite-db';
-import { INSERT_CHUNK_ROWS, insertsInOneStatement, seriesKey } from './readings';
+import { INSERT_CHUNK_ROWS, insertsInOneStatement, KnownSeries } from './readings';
 import { SqlStore } from './sql-store';
 
 function reading(asset: string, second: number, metric = 'pressure_wellhead'): Reading {
@@ -38,7 +38,8 @@ function recordingDb(db: Db): { db: Db; inserts: ('alone' | 'in transaction')[] 
 
 describe('insertsInOneStatement', () => {
     it('should need known series and at most one chunk', () => {
-        const known = new Set([seriesKey('a', 'pressure_wellhead')]);
+        const known = new KnownSeries();
+        known.add('a', 'pressure_wellhead');
 
         expect(insertsInOneStatement([reading('a', 0), reading('a', 1)], known)).toBe(true);
         expect(insertsInOneStatement([reading('a', 0), reading('a', 1, 'temperature')], known)).toBe(false);

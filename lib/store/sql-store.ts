@@ -34,6 +34,7 @@ import {
     countReadings,
     insertReadings,
     insertsInOneStatement,
+    KnownSeries,
     refreshRollups,
     selectLatestReadings,
     selectReadings,
@@ -87,7 +88,7 @@ export class SqlStore implements DetailedStore {
     private readonly partitions: PartitionCache;
     private readonly refresher: RollupRefresher;
     /** Series this process has seen in the series list. */
-    private readonly knownSeries = new Set<string>();
+    private readonly knownSeries = new KnownSeries();
     /**
      * Batches left to write in the mode that skips duplicates. Most batches hold only new readings
      * and take the faster plain insert; after a batch with a duplicate (a redelivery) the next few
@@ -118,7 +119,7 @@ export class SqlStore implements DetailedStore {
             await this.partitions.ensure(months);
             result = await this.insertBatch(readings);
         }
-        for (const key of result.addedSeries) this.knownSeries.add(key);
+        for (const [assetId, metric] of result.addedSeries) this.knownSeries.add(assetId, metric);
         if (result.inserted > 0) this.refresher.kick();
         const { inserted, duplicates, storedFlags } = result;
         return { inserted, duplicates, storedFlags };
