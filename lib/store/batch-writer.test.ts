@@ -220,17 +220,15 @@ describe('concurrent batches', () => {
         const gated = gatedWrites();
         const batcher = new BatchWriter({ write: gated.write, batchSize: 10, maxWaitMs: 60_000 });
 
-        void batcher.submit(readings('a', 10));
-        void batcher.submit(readings('b', 10));
-        void batcher.submit(readings('c', 10));
+        for (const asset of ['a', 'b', 'c', 'd', 'e']) void batcher.submit(readings(asset, 10));
         await settle();
 
-        // Two batches at once by default; the third waits for a free write.
-        expect(gated.started.map((batch) => batch[0].asset_id)).toEqual(['a', 'b']);
+        // Four batches at once by default; the fifth waits for a free write.
+        expect(gated.started.map((batch) => batch[0].asset_id)).toEqual(['a', 'b', 'c', 'd']);
         gated.release(0);
         await settle();
         await settle();
-        expect(gated.started.map((batch) => batch[0].asset_id)).toEqual(['a', 'b', 'c']);
+        expect(gated.started.map((batch) => batch[0].asset_id)).toEqual(['a', 'b', 'c', 'd', 'e']);
     });
 
     it('should settle messages in submission order when a later batch commits first', async () => {

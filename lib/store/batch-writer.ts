@@ -22,9 +22,10 @@ export interface BatchWriterOptions extends BackoffOptions {
     /** Readings buffered or being written before further messages are held back. Default 50,000. */
     maxBuffered?: number;
     /**
-     * Batches written at the same time, each in its own transaction. Default 2, so the database
-     * writes one batch while the next is prepared. While a write waits to be retried, no further
-     * batch starts.
+     * Batches written at the same time, each in its own transaction. Default 4: a batch's write
+     * time includes the waits for free turns of this process's event loop, which grow under load,
+     * and more batches in flight keep the database busy through them. While a write waits to be
+     * retried, no further batch starts.
      */
     concurrency?: number;
     listener?: BatchWriterListener;
@@ -54,7 +55,7 @@ interface Entry {
     settled: boolean;
 }
 
-export const BATCH_DEFAULTS = { batchSize: 5_000, maxWaitMs: 200, maxBuffered: 50_000, concurrency: 2 };
+export const BATCH_DEFAULTS = { batchSize: 5_000, maxWaitMs: 200, maxBuffered: 50_000, concurrency: 4 };
 
 export class BatchWriter {
     private readonly batchSize: number;
