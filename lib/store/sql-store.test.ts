@@ -37,7 +37,7 @@ function recordingDb(db: Db): { db: Db; inserts: ('alone' | 'in transaction')[] 
 }
 
 describe('insertsInOneStatement', () => {
-    it('should need known series and at most one chunk', () => {
+    it('should need known series and one chunk', () => {
         const known = new KnownSeries();
         known.add('a', 'pressure_wellhead');
 
@@ -66,7 +66,7 @@ describe('SqlStore reading writes', () => {
         rmSync(folder, { recursive: true, force: true });
     });
 
-    it('should write a batch of new series in a transaction and later batches alone', async () => {
+    it('should wrap only a batch that adds series', async () => {
         inserts.length = 0;
 
         await store.writeReadings([reading('well-1', 0), reading('well-1', 1)]);
@@ -75,7 +75,7 @@ describe('SqlStore reading writes', () => {
         expect(inserts).toEqual(['in transaction', 'alone']);
     });
 
-    it('should write a redelivered batch alone again, skipping its duplicates', async () => {
+    it('should write a redelivery without a transaction', async () => {
         await store.writeReadings([reading('well-2', 0)]);
         inserts.length = 0;
 

@@ -528,8 +528,8 @@ function watchDatabase(admin, database, started) {
             const waiting = [...new Set(samples.flatMap((sample) => sample.waiting_in_transaction.split(' | ').filter(Boolean)))];
             return [
                 `database: last statements of connections idle in a transaction: ${waiting.length > 0 ? waiting.join(' | ') : 'none seen'}`,
-                `database: most store inserts running at once per minute: ${peak('inserts').join(', ')}`,
-                `database: most connections idle in a transaction per minute: ${peak('idle_in_transaction').join(', ')}; waiting on a lock: ${peak('lock_waits').join(', ')}`,
+                `database: max store inserts running at once per minute: ${peak('inserts').join(', ')}`,
+                `database: max connections idle in a transaction per minute: ${peak('idle_in_transaction').join(', ')}; waiting on a lock: ${peak('lock_waits').join(', ')}`,
                 `database: checkpoints started per minute: ${checkpoints.join(', ')}`,
                 `database: autovacuum seen per minute: ${vacuumed.map((list) => (list.length > 0 ? list.join(' ') : '-')).join(', ')}`,
             ];

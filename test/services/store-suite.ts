@@ -543,7 +543,7 @@ export function storeSuite(target: StoreTarget): void {
             expect(await store.countReadings({ asset_id: 'bad-time-well' })).toBe(0);
         });
 
-        it('should store nothing of a batch of known series that the database refuses', async () => {
+        it('should store nothing of a rejected batch', async () => {
             const asset = 'refused-batch-well';
             await store.writeReadings([reading(asset, '2017-03-20T14:00:00.000Z', 1)]);
             // The series is known now, so the next batch goes out as one statement without a transaction.
