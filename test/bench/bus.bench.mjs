@@ -506,7 +506,9 @@ function watchDatabase(admin, database, started) {
                 count(*) FILTER (WHERE wait_event_type = 'Lock')::int AS lock_waits,
                 coalesce(string_agg(DISTINCT substring(query FROM '[^ ]+\\.([^ ]+)'), ' ') FILTER (WHERE backend_type = 'autovacuum worker'), '') AS autovacuum,
                 coalesce(string_agg(DISTINCT left(regexp_replace(query, '\\s+', ' ', 'g'), 40), ' | ') FILTER (WHERE state LIKE 'idle in transaction%'), '') AS waiting_in_transaction,
-                (SELECT checkpoints_timed + checkpoints_req FROM pg_stat_bgwriter)::int AS checkpoints
+                (SELECT checkpoints_timed + checkpoints_req FROM pg_stat_bgwriter)::int AS checkpoints,
+                (SELECT buffers_backend FROM pg_stat_bgwriter)::float8 AS backend_pages,
+                (SELECT buffers_clean FROM pg_stat_bgwriter)::float8 AS cleaned_pages
             FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()`, [database])
             .then(({ rows: [row] }) => {
                 samples.push({ minute: Math.floor((Date.now() - started) / 60_000), ...row });
@@ -523,7 +525,10 @@ function watchDatabase(admin, database, started) {
             const minutes = [...new Set(samples.map((sample) => sample.minute))];
             const of = (minute) => samples.filter((sample) => sample.minute === minute);
             const peak = (field) => minutes.map((minute) => Math.max(...of(minute).map((sample) => sample[field])));
-            const checkpoints = peak('checkpoints').map((total, position, totals) => total - (position === 0 ? samples[0].checkpoints : totals[position - 1]));
+            const growth = (field) => peak(field).map((total, position, totals) => total - (position === 0 ? samples[0][field] : totals[position - 1]));
+            const checkpoints = growth('checkpoints');
+            const backendPages = growth('backend_pages');
+            const cleanedPages = growth('cleaned_pages');
             const vacuumed = minutes.map((minute) => [...new Set(of(minute).flatMap((sample) => sample.autovacuum.split(' ').filter(Boolean)))]);
             const waiting = [...new Set(samples.flatMap((sample) => sample.waiting_in_transaction.split(' | ').filter(Boolean)))];
             return [
@@ -531,6 +536,7 @@ function watchDatabase(admin, database, started) {
                 `database: max store inserts running at once per minute: ${peak('inserts').join(', ')}`,
                 `database: max connections idle in a transaction per minute: ${peak('idle_in_transaction').join(', ')}; waiting on a lock: ${peak('lock_waits').join(', ')}`,
                 `database: checkpoints started per minute: ${checkpoints.join(', ')}`,
+                `database: pages written out by backends / by the background writer per minute: ${backendPages.map((pages, position) => `${pages} / ${cleanedPages[position]}`).join(', ')}`,
                 `database: autovacuum seen per minute: ${vacuumed.map((list) => (list.length > 0 ? list.join(' ') : '-')).join(', ')}`,
             ];
         },
