@@ -65,14 +65,32 @@ describe('batching', () => {
         const store = new FakeStore();
         const batcher = writer(store);
 
-        const results = Promise.all([batcher.submit(readings('a', 4)), batcher.submit(readings('b', 4)), batcher.submit(readings('c', 4))]);
+        const results = Promise.all([batcher.submit(readings('a', 4)), batcher.submit(readings('b', 4)), batcher.submit(readings('c', 2))]);
 
         expect(await results).toEqual([
             { inserted: 4, duplicates: 0 },
             { inserted: 4, duplicates: 0 },
-            { inserted: 4, duplicates: 0 },
+            { inserted: 2, duplicates: 0 },
         ]);
-        expect(store.batches.map((batch) => batch.length)).toEqual([12]);
+        expect(store.batches.map((batch) => batch.length)).toEqual([10]);
+    });
+
+    it('should end a batch before a message that would overflow it', async () => {
+        const store = new FakeStore();
+        const batcher = writer(store, { maxWaitMs: 20 });
+
+        await Promise.all([batcher.submit(readings('a', 4)), batcher.submit(readings('b', 4)), batcher.submit(readings('c', 4))]);
+
+        expect(store.batches.map((batch) => batch.length)).toEqual([8, 4]);
+    });
+
+    it('should write a message larger than the batch size alone', async () => {
+        const store = new FakeStore();
+        const batcher = writer(store, { maxWaitMs: 20 });
+
+        await Promise.all([batcher.submit(readings('a', 2)), batcher.submit(readings('b', 12)), batcher.submit(readings('c', 2))]);
+
+        expect(store.batches.map((batch) => batch.length)).toEqual([2, 12, 2]);
     });
 
     it('should write a partial batch after the maximum wait', async () => {
@@ -140,12 +158,12 @@ describe('failures', () => {
         const outcomes = await Promise.allSettled([
             batcher.submit(readings('a', 4)),
             batcher.submit(readings('poison', 4)),
-            batcher.submit(readings('c', 4)),
+            batcher.submit(readings('c', 2)),
         ]);
 
         expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
         expect((outcomes[1] as PromiseRejectedResult).reason).toBeInstanceOf(ValidationError);
-        expect(store.keys.size).toBe(8);
+        expect(store.keys.size).toBe(6);
     });
 });
 

@@ -12,9 +12,11 @@ export interface BatchWriterOptions extends BackoffOptions {
     /** Stores one batch in one transaction; the store's writeReadings. */
     write: (readings: Reading[]) => Promise<ReadingsWriteResult>;
     /**
-     * Readings that start a write at once. Messages are never split, so a batch can exceed this
-     * by up to one message. Default 5,000, one INSERT statement of the store; smaller batches
-     * commit more often and store fewer readings per second.
+     * Readings that start a write at once, and the most one batch takes. Messages are never split:
+     * a batch ends before the message that would take it past this, and only a single message
+     * larger than this makes a larger batch. Default 5,000, one INSERT statement of the store, so
+     * a batch needs no transaction around several statements. Smaller batches commit more often
+     * and store fewer readings per second.
      */
     batchSize?: number;
     /** Maximum time a reading waits for more readings to fill its batch, in milliseconds. Default 200. */
@@ -198,7 +200,7 @@ export class BatchWriter {
     private async writeNext(): Promise<void> {
         const batch: Entry[] = [];
         let count = 0;
-        while (this.buffer.length > 0 && count < this.batchSize) {
+        while (this.buffer.length > 0 && (count === 0 || count + this.buffer[0].readings.length <= this.batchSize)) {
             const entry = this.buffer.shift() as Entry;
             batch.push(entry);
             count += entry.readings.length;

@@ -86,15 +86,15 @@ describe('ul-store-write batching', () => {
 
         node.receive({ topic: 'batch-a', payload: readings('batch-a', 4) });
         node.receive({ topic: 'batch-b', payload: readings('batch-b', 4) });
-        node.receive({ topic: 'batch-c', payload: readings('batch-c', 4) });
+        node.receive({ topic: 'batch-c', payload: readings('batch-c', 2) });
         const messages = await outputs;
 
         expect(spy).toHaveBeenCalledTimes(1);
-        expect(log).toEqual(['commit 12', 'output batch-a', 'output batch-b', 'output batch-c']);
+        expect(log).toEqual(['commit 10', 'output batch-a', 'output batch-b', 'output batch-c']);
         expect(messages.map((msg) => msg.stored)).toEqual([
             { inserted: 4, duplicates: 0 },
             { inserted: 4, duplicates: 0 },
-            { inserted: 4, duplicates: 0 },
+            { inserted: 2, duplicates: 0 },
         ]);
         expect(messages[0].payload).toEqual(readings('batch-a', 4));
         expect(complete).toHaveBeenCalledTimes(3);
