@@ -12,7 +12,7 @@ export interface BatchWriterOptions extends BackoffOptions {
     /** Stores one batch in one transaction; the store's writeReadings. */
     write: (readings: Reading[]) => Promise<ReadingsWriteResult>;
     /**
-     * Readings that start a write at once, and the most one batch takes. Messages are never split:
+     * Readings that start a write at once, and the maximum one batch takes. Messages are never split:
      * a batch ends before the message that would take it past this, and only a single message
      * larger than this makes a larger batch. Default 5,000, one INSERT statement of the store, so
      * a batch needs no transaction around several statements. Smaller batches commit more often
@@ -24,7 +24,7 @@ export interface BatchWriterOptions extends BackoffOptions {
     /** Readings buffered or being written before further messages are held back. Default 50,000. */
     maxBuffered?: number;
     /**
-     * Batches written at the same time, each in its own transaction. Default 4: a batch's write
+     * Batches written at the same time, each atomically. Default 4: a batch's write
      * time includes the waits for free turns of this process's event loop, which grow under load,
      * and more batches in flight keep the database busy through them. While a write waits to be
      * retried, no further batch starts.

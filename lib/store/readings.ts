@@ -252,7 +252,7 @@ export function insertsInOneStatement(readings: Reading[], known: KnownSeries): 
  * default it skips readings already stored with the same asset_id, metric and ts (see
  * InsertReadingsOptions for the faster mode). Call it inside a transaction, so that readings,
  * marks and series commit together, and so that a reading with an unreadable time (a
- * ValidationError) rolls back the chunks already inserted; insertsInOneStatement() tells when
+ * ValidationError) rolls back the chunks already inserted; insertsInOneStatement() returns whether
  * the transaction can be left out. The partitions of the readings' months must exist (see
  * PartitionCache).
  */
