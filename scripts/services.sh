@@ -116,7 +116,7 @@ postgres_configure() {
     # checkpoint, the first write to every hot index page logs the whole page. lz4 compression
     # makes those page images smaller. Once the cache is full, each new page evicts an old one,
     # and a backend that must write a dirty page out itself first flushes the WAL up to it. The
-    # background writer's defaults clean at most 500 pages/s. At 40,000 readings/s, 1,500 to
+    # background writer's defaults clean at most 500 pages/s. At 40,000 readings/s, 1,900 to
     # 4,700 pages/s were written out, so it runs every 50 ms and cleans up to 1,000 pages per
     # round. Backends still wrote about half of those pages themselves (BENCHMARKS.md).
     local memory_kb buffers_mb
