@@ -259,6 +259,10 @@ case "${1:-}" in
     start | stop | status)
         [ $# -eq 1 ] || usage
         for service in "${SERVICES[@]}"; do
+            # A service may drop state left by earlier runs before a full start.
+            if [ "$1" = start ] && declare -F "${service}_forget_sessions" >/dev/null; then
+                "${service}_forget_sessions"
+            fi
             "${service}_$1"
         done
         ;;
