@@ -266,11 +266,12 @@ mosquitto_start() {
     mosquitto_print_env
 }
 
-# Empties the store of a broker that is not running; `services.sh start` calls it first, while
-# `restart mosquitto` keeps the store for the tests of a broker restart. A session left by a
-# killed test or benchmark run gets a copy of every message until it expires, and the broker
-# writes its whole store at every autosave. Such sessions once grew the store here to 1 GB, and
-# the broker then used 6 to 8 % of a core and a 60 s bus benchmark's p99 rose from 0.8 to 3 s.
+# Empties the store of a broker that is not running. `services.sh start` calls it first, but
+# `restart mosquitto` does not, because the tests of a broker restart need the store. A session
+# left by a killed test or benchmark run gets a copy of every message until it expires, and the
+# broker writes its whole store at every autosave. Such sessions once grew the store here to
+# 1 GB. The broker then used 6 to 8 % of a core, and a 60 s bus benchmark's p99 rose from 0.8
+# to 3 s.
 mosquitto_forget_sessions() {
     if mosquitto_pid >/dev/null; then
         return 0
