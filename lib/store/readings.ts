@@ -252,7 +252,7 @@ export function insertsInOneStatement(readings: Reading[], known: KnownSeries): 
  * default it skips readings already stored with the same asset_id, metric and ts (see
  * InsertReadingsOptions for the faster mode). Call it inside a transaction, so that readings,
  * marks and series commit together, and so that a reading with an unreadable time (a
- * ValidationError) rolls back the chunks already inserted; insertsInOneStatement() returns whether
+ * ValidationError) rolls back the chunks already inserted. insertsInOneStatement() returns whether
  * the transaction can be left out. The partitions of the readings' months must exist (see
  * PartitionCache).
  */
@@ -290,7 +290,7 @@ export async function insertReadings(tx: Queryable, readings: Reading[], options
     return { inserted, duplicates: readings.length - inserted, storedFlags, addedSeries };
 }
 
-/** Adds the readings' series that `known` lacks to the series list; returns them. */
+/** Adds the readings' series that `known` lacks to the series list and returns them. */
 async function insertSeries(tx: Queryable, readings: Reading[], known: KnownSeries): Promise<[string, string][]> {
     const unknown = new KnownSeries();
     const pairs: [string, string][] = [];

@@ -16,7 +16,7 @@ function reading(asset: string, second: number, metric = 'pressure_wellhead'): R
     return { asset_id: asset, metric, ts: new Date(Date.UTC(2017, 2, 20, 14, 0, second)).toISOString(), value: second, unit: 'psi', quality_flag: 'GOOD' };
 }
 
-/** A Db that records, for each statement inserting readings, whether it ran inside a transaction. */
+/** Wraps `db` to record, for each statement that inserts readings, whether it ran inside a transaction. */
 function recordingDb(db: Db): { db: Db; inserts: ('alone' | 'in transaction')[] } {
     const inserts: ('alone' | 'in transaction')[] = [];
     const record = (target: Queryable, where: 'alone' | 'in transaction'): Queryable => ({

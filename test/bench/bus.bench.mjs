@@ -427,6 +427,17 @@ function sumOf(text, name, labels = '') {
         .reduce((sum, line) => sum + Number(line.slice(line.lastIndexOf(' ') + 1)), 0);
 }
 
+/** Returns the largest value of `field` among the samples of each minute. */
+function peaksPerMinute(samples, minutes, field) {
+    return minutes.map((minute) => Math.max(...samples.filter((sample) => sample.minute === minute).map((sample) => sample[field])));
+}
+
+/** Returns how much the running total `field` grew in each minute, from its first sample on. */
+function growthPerMinute(samples, minutes, field) {
+    const totals = peaksPerMinute(samples, minutes, field);
+    return totals.map((total, position) => total - (position === 0 ? samples[0][field] : totals[position - 1]));
+}
+
 /** Queues inside a runtime, read from /metrics: where readings wait when the latency grows. */
 const QUEUES = [
     ['MQTT unacknowledged', 'ul_mqtt_unacknowledged_messages', ''],
@@ -466,12 +477,9 @@ function watchRuntimes(ports, started) {
         report: () => samples.flatMap((list, index) => {
             if (list.length === 0) return [`runtime ${index}: no /metrics samples`];
             const minutes = [...new Set(list.map((sample) => sample.minute))];
-            const delays = minutes.map((minute) => Math.max(...list.filter((sample) => sample.minute === minute).map((sample) => sample.delay)));
+            const delays = peaksPerMinute(list, minutes, 'delay');
             // Pause seconds per minute of one kind, from the growth of its total.
-            const perMinute = (field) => {
-                const totals = minutes.map((minute) => Math.max(...list.filter((sample) => sample.minute === minute).map((sample) => sample[field])));
-                return totals.map((total, position) => total - (position === 0 ? list[0][field] : totals[position - 1]));
-            };
+            const perMinute = (field) => growthPerMinute(list, minutes, field);
             const minor = perMinute('minor');
             const major = perMinute('major');
             const batches = perMinute('batches');
@@ -523,13 +531,13 @@ function watchDatabase(admin, database, started) {
         report: () => {
             if (samples.length === 0) return ['database: no activity samples'];
             const minutes = [...new Set(samples.map((sample) => sample.minute))];
-            const of = (minute) => samples.filter((sample) => sample.minute === minute);
-            const peak = (field) => minutes.map((minute) => Math.max(...of(minute).map((sample) => sample[field])));
-            const growth = (field) => peak(field).map((total, position, totals) => total - (position === 0 ? samples[0][field] : totals[position - 1]));
+            const samplesOf = (minute) => samples.filter((sample) => sample.minute === minute);
+            const peak = (field) => peaksPerMinute(samples, minutes, field);
+            const growth = (field) => growthPerMinute(samples, minutes, field);
             const checkpoints = growth('checkpoints');
             const backendPages = growth('backend_pages');
             const cleanedPages = growth('cleaned_pages');
-            const vacuumed = minutes.map((minute) => [...new Set(of(minute).flatMap((sample) => sample.autovacuum.split(' ').filter(Boolean)))]);
+            const vacuumed = minutes.map((minute) => [...new Set(samplesOf(minute).flatMap((sample) => sample.autovacuum.split(' ').filter(Boolean)))]);
             const waiting = [...new Set(samples.flatMap((sample) => sample.waiting_in_transaction.split(' | ').filter(Boolean)))];
             return [
                 `database: last statements of connections idle in a transaction: ${waiting.length > 0 ? waiting.join(' | ') : 'none seen'}`,
