@@ -9,7 +9,7 @@ import { type BackoffOptions, backoffDelay, isRetriable } from './retry';
 import type { WriteResult } from './types';
 
 export interface BatchWriterOptions extends BackoffOptions {
-    /** Stores one batch in one transaction; the store's writeReadings. */
+    /** Stores one batch atomically, as the store's writeReadings does. */
     write: (readings: Reading[]) => Promise<ReadingsWriteResult>;
     /**
      * Readings that start a write at once, and the maximum one batch takes. Messages are never split:
