@@ -1,7 +1,9 @@
 # Runtime image for the cloud and edge profiles.
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
+# npm ci applies patches/ to the installed dependencies (patch-package, run as postinstall).
 COPY package.json package-lock.json ./
+COPY patches ./patches
 RUN npm ci
 COPY . .
 RUN npm run build && npm prune --omit=dev
