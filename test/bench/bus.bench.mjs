@@ -374,6 +374,11 @@ async function main() {
     const { rows: minutes } = await db.query(`SELECT date_trunc('minute', ts) AS minute, count(*) AS n,
         percentile_disc(0.99) WITHIN GROUP (ORDER BY extract(epoch FROM received_at - ts) * 1000) AS p99
         FROM readings GROUP BY 1 ORDER BY 1`);
+    // The three 10 s windows of signing time with the slowest reading, to line up with runtime logs.
+    const { rows: slowest } = await db.query(`SELECT extract(epoch FROM date_bin('10 seconds', ts, to_timestamp($1 / 1000.0))) * 1000 AS start,
+        percentile_disc(0.99) WITHIN GROUP (ORDER BY extract(epoch FROM received_at - ts) * 1000) AS p99,
+        max(extract(epoch FROM received_at - ts) * 1000) AS max
+        FROM readings GROUP BY 1 ORDER BY max DESC LIMIT 3`, [started]);
     const quarantined = (await db.query('SELECT code, count(*) AS n FROM quarantine GROUP BY code ORDER BY n DESC')).rows;
     const seconds = (Number(summary.last_stored) - started) / 1000;
     const [p50, p95, p99] = summary.pct.map(Number);
@@ -388,6 +393,10 @@ async function main() {
     console.log(`latency signed at the edge -> stored row: p50 ${Math.round(p50)} ms, p95 ${Math.round(p95)} ms, p99 ${Math.round(p99)} ms, max ${Math.round(Number(summary.max))} ms`
         + (rate > 0 ? '' : ' (under saturation: every envelope was published as fast as possible)'));
     if (rate > 0) console.log(`p99 per minute of the run: ${minutes.map((row) => `${Math.round(Number(row.p99))} ms`).join(', ')}`);
+    console.log(`slowest 10 s windows by signing time, p99 / max: ${slowest.map((row) => {
+        const start = Number(row.start);
+        return `${new Date(start).toISOString().slice(11, 19)} (${Math.round((start - started) / 1000)} s in) ${Math.round(Number(row.p99))} / ${Math.round(Number(row.max))} ms`;
+    }).join(', ')}`);
     for (const line of health.report()) console.log(line);
     for (const line of server.report()) console.log(line);
     console.log(cpu);
