@@ -199,6 +199,8 @@ export function helpText(): string {
         '  UL_KAFKA_BROKERS           Kafka brokers, host:port separated by commas (with UL_BUS_TRANSPORT=kafka);',
         '                             UL_KAFKA_TLS, UL_KAFKA_TLS_CA/CERT/KEY and UL_KAFKA_SASL_MECHANISM/USERNAME/PASSWORD',
         '                             connect to a secured cluster (see the README)',
+        '  UL_KAFKA_WEIGHT            this runtime\'s share of the Kafka partitions that cloud runtimes split, relative to',
+        '                             the others (default 1; for example 0.5 on a runtime that also feeds the dashboard)',
         '  UL_MQTT_SHARED_GROUP       shared subscription group of the cloud MQTT intake, for several cloud runtimes',
         '  UL_RUNTIME_ID              suffix of the MQTT client id, one per cloud runtime that shares a flow file',
         '  UL_MQTT_USERNAME, UL_MQTT_PASSWORD, UL_MQTT_TLS_CA/CERT/KEY',

@@ -7,12 +7,14 @@ import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 
 import type { Batch, Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
+import { PartitionAssigners } from 'kafkajs';
 
 import { toError } from '../errors';
 import { incrementCounter, registerGauge } from '../observability/counters';
 import type { BusLogger } from './kafka-client';
 import { PartitionOffsets, type OffsetEntry } from './partition-offsets';
 import type { BusHandler, BusMessage, SubscriptionMode, SubscriptionState } from './transport';
+import { weightedAssigner } from './weighted-assigner';
 
 export interface SubscriptionTuning {
     /** Unsettled deliveries per partition before the partition is paused; default 1,000. */
@@ -41,6 +43,8 @@ export interface SubscriptionContext {
     /** Reads, per partition, how many messages the group has not committed yet. */
     fetchLag(groupId: string, topic: string): Promise<{ partition: number; lag: number }[]>;
     tuning: SubscriptionTuning;
+    /** This runtime's share of the partitions of shared groups, relative to the other members. */
+    weight: number;
 }
 
 /** Offsets that may wait uncommitted behind an unsettled one before the partition pauses, per in-flight slot. */
@@ -200,6 +204,9 @@ export class KafkaSubscription {
             heartbeatInterval: Math.max(100, Math.floor(tuning.sessionTimeoutMs / 10)),
             maxWaitTimeInMs: tuning.fetchMaxWaitMs,
             allowAutoTopicCreation: false,
+            // Shared groups split partitions by the weight each member announces. A broadcast
+            // group has one member, which gets every partition either way.
+            partitionAssigners: [weightedAssigner(this.context.weight), PartitionAssigners.roundRobin],
         });
 
         consumer.on(consumer.events.CONNECT, () => {

@@ -135,7 +135,7 @@ vi.mock('./kafka-client', async (importOriginal) => {
     };
 });
 
-const settings: KafkaSettings = { brokers: ['127.0.0.1:9092'], clientId: 'kafka-test', groupId: 'kafka-test', partitions: 2, replicationFactor: 1 };
+const settings: KafkaSettings = { brokers: ['127.0.0.1:9092'], clientId: 'kafka-test', groupId: 'kafka-test', partitions: 2, replicationFactor: 1, weight: 1 };
 const silent = (): void => undefined;
 
 /** Publishes each [partition, value] pair in one batch and returns the outcome of each. */

@@ -117,6 +117,7 @@ export class KafkaBus implements BusTransport {
                 ensureTopic: (name) => this.ensureTopic(name),
                 fetchLag: (groupId, name) => this.fetchLag(groupId, name),
                 tuning: this.tuning,
+                weight: this.settings.weight,
             },
             topic,
             handler,

@@ -39,7 +39,7 @@ describe('parseBusSettings', () => {
         expect(settings).toEqual({
             transport: 'kafka',
             settleTimeoutMs: 60_000,
-            kafka: { brokers: ['127.0.0.1:19092'], clientId: 'upstream-live', groupId: 'upstream-live', partitions: 12, replicationFactor: 1 },
+            kafka: { brokers: ['127.0.0.1:19092'], clientId: 'upstream-live', groupId: 'upstream-live', partitions: 12, replicationFactor: 1, weight: 1 },
         });
     });
 
@@ -52,6 +52,7 @@ describe('parseBusSettings', () => {
                 groupId: 'regulator',
                 partitions: '24',
                 replicationFactor: '3',
+                weight: '0.7',
                 tls: 'true',
                 caFile: '/etc/kafka/ca.pem',
                 certFile: '/etc/kafka/client.pem',
@@ -72,10 +73,15 @@ describe('parseBusSettings', () => {
                 groupId: 'regulator',
                 partitions: 24,
                 replicationFactor: 3,
+                weight: 0.7,
                 tls: { caFile: '/etc/kafka/ca.pem', certFile: '/etc/kafka/client.pem', keyFile: '/etc/kafka/client.key' },
                 sasl: { mechanism: 'scram-sha-512', username: 'cloud', password: 's3cret' },
             },
         });
+    });
+
+    it('should read the weight from UL_KAFKA_WEIGHT', () => {
+        expect(kafkaOf(parseBusSettings({ transport: 'kafka' }, { ...kafkaEnv, UL_KAFKA_WEIGHT: '0.5' })).weight).toBe(0.5);
     });
 
     it('should treat unset optional references as empty', () => {
@@ -112,6 +118,9 @@ describe('parseBusSettings', () => {
         ['partitions', '0', "Partitions '0' is invalid; enter a whole number from 1 to 10000"],
         ['partitions', '2.5', "Partitions '2.5' is invalid"],
         ['replicationFactor', 'three', "Replication factor 'three' is invalid"],
+        ['weight', '0', "Consumer weight '0' is invalid; enter a number above 0 and up to 100"],
+        ['weight', 'half', "Consumer weight 'half' is invalid"],
+        ['weight', '101', "Consumer weight '101' is invalid"],
         ['settleTimeout', '0', "Settle timeout '0' is invalid"],
         ['clientId', 'cloud a', "Client id 'cloud a' is invalid"],
         ['groupId', 'group/1', "Group id 'group/1' is invalid"],

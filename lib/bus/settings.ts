@@ -3,6 +3,7 @@
 // `${UL_KAFKA_SASL_PASSWORD}`, never from literal values in the flow file.
 import { ConfigError } from '../errors';
 import { DEFAULT_SETTLE_TIMEOUT_MS } from './delivery';
+import { MAX_WEIGHT } from './weighted-assigner';
 
 export type SaslMechanism = 'plain' | 'scram-sha-256' | 'scram-sha-512';
 
@@ -16,6 +17,8 @@ export interface KafkaSettings {
     partitions: number;
     /** Replicas of the topics this bus creates. */
     replicationFactor: number;
+    /** Share of the partitions of shared consumer groups this runtime takes, relative to the others; default 1. */
+    weight: number;
     /** Present when the connection uses TLS; the files are PEM. */
     tls?: { caFile?: string; certFile?: string; keyFile?: string };
     sasl?: { mechanism: SaslMechanism; username: string; password: string };
@@ -35,6 +38,7 @@ export interface RawBusConfig {
     groupId?: unknown;
     partitions?: unknown;
     replicationFactor?: unknown;
+    weight?: unknown;
     tls?: unknown;
     caFile?: unknown;
     certFile?: unknown;
@@ -50,6 +54,7 @@ export interface RawBusConfig {
  */
 export const ENV_DEFAULTS = {
     brokers: '${UL_KAFKA_BROKERS}',
+    weight: '${UL_KAFKA_WEIGHT}',
     tls: '${UL_KAFKA_TLS}',
     caFile: '${UL_KAFKA_TLS_CA}',
     certFile: '${UL_KAFKA_TLS_CERT}',
@@ -101,6 +106,15 @@ function wholeNumber(input: Field, label: string, fallback: number, min: number,
         throw new ConfigError(`${label} '${input.value}' is invalid; enter a whole number from ${min} to ${max}, or leave it empty for ${fallback}.`);
     }
     return number;
+}
+
+function parseWeight(input: Field): number {
+    if (input.value === '') return 1;
+    const weight = Number(input.value);
+    if (!Number.isFinite(weight) || weight <= 0 || weight > MAX_WEIGHT) {
+        throw new ConfigError(`Consumer weight '${input.value}' is invalid; enter a number above 0 and up to ${MAX_WEIGHT}, such as 0.5, or leave it empty for 1.`);
+    }
+    return weight;
 }
 
 function parseBrokers(text: string): string[] {
@@ -164,6 +178,7 @@ function parseKafka(config: RawBusConfig, env: NodeJS.ProcessEnv): KafkaSettings
         groupId,
         partitions: wholeNumber(field(config.partitions, '', env), 'Partitions', KAFKA_DEFAULTS.partitions, 1, 10_000),
         replicationFactor: wholeNumber(field(config.replicationFactor, '', env), 'Replication factor', KAFKA_DEFAULTS.replicationFactor, 1, 32),
+        weight: parseWeight(field(config.weight, ENV_DEFAULTS.weight, env)),
         ...(tls ? { tls } : {}),
         ...(sasl ? { sasl } : {}),
     };

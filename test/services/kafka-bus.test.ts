@@ -45,8 +45,8 @@ function testLogger(lines: string[]): BusLogger {
 const buses: KafkaBus[] = [];
 const logLines: string[] = [];
 
-function newBus(tuning: KafkaBusTuning = {}): KafkaBus {
-    const settings: KafkaSettings = { brokers: brokers(), clientId: `kafka-bus-test-${run}`, groupId: groupPrefix, partitions: PARTITIONS, replicationFactor: 1 };
+function newBus(tuning: KafkaBusTuning = {}, weight = 1): KafkaBus {
+    const settings: KafkaSettings = { brokers: brokers(), clientId: `kafka-bus-test-${run}`, groupId: groupPrefix, partitions: PARTITIONS, replicationFactor: 1, weight };
     const bus = createKafkaBus(settings, testLogger(logLines), { topics: [], commitIntervalMs: 100, lagIntervalMs: 250, sessionTimeoutMs: 10_000, ...tuning });
     buses.push(bus);
     return bus;
@@ -326,6 +326,19 @@ describe('Kafka bus', () => {
         expect(secondRound).toHaveLength(3_000);
         expect(received.b.size - before).toBeGreaterThanOrEqual(3_000);
         expect(total()).toBe(6_000);
+    });
+
+    it('should split partitions by weight', async () => {
+        const topic = topicOf('weights');
+        await newBus().ensureTopic(topic);
+        const states: string[] = ['', ''];
+        const share = (index: number): number => Number(/connected (\d+) partitions/.exec(states[index])?.[1] ?? 0);
+        [1, 2].forEach((weight, index) => {
+            newBus({}, weight).subscribe(topic, () => undefined, { group: 'weights', onState: (state: SubscriptionState, detail?: string) => (states[index] = `${state} ${detail ?? ''}`) });
+        });
+
+        await waitFor(() => share(0) === PARTITIONS / 3 && share(1) === (PARTITIONS * 2) / 3, `a split of ${PARTITIONS / 3} and ${(PARTITIONS * 2) / 3} partitions`);
+        expect(share(0) + share(1)).toBe(PARTITIONS);
     });
 
     it('should give partitions that come back a new epoch', async () => {
