@@ -85,6 +85,28 @@ describe('NumberDeque', () => {
         expect(contents(deque)).toEqual(model);
     });
 
+    it('should stagger the growth of deques made together', () => {
+        const deques = Array.from({ length: 64 }, () => new NumberDeque());
+        const grownAt = new Set<number>();
+        for (const deque of deques) {
+            while (deque.capacity < 512) deque.push(deque.length);
+            grownAt.add(deque.length);
+        }
+
+        expect(grownAt.size).toBe(8);
+        expect(Math.min(...grownAt)).toBeGreaterThan(256);
+        expect(Math.max(...grownAt)).toBeLessThan(512);
+    });
+
+    it('should start with at least the asked capacity', () => {
+        for (let index = 0; index < 16; index++) {
+            const capacity = new NumberDeque(100).capacity;
+
+            expect(capacity).toBeGreaterThanOrEqual(100);
+            expect(capacity).toBeLessThan(200);
+        }
+    });
+
     it('should start empty again after clear', () => {
         const deque = new NumberDeque();
         for (let value = 0; value < 100; value++) deque.push(value);

@@ -4,6 +4,16 @@
 
 const MIN_CAPACITY = 8;
 
+/**
+ * Number of different starting capacities, from the asked one up to almost twice it. Deques made
+ * together and fed at the same rate, such as the windows of 40,000 series at 1 Hz, would all
+ * double in the same second and allocate and copy hundreds of megabytes at once: 80,000 windows
+ * growing from 512 to 1,024 numbers take 650 MB. With staggered capacities, each step of the
+ * doubling is spread over a time as long as the step itself.
+ */
+const CAPACITY_STEPS = 8;
+let created = 0;
+
 export class NumberDeque {
     private items: Float64Array;
     /** Position of the front item in `items`. */
@@ -11,11 +21,19 @@ export class NumberDeque {
     private count = 0;
 
     constructor(initialCapacity = MIN_CAPACITY) {
-        this.items = new Float64Array(Math.max(MIN_CAPACITY, initialCapacity));
+        const asked = Math.max(MIN_CAPACITY, initialCapacity);
+        const step = created % CAPACITY_STEPS;
+        created += 1;
+        this.items = new Float64Array(asked + Math.floor((asked * step) / CAPACITY_STEPS));
     }
 
     get length(): number {
         return this.count;
+    }
+
+    /** Numbers the deque holds before it must grow. */
+    get capacity(): number {
+        return this.items.length;
     }
 
     /** Item at `index` counted from the front; NaN outside 0 ≤ index < length. */
