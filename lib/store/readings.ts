@@ -427,8 +427,11 @@ function bucketColumns(list: Bucket[]): unknown[][] {
     return [list.map((g) => g.assetId), list.map((g) => g.metric), list.map((g) => new Date(g.bucketMs).toISOString())];
 }
 
-/** Recomputes every marked bucket of the scope, minutes first, batch after batch; returns how many minutes it took. */
-export async function refreshRollups(db: Db, scope: RefreshScope = {}): Promise<number> {
+/**
+ * Recomputes every marked bucket of the scope, minutes first, batch after batch; returns how many
+ * minutes it took. With `endedBy` (epoch ms), only buckets that ended by then.
+ */
+export async function refreshRollups(db: Db, scope: RefreshScope = {}, endedBy?: number): Promise<number> {
     // Most reads find nothing marked, which one query without a lock or a transaction checks.
     const conditions = scopeConditions(scope);
     const { rows } = await db.query<{ marked: boolean }>(
@@ -441,7 +444,7 @@ export async function refreshRollups(db: Db, scope: RefreshScope = {}): Promise<
     let minutes = 0;
     for (const stage of ['minutes', 'quarters'] as const) {
         for (;;) {
-            const taken = await refreshRollupBatch(db, stage, scope);
+            const taken = await refreshRollupBatch(db, stage, scope, REFRESH_BATCH_BUCKETS, true, endedBy);
             if (stage === 'minutes') minutes += taken;
             if (taken === 0) break;
         }

@@ -422,6 +422,17 @@ export function storeSuite(target: StoreTarget): void {
             expect(await partitionNames(retentionStore, 'readings_1h')).toContain('readings_1h_2016');
         });
 
+        it('should leave buckets still open to the background refresh', async () => {
+            await retentionStore.writeReadings([reading('live-well', now.toISOString(), 7)]);
+            const marked = "SELECT count(*) AS count FROM rollup_pending_1m WHERE asset_id = 'live-well'";
+            expect(await count(marked)).toBe(1);
+
+            await retentionStore.applyRetention(now);
+
+            expect(await count(marked)).toBe(1);
+            expect(await count("SELECT count(*) AS count FROM readings_1m WHERE asset_id = 'live-well'")).toBe(0);
+        });
+
         it('should drop nothing more when applied again', async () => {
             const result = await retentionStore.applyRetention(now);
 
