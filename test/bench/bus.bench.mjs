@@ -47,6 +47,7 @@ const USAGE = [
     '                  K must divide --per-device',
     'Needs UL_TEST_DATABASE_URL, UL_TEST_KAFKA_BROKERS, UL_TEST_MQTT_URL and UL_TEST_MQTT_PASSWORD from scripts/services.sh.',
     'UL_BENCH_CPU_PROFILE_DIR=DIR writes V8 CPU profiles of the runtimes; UL_BENCH_RUNTIME_LOG=FILE keeps their log.',
+    'UL_BENCH_DASHBOARD_WEIGHT=W sets the Kafka consumer weight of the first runtime, which feeds the dashboard (the others have 1).',
 ].join('\n');
 
 const OPTIONS = parseWholeNumberOptions(process.argv.slice(2), ['envelopes', 'rate', 'duration', 'assets', 'per-device', 'runtimes', 'batch'], USAGE);
@@ -54,6 +55,9 @@ const OPTIONS = parseWholeNumberOptions(process.argv.slice(2), ['envelopes', 'ra
 // The Node.js options of the runtime image (Dockerfile), unless NODE_OPTIONS sets others: a larger
 // young generation lets more of the short-lived message objects die before a scavenge copies them.
 const RUNTIME_NODE_OPTIONS = process.env.NODE_OPTIONS || '--max-semi-space-size=64';
+// Consumer weight of the runtime that feeds the dashboard, as in docker-compose.yml, unless
+// UL_BENCH_DASHBOARD_WEIGHT sets another.
+const DASHBOARD_WEIGHT = process.env.UL_BENCH_DASHBOARD_WEIGHT || '0.5';
 
 function option(name, fallback) {
     return OPTIONS.get(name) ?? fallback;
@@ -137,7 +141,11 @@ async function waitForReady(child, timeoutMs) {
 }
 
 /** CPU seconds used so far by every process, by name (Linux /proc); empty elsewhere. */
-function cpuByProcess() {
+/**
+ * Reads the CPU time of every process. `runtimePids` are the cloud runtimes the benchmark started,
+ * in order: each one and its direct child process count as `cloud runtime N`.
+ */
+function cpuByProcess(runtimePids = []) {
     const ticks = new Map();
     if (!existsSync('/proc/self/stat')) return ticks;
     for (const pid of readdirSync('/proc')) {
@@ -150,7 +158,10 @@ function cpuByProcess() {
             const used = Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14]);
             const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
             let name = comm;
-            if (args.some((arg) => arg.endsWith('child.js')) || args.some((arg) => arg.endsWith('upstream-live.js'))) name = 'cloud runtimes';
+            const parent = Number(fields[1]);
+            const runtime = runtimePids.findIndex((runtimePid) => runtimePid === Number(pid) || runtimePid === parent);
+            if (runtime >= 0) name = `cloud runtime ${runtime}`;
+            else if (args.some((arg) => arg.endsWith('child.js')) || args.some((arg) => arg.endsWith('upstream-live.js'))) name = 'cloud runtimes';
             else if (args.some((arg) => arg.endsWith('bus.bench.mjs'))) name = 'benchmark (edge devices: signing, MQTT publish)';
             else if (comm === 'java') name = 'Kafka';
             else if (comm.startsWith('postgres') || args[0]?.startsWith('postgres')) name = 'PostgreSQL';
@@ -280,6 +291,8 @@ async function main() {
                 UL_IMPORT_DEMO_REPORT: 'false', UL_RUNTIME_ID: runtimeIds[index], UL_MQTT_SHARED_GROUP: runtimes > 1 ? `${prefix}-cloud` : '',
                 // As in docker-compose.yml: the first runtime feeds the dashboard, the others only share the ingest load.
                 UL_DASHBOARD_FEED: index === 0 ? 'true' : 'false',
+                // It also takes a smaller share of the shared partitions, so both are about equally busy.
+                UL_KAFKA_WEIGHT: index === 0 ? DASHBOARD_WEIGHT : '1',
                 NODE_OPTIONS: RUNTIME_NODE_OPTIONS,
             },
             stdio: ['ignore', 'pipe', 'inherit'],
@@ -313,7 +326,8 @@ async function main() {
         return client.publishAsync(topic, JSON.stringify(envelope), { qos: 1 }).catch(() => { failed++; });
     };
 
-    const cpuBefore = cpuByProcess();
+    const runtimePids = children.map((child) => child.pid);
+    const cpuBefore = cpuByProcess(runtimePids);
     const started = Date.now();
     const health = watchRuntimes(ports, started);
     const server = watchDatabase(admin, database, started);
@@ -349,15 +363,25 @@ async function main() {
     const db = new Client({ connectionString: databaseUrl.toString() });
     await db.connect();
     const count = async () => Number((await db.query('SELECT count(*) AS n FROM readings')).rows[0].n);
-    const backlog = expected - (await count());
-    let stored = 0;
+    // The runtimes' counters of stored readings tell when the store has caught up. A count over
+    // tens of millions of rows is itself work for the database, and it would slow the last
+    // readings down while they are being stored. The rows are counted once at the end.
+    const storedByRuntimes = async () => {
+        try {
+            const texts = await Promise.all(ports.map((port) => fetch(`http://127.0.0.1:${port}/metrics`).then((response) => response.text())));
+            return texts.reduce((sum, text) => sum + sumOf(text, 'ul_readings_stored_total'), 0);
+        } catch {
+            return count();
+        }
+    };
+    const backlog = expected - (await storedByRuntimes());
+    let reported = expected - backlog;
     const deadline = Date.now() + Number(process.env.UL_BENCH_STORE_WAIT_MS ?? 600_000);
-    // Every 5 s: a count over tens of millions of rows is itself work for the database, which
-    // would slow the draining it waits for.
-    while (stored < expected && Date.now() < deadline) {
-        stored = await count();
-        if (stored < expected) await new Promise((resolve) => setTimeout(resolve, 5_000));
+    while (reported < expected && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 1_000));
+        reported = await storedByRuntimes();
     }
+    const stored = await count();
     if (stored < expected) {
         console.log(`stopped waiting for the store after ${Math.round((Date.now() - started) / 1000)} s with ${(expected - stored).toLocaleString('en-US')} readings `
             + 'not yet stored (UL_BENCH_STORE_WAIT_MS sets the wait); the figures below cover the stored part only');
@@ -365,7 +389,7 @@ async function main() {
     health.stop();
     await server.stop();
     const drainedSeconds = (Date.now() - started) / 1000;
-    const cpu = cpuBetween(cpuBefore, cpuByProcess(), drainedSeconds);
+    const cpu = cpuBetween(cpuBefore, cpuByProcess(runtimePids), drainedSeconds);
     const { rows: [summary] } = await db.query(`SELECT count(*) AS n, count(DISTINCT (asset_id, metric, ts)) AS distinct_keys,
         (extract(epoch FROM max(received_at)) * 1000)::float8 AS last_stored,
         percentile_disc(ARRAY[0.5, 0.95, 0.99]) WITHIN GROUP (ORDER BY extract(epoch FROM received_at - ts) * 1000) AS pct,
