@@ -98,7 +98,7 @@ describe('NumberDeque', () => {
         expect(Math.max(...grownAt)).toBeLessThan(512);
     });
 
-    it('should start with at least the asked capacity', () => {
+    it('should start with at least the requested capacity', () => {
         for (let index = 0; index < 16; index++) {
             const capacity = new NumberDeque(100).capacity;
 

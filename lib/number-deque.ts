@@ -5,11 +5,11 @@
 const MIN_CAPACITY = 8;
 
 /**
- * Number of different starting capacities, from the asked one up to almost twice it. Deques made
- * together and fed at the same rate, such as the windows of 40,000 series at 1 Hz, would all
- * double in the same second and allocate and copy hundreds of megabytes at once: 80,000 windows
- * growing from 512 to 1,024 numbers take 650 MB. With staggered capacities, each step of the
- * doubling is spread over a time as long as the step itself.
+ * Number of different starting capacities, from the requested one up to almost twice it. Deques
+ * made together and fed at the same rate, such as the windows of 40,000 series at 1 Hz, would
+ * all double in the same second. 80,000 windows growing from 512 to 1,024 numbers allocate about
+ * 650 MB at once and copy half of it. With staggered capacities, each doubling is spread over a
+ * time as long as the step itself.
  */
 const CAPACITY_STEPS = 8;
 let created = 0;
@@ -21,17 +21,17 @@ export class NumberDeque {
     private count = 0;
 
     constructor(initialCapacity = MIN_CAPACITY) {
-        const asked = Math.max(MIN_CAPACITY, initialCapacity);
+        const requested = Math.max(MIN_CAPACITY, initialCapacity);
         const step = created % CAPACITY_STEPS;
         created += 1;
-        this.items = new Float64Array(asked + Math.floor((asked * step) / CAPACITY_STEPS));
+        this.items = new Float64Array(requested + Math.floor((requested * step) / CAPACITY_STEPS));
     }
 
     get length(): number {
         return this.count;
     }
 
-    /** Numbers the deque holds before it must grow. */
+    /** Number of items the deque can contain before it grows. */
     get capacity(): number {
         return this.items.length;
     }
