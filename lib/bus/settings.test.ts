@@ -84,6 +84,16 @@ describe('parseBusSettings', () => {
         expect(kafkaOf(parseBusSettings({ transport: 'kafka' }, { ...kafkaEnv, UL_KAFKA_WEIGHT: '0.5' })).weight).toBe(0.5);
     });
 
+    it('should name UL_KAFKA_WEIGHT in a weight error', () => {
+        expect(() => parseBusSettings({ transport: 'kafka' }, { ...kafkaEnv, UL_KAFKA_WEIGHT: 'abc' })).toThrow(
+            "Consumer weight 'abc' (from the environment variable UL_KAFKA_WEIGHT) is invalid; enter a decimal number above 0 and up to 100, such as 0.5, or leave it empty for 1.",
+        );
+    });
+
+    it('should accept a weight with surrounding spaces', () => {
+        expect(kafkaOf(parseBusSettings({ transport: 'kafka', weight: ' .5 ' }, kafkaEnv)).weight).toBe(0.5);
+    });
+
     it('should treat unset optional references as empty', () => {
         const settings = parseBusSettings(
             { transport: 'kafka', brokers: '${UL_KAFKA_BROKERS}', tls: '${UL_KAFKA_TLS}', caFile: '${UL_KAFKA_TLS_CA}', saslMechanism: '${UL_KAFKA_SASL_MECHANISM}', saslPassword: '${UL_KAFKA_SASL_PASSWORD}' },
@@ -118,7 +128,9 @@ describe('parseBusSettings', () => {
         ['partitions', '0', "Partitions '0' is invalid; enter a whole number from 1 to 10000"],
         ['partitions', '2.5', "Partitions '2.5' is invalid"],
         ['replicationFactor', 'three', "Replication factor 'three' is invalid"],
-        ['weight', '0', "Consumer weight '0' is invalid; enter a number above 0 and up to 100"],
+        ['weight', '0', "Consumer weight '0' is invalid; enter a decimal number above 0 and up to 100"],
+        ['weight', '0x2', "Consumer weight '0x2' is invalid"],
+        ['weight', '1e-3', "Consumer weight '1e-3' is invalid"],
         ['weight', 'half', "Consumer weight 'half' is invalid"],
         ['weight', '101', "Consumer weight '101' is invalid"],
         ['settleTimeout', '0', "Settle timeout '0' is invalid"],

@@ -108,11 +108,17 @@ function wholeNumber(input: Field, label: string, fallback: number, min: number,
     return number;
 }
 
-function parseWeight(input: Field): number {
+const DECIMAL = /^(\d+(\.\d*)?|\.\d+)$/;
+
+function parseWeight(raw: unknown, env: NodeJS.ProcessEnv): number {
+    const input = field(raw, ENV_DEFAULTS.weight, env);
     if (input.value === '') return 1;
     const weight = Number(input.value);
-    if (!Number.isFinite(weight) || weight <= 0 || weight > MAX_WEIGHT) {
-        throw new ConfigError(`Consumer weight '${input.value}' is invalid; enter a number above 0 and up to ${MAX_WEIGHT}, such as 0.5, or leave it empty for 1.`);
+    if (!DECIMAL.test(input.value) || weight <= 0 || weight > MAX_WEIGHT) {
+        const text = (raw === undefined || raw === null ? ENV_DEFAULTS.weight : String(raw)).trim();
+        const variable = ENV_REFERENCE.exec(text)?.[1];
+        const source = variable ? ` (from the environment variable ${variable})` : '';
+        throw new ConfigError(`Consumer weight '${input.value}'${source} is invalid; enter a decimal number above 0 and up to ${MAX_WEIGHT}, such as 0.5, or leave it empty for 1.`);
     }
     return weight;
 }
@@ -178,7 +184,7 @@ function parseKafka(config: RawBusConfig, env: NodeJS.ProcessEnv): KafkaSettings
         groupId,
         partitions: wholeNumber(field(config.partitions, '', env), 'Partitions', KAFKA_DEFAULTS.partitions, 1, 10_000),
         replicationFactor: wholeNumber(field(config.replicationFactor, '', env), 'Replication factor', KAFKA_DEFAULTS.replicationFactor, 1, 32),
-        weight: parseWeight(field(config.weight, ENV_DEFAULTS.weight, env)),
+        weight: parseWeight(config.weight, env),
         ...(tls ? { tls } : {}),
         ...(sasl ? { sasl } : {}),
     };
