@@ -17,7 +17,7 @@ export interface KafkaSettings {
     partitions: number;
     /** Replicas of the topics this bus creates. */
     replicationFactor: number;
-    /** Share of the partitions of shared consumer groups this runtime takes, relative to the others; default 1. */
+    /** Share of the partitions of shared consumer groups this runtime takes, relative to the others (default 1). */
     weight: number;
     /** Present when the connection uses TLS; the files are PEM. */
     tls?: { caFile?: string; certFile?: string; keyFile?: string };
@@ -80,6 +80,8 @@ interface Field {
     value: string;
     /** Name of the environment variable the value referenced but that is not set. */
     unset?: string;
+    /** Name of the environment variable the value came from. */
+    variable?: string;
 }
 
 function field(raw: unknown, fallback: string, env: NodeJS.ProcessEnv): Field {
@@ -87,7 +89,7 @@ function field(raw: unknown, fallback: string, env: NodeJS.ProcessEnv): Field {
     const reference = ENV_REFERENCE.exec(text);
     if (!reference) return { value: text };
     const found = env[reference[1]];
-    return found === undefined || found.trim() === '' ? { value: '', unset: reference[1] } : { value: found.trim() };
+    return found === undefined || found.trim() === '' ? { value: '', unset: reference[1] } : { value: found.trim(), variable: reference[1] };
 }
 
 /** Returns the value of a required field, or throws naming the field and, when unset, its variable. */
@@ -115,9 +117,7 @@ function parseWeight(raw: unknown, env: NodeJS.ProcessEnv): number {
     if (input.value === '') return 1;
     const weight = Number(input.value);
     if (!DECIMAL.test(input.value) || weight <= 0 || weight > MAX_WEIGHT) {
-        const text = (raw === undefined || raw === null ? ENV_DEFAULTS.weight : String(raw)).trim();
-        const variable = ENV_REFERENCE.exec(text)?.[1];
-        const source = variable ? ` (from the environment variable ${variable})` : '';
+        const source = input.variable ? ` (from the environment variable ${input.variable})` : '';
         throw new ConfigError(`Consumer weight '${input.value}'${source} is invalid; enter a decimal number above 0 and up to ${MAX_WEIGHT}, such as 0.5, or leave it empty for 1.`);
     }
     return weight;

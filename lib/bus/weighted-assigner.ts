@@ -7,7 +7,7 @@ import { AssignerProtocol, type PartitionAssigner } from 'kafkajs';
 
 export const WEIGHTED_ASSIGNER = 'UpstreamLiveWeighted';
 
-/** Largest weight a runtime may announce; a larger one is taken as this. */
+/** Largest weight a runtime may announce. A larger weight is capped to it. */
 export const MAX_WEIGHT = 100;
 
 export interface WeightedMember {
@@ -58,14 +58,14 @@ export function weightedShares(partitions: readonly number[], members: readonly 
     return result;
 }
 
-/** Reads the weight a member announced in its user data; 1 when it is missing or invalid. */
+/** Returns the weight a member announced in its user data, or 1 when it is missing or invalid. */
 export function announcedWeight(userData: Buffer | null | undefined): number {
     if (!userData || userData.length === 0) return 1;
     try {
         const weight = (JSON.parse(userData.toString('utf8')) as { weight?: unknown }).weight;
         if (typeof weight === 'number' && Number.isFinite(weight) && weight > 0) return Math.min(weight, MAX_WEIGHT);
     } catch {
-        // Another version's user data: treated as the default weight.
+        // User data of another version counts as the default weight.
     }
     return 1;
 }
