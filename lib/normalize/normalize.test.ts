@@ -209,16 +209,39 @@ describe('normalize duplicates', () => {
     it('should forget the key added first when full', () => {
         const seen = new RecentKeys(2);
 
-        expect(seen.checkAndAdd('a')).toBe(false);
-        expect(seen.checkAndAdd('b')).toBe(false);
-        expect(seen.checkAndAdd('a')).toBe(true);
-        expect(seen.checkAndAdd('c')).toBe(false);
+        expect(seen.checkAndAdd('well-1', 'oil_rate', 1_000)).toBe(false);
+        expect(seen.checkAndAdd('well-1', 'oil_rate', 2_000)).toBe(false);
+        expect(seen.checkAndAdd('well-1', 'oil_rate', 1_000)).toBe(true);
+        expect(seen.checkAndAdd('well-2', 'oil_rate', 1_000)).toBe(false);
         expect(seen.size).toBe(2);
-        expect(seen.checkAndAdd('b')).toBe(true);
-        expect(seen.checkAndAdd('a')).toBe(false);
-        expect(seen.checkAndAdd('b')).toBe(false);
-        expect(seen.checkAndAdd('c')).toBe(false);
+        expect(seen.checkAndAdd('well-1', 'oil_rate', 2_000)).toBe(true);
+        expect(seen.checkAndAdd('well-1', 'oil_rate', 1_000)).toBe(false);
+        expect(seen.checkAndAdd('well-1', 'oil_rate', 2_000)).toBe(false);
+        expect(seen.checkAndAdd('well-2', 'oil_rate', 1_000)).toBe(false);
         expect(seen.size).toBe(2);
+    });
+
+    it('should tell keys apart by asset, metric and time', () => {
+        const seen = new RecentKeys(10);
+        seen.checkAndAdd('well-1', 'oil_rate', 1_000);
+
+        expect(seen.checkAndAdd('well-1', 'gas_rate', 1_000)).toBe(false);
+        expect(seen.checkAndAdd('well-2', 'oil_rate', 1_000)).toBe(false);
+        expect(seen.checkAndAdd('well-1', 'oil_rate', 1_001)).toBe(false);
+        expect(seen.checkAndAdd('well-1', 'oil_rate', 1_000)).toBe(true);
+        expect(seen.size).toBe(4);
+    });
+
+    it('should keep no more than its capacity across many series', () => {
+        const seen = new RecentKeys(3);
+        for (let well = 0; well < 1_000; well++) seen.checkAndAdd(`well-${well}`, 'oil_rate', 1_000);
+
+        expect(seen.size).toBe(3);
+        expect(seen.checkAndAdd('well-999', 'oil_rate', 1_000)).toBe(true);
+        expect(seen.checkAndAdd('well-996', 'oil_rate', 1_000)).toBe(false);
+        seen.clear();
+        expect(seen.size).toBe(0);
+        expect(seen.checkAndAdd('well-999', 'oil_rate', 1_000)).toBe(false);
     });
 
     it('should keep nothing at capacity 0', () => {

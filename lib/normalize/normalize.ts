@@ -110,8 +110,8 @@ export function normalize(readings: readonly unknown[], options: NormalizeOption
             continue;
         }
 
-        const { reading, note } = outcome;
-        if (seen.checkAndAdd(`${reading.asset_id}|${reading.metric}|${reading.ts}`)) {
+        const { reading, time, note } = outcome;
+        if (seen.checkAndAdd(reading.asset_id, reading.metric, time)) {
             result.duplicates += 1;
             continue;
         }
@@ -123,8 +123,15 @@ export function normalize(readings: readonly unknown[], options: NormalizeOption
 
 type CheckContext = NormalizeOptions & { now: number; maxFutureMs: number };
 
+/** A reading that passed its checks, with its time in epoch milliseconds. */
+interface CheckedReading {
+    reading: Reading;
+    time: number;
+    note?: QualityNote;
+}
+
 /** Validates and converts one reading, or returns the error to reject it with. */
-function checkReading(item: unknown, context: CheckContext): { reading: Reading; note?: QualityNote } | ValidationError {
+function checkReading(item: unknown, context: CheckContext): CheckedReading | ValidationError {
     const problems = compileSchema<Reading>('telemetry').check(item);
     if (problems.length > 0) return schemaError(problems);
     const input = item as Reading;
@@ -172,7 +179,7 @@ function checkReading(item: unknown, context: CheckContext): { reading: Reading;
     };
     const note = qualityNote(reading, definition);
     if (note) reading.quality_flag = 'BAD';
-    return { reading, note };
+    return { reading, time: tsMs, note };
 }
 
 /** Picks the rejection code of the most telling schema problem. The reason lists all problems. */
