@@ -5,7 +5,7 @@ import { parseTime } from '../time';
 import type { Reading } from '../types';
 import type { Db, Queryable } from './db';
 import type { ReadingsPage, ReadingsPageQuery, ReadingsQuery, Resolution, RollupRow, WriteResult } from './types';
-import { Conditions, isoTime, numberOrNull, resolveLimit, timeParam } from './sql-values';
+import { Conditions, isoTime, numberArrayParam, numberOrNull, resolveLimit, textArrayParam, timeParam } from './sql-values';
 
 /** Rows per INSERT statement, which bounds each statement's parameters and each message to the worker. */
 export const INSERT_CHUNK_ROWS = 5_000;
@@ -168,15 +168,15 @@ function readingTimes(readings: Reading[], firstIndex: number): number[] {
     });
 }
 
-/** Splits readings into one array per column, the shape unnest() takes. */
-function columns(readings: Reading[], times: number[]): unknown[][] {
+/** Splits readings into one array literal per column, the shape unnest() takes. */
+function columns(readings: Reading[], times: number[]): string[] {
     return [
-        readings.map((r) => r.asset_id),
-        readings.map((r) => r.metric),
-        times,
-        readings.map((r) => r.value ?? null),
-        readings.map((r) => r.unit),
-        readings.map((r) => r.quality_flag ?? null),
+        textArrayParam(readings.map((r) => r.asset_id)),
+        textArrayParam(readings.map((r) => r.metric)),
+        numberArrayParam(times),
+        numberArrayParam(readings.map((r) => r.value ?? null)),
+        textArrayParam(readings.map((r) => r.unit)),
+        textArrayParam(readings.map((r) => r.quality_flag ?? null)),
     ];
 }
 
@@ -219,19 +219,34 @@ export interface InsertReadingsResult extends ReadingsWriteResult {
 
 /**
  * Distinct asset and minute pairs of a chunk, as the columns INSERT_NEW_READINGS takes. Sorted, so
- * that concurrent writes of new readings lock the marks they share in the same order.
+ * that concurrent writes of new readings lock the marks they share in the same order. The
+ * readings of one asset and time usually follow each other, so a reading with the pair of the
+ * one before it is skipped without a lookup.
  */
-function minuteMarks(chunk: Reading[], times: number[]): [string[], number[]] {
-    const marks = new Map<string, [string, number]>();
+function minuteMarks(chunk: Reading[], times: number[]): [string, string] {
+    const marks = new Map<string, Set<number>>();
+    const list: [string, number][] = [];
+    let lastAsset: string | undefined;
+    let lastMinute = Number.NaN;
     chunk.forEach((reading, i) => {
         const minute = Math.floor(times[i] / 60_000) * 60_000;
-        marks.set(`${reading.asset_id}\u0000${minute}`, [reading.asset_id, minute]);
+        if (reading.asset_id === lastAsset && minute === lastMinute) return;
+        lastAsset = reading.asset_id;
+        lastMinute = minute;
+        let minutes = marks.get(reading.asset_id);
+        if (!minutes) {
+            minutes = new Set();
+            marks.set(reading.asset_id, minutes);
+        }
+        if (minutes.has(minute)) return;
+        minutes.add(minute);
+        list.push([reading.asset_id, minute]);
     });
-    const list = [...marks.values()].sort(([assetA, minuteA], [assetB, minuteB]) => {
+    list.sort(([assetA, minuteA], [assetB, minuteB]) => {
         if (assetA !== assetB) return assetA < assetB ? -1 : 1;
         return minuteA - minuteB;
     });
-    return [list.map(([asset]) => asset), list.map(([, minute]) => minute)];
+    return [textArrayParam(list.map(([asset]) => asset)), numberArrayParam(list.map(([, minute]) => minute))];
 }
 
 /**

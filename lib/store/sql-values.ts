@@ -32,6 +32,35 @@ export function jsonText(value: unknown): string {
     return JSON.stringify(value, (_key, item: unknown) => (typeof item === 'string' ? storableText(item) : item));
 }
 
+/**
+ * Writes a text[] parameter as an array literal. The drivers quote and escape each element of a
+ * JavaScript array on their own, which took about three times as long for the store's batches of
+ * 5,000 identifiers. Elements without a quote or backslash are joined as they are.
+ */
+export function textArrayParam(items: readonly (string | null)[]): string {
+    let plain = true;
+    for (const item of items) {
+        if (item === null || item.includes('"') || item.includes('\\')) {
+            plain = false;
+            break;
+        }
+    }
+    if (items.length === 0) return '{}';
+    if (plain) return `{"${items.join('","')}"}`;
+    return `{${items.map((item) => (item === null ? 'NULL' : `"${item.replace(/["\\]/g, '\\$&')}"`)).join(',')}}`;
+}
+
+/** Writes a float8[] or bigint[] parameter as an array literal, NULL for null. */
+export function numberArrayParam(items: readonly (number | null)[]): string {
+    let literal = '{';
+    for (let index = 0; index < items.length; index++) {
+        if (index > 0) literal += ',';
+        const item = items[index];
+        literal += item === null ? 'NULL' : String(item);
+    }
+    return `${literal}}`;
+}
+
 /** Returns the row limit of a list query, or throws when it is outside 1..max. */
 export function resolveLimit(limit: number | undefined, defaultLimit: number, max: number): number {
     if (limit === undefined) return defaultLimit;

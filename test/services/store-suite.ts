@@ -243,6 +243,29 @@ export function storeSuite(target: StoreTarget): void {
         });
     });
 
+    describe('readings written as array literals', () => {
+        it('should store text and numbers exactly as given', async () => {
+            const odd = 'well "7" \\ {a,b} NULL';
+            const values = [0.1, -2.5e-7, 123_456_789.123_456_78, 1.2345678901234567e25, null];
+            const written = values.map((value, index) => ({
+                ...reading(index === 0 ? odd : 'literal-well', `2017-04-02T10:00:0${index}.123Z`, value),
+                unit: index === 1 ? 'un"it\\' : 'psi',
+            }));
+            const result = await store.writeReadings(written);
+
+            const { rows } = await store.query<{ asset_id: string; unit: string; value: number | null; ms: string }>(
+                `SELECT asset_id, unit, value, (extract(epoch FROM ts) * 1000)::bigint::text AS ms FROM readings
+                WHERE asset_id IN ($1, 'literal-well') ORDER BY ts`,
+                [odd],
+            );
+            expect(result.inserted).toBe(values.length);
+            expect(rows.map((row) => row.asset_id)).toEqual([odd, 'literal-well', 'literal-well', 'literal-well', 'literal-well']);
+            expect(rows.map((row) => row.unit)).toEqual(['psi', 'un"it\\', 'psi', 'psi', 'psi']);
+            expect(rows.map((row) => row.value)).toEqual(values);
+            expect(rows.map((row) => Number(row.ms) - Date.parse('2017-04-02T10:00:00.123Z'))).toEqual([0, 1_000, 2_000, 3_000, 4_000]);
+        });
+    });
+
     describe('readings pages', () => {
         const asset = 'page-well';
         const metrics = ['m_a', 'm_b', 'm_c'];
