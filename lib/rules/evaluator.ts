@@ -26,6 +26,55 @@ function stateKey(ruleId: string, assetId: string, metric: string): string {
     return `${ruleId}\u0001${assetId}\u0001${metric}`;
 }
 
+/**
+ * Key states by asset, then rule id, then metric. Every reading looks up the state of each rule
+ * on its metric; nested maps find it without building a key string per lookup.
+ */
+class StateTable {
+    private readonly byAsset = new Map<string, Map<string, Map<string, KeyState>>>();
+
+    get(assetId: string, ruleId: string, metric: string): KeyState | undefined {
+        return this.byAsset.get(assetId)?.get(ruleId)?.get(metric);
+    }
+
+    set(state: KeyState): void {
+        let ofAsset = this.byAsset.get(state.asset_id);
+        if (!ofAsset) {
+            ofAsset = new Map();
+            this.byAsset.set(state.asset_id, ofAsset);
+        }
+        let ofRule = ofAsset.get(state.rule.id);
+        if (!ofRule) {
+            ofRule = new Map();
+            ofAsset.set(state.rule.id, ofRule);
+        }
+        ofRule.set(state.metric, state);
+    }
+
+    delete(state: KeyState): void {
+        const ofAsset = this.byAsset.get(state.asset_id);
+        const ofRule = ofAsset?.get(state.rule.id);
+        if (!ofAsset || !ofRule || ofRule.get(state.metric) !== state) return;
+        ofRule.delete(state.metric);
+        if (ofRule.size > 0) return;
+        ofAsset.delete(state.rule.id);
+        if (ofAsset.size === 0) this.byAsset.delete(state.asset_id);
+    }
+
+    deleteAsset(assetId: string): void {
+        this.byAsset.delete(assetId);
+    }
+
+    /** Every state, as a list taken now, so that the caller may delete while it walks it. */
+    list(): KeyState[] {
+        const states: KeyState[] = [];
+        for (const ofAsset of this.byAsset.values()) {
+            for (const ofRule of ofAsset.values()) states.push(...ofRule.values());
+        }
+        return states;
+    }
+}
+
 /** Returns the parameters that decide when a rule fires; equal fingerprints keep their state on reload. */
 export function ruleFingerprint(rule: Rule): string {
     const { id: _id, description: _description, severity: _severity, runbook: _runbook, message: _message, line: _line, escalation: _escalation, ...logic } = rule;
@@ -41,7 +90,7 @@ export class RuleEvaluator {
     private compositeMetric = new Map<string, string>();
     /** Open keys per rule and asset, for composite rules. */
     private readonly openCounts = new Map<string, number>();
-    private readonly states = new Map<string, KeyState>();
+    private readonly states = new StateTable();
     readonly stats: EvaluatorStats = { evaluated: 0, outOfOrder: 0, duplicates: 0, invalidTimestamps: 0 };
 
     /** `assets` returns registry facts for scopes by asset type or operator. */
@@ -91,11 +140,10 @@ export class RuleEvaluator {
     }
 
     private stateFor(rule: Rule, assetId: string, metric: string, unit: string): KeyState {
-        const key = stateKey(rule.id, assetId, metric);
-        let state = this.states.get(key);
+        let state = this.states.get(assetId, rule.id, metric);
         if (!state) {
             state = { rule, asset_id: assetId, metric, lastTs: -Infinity, unit, kind: createKindState(rule) };
-            this.states.set(key, state);
+            this.states.set(state);
         }
         return state;
     }
@@ -132,7 +180,7 @@ export class RuleEvaluator {
             if (!this.inScope(rule, reading.asset_id)) continue;
             for (const metric of rule.scope.metrics) {
                 if (metric === reading.metric) continue;
-                const state = this.states.get(stateKey(rule.id, reading.asset_id, metric));
+                const state = this.states.get(reading.asset_id, rule.id, metric);
                 if (!state) continue;
                 const change = (state.kind as MissingDataState).advance(rule, ts, reading.ts);
                 if (change) {
@@ -197,9 +245,7 @@ export class RuleEvaluator {
 
     /** Drops the state of every rule for the asset, including open conditions, without reporting transitions. */
     forget(assetId: string): void {
-        for (const [key, state] of this.states) {
-            if (state.asset_id === assetId) this.states.delete(key);
-        }
+        this.states.deleteAsset(assetId);
         for (const key of this.openCounts.keys()) {
             if (key.split('\u0001')[1] === assetId) this.openCounts.delete(key);
         }
@@ -207,7 +253,7 @@ export class RuleEvaluator {
 
     /** Keys whose alert is open. */
     openKeys(): OpenKey[] {
-        return [...this.states.values()].filter((state) => state.kind.open).map(({ rule, asset_id, metric }) => ({ rule, asset_id, metric }));
+        return this.states.list().filter((state) => state.kind.open).map(({ rule, asset_id, metric }) => ({ rule, asset_id, metric }));
     }
 
     /**
@@ -218,13 +264,13 @@ export class RuleEvaluator {
         const next = new Map(rules.map((rule) => [rule.id, rule]));
         const removed: OpenKey[] = [];
         const changed: OpenKey[] = [];
-        for (const [key, state] of this.states) {
+        for (const state of this.states.list()) {
             const successor = next.get(state.rule.id);
             if (successor && ruleFingerprint(successor) === ruleFingerprint(state.rule)) {
                 state.rule = successor;
                 continue;
             }
-            this.states.delete(key);
+            this.states.delete(state);
             if (!state.kind.open) continue;
             const openKey = { rule: state.rule, asset_id: state.asset_id, metric: state.metric };
             if (successor) changed.push(openKey);
@@ -233,7 +279,7 @@ export class RuleEvaluator {
 
         this.index(rules);
         this.openCounts.clear();
-        for (const state of this.states.values()) {
+        for (const state of this.states.list()) {
             if (!state.kind.open || state.rule.kind === 'composite') continue;
             const countKey = stateKey(state.rule.id, state.asset_id, '');
             this.openCounts.set(countKey, (this.openCounts.get(countKey) ?? 0) + 1);
@@ -242,13 +288,13 @@ export class RuleEvaluator {
         // A composite whose rules lost their open state is no longer satisfied, so it counts as changed.
         // NOTE: a composite added by a reload while its rules are already open opens only at the next
         // transition of one of its rules on that asset.
-        for (const [key, state] of this.states) {
+        for (const state of this.states.list()) {
             if (state.rule.kind !== 'composite' || !state.kind.open) continue;
             const composite = state.rule;
             const opened = composite.ruleIds.filter((id) => this.openCounts.has(stateKey(id, state.asset_id, '')));
             const satisfied = composite.mode === 'all' ? opened.length === composite.ruleIds.length : opened.length > 0;
             if (satisfied) continue;
-            this.states.delete(key);
+            this.states.delete(state);
             changed.push({ rule: composite, asset_id: state.asset_id, metric: state.metric });
         }
 
