@@ -107,11 +107,12 @@ describe('ForecastSchedule', () => {
     it('should allow one forecast per interval of reading time', () => {
         const schedule = new ForecastSchedule(15 * 60_000);
 
-        expect(schedule.take('a', 0)).toBe(true);
-        expect(schedule.take('a', 14 * 60_000)).toBe(false);
-        expect(schedule.take('b', 14 * 60_000)).toBe(true);
-        expect(schedule.take('a', 15 * 60_000)).toBe(true);
-        expect(schedule.take('a', 29 * 60_000)).toBe(false);
+        expect(schedule.take('well-a', 'oil_rate', 0)).toBe(true);
+        expect(schedule.take('well-a', 'oil_rate', 14 * 60_000)).toBe(false);
+        expect(schedule.take('well-b', 'oil_rate', 14 * 60_000)).toBe(true);
+        expect(schedule.take('well-a', 'gas_rate', 14 * 60_000)).toBe(true);
+        expect(schedule.take('well-a', 'oil_rate', 15 * 60_000)).toBe(true);
+        expect(schedule.take('well-a', 'oil_rate', 29 * 60_000)).toBe(false);
     });
 });
 

@@ -96,16 +96,21 @@ export function forecastPayload(model: ForecastModel, target: ForecastTarget, op
  * series is always due, so a model is sent as soon as it is fitted.
  */
 export class ForecastSchedule {
-    /** `generated_at` of the last forecast sent, in epoch milliseconds, by series key. */
-    private readonly sent = new Map<string, number>();
+    /** `generated_at` of the last forecast sent, in epoch milliseconds, by asset and metric. */
+    private readonly sent = new Map<string, Map<string, number>>();
 
     constructor(readonly everyMs: number = DEFAULT_FORECAST_EVERY_MS) {}
 
-    /** Returns true, and records the forecast as sent, when a forecast generated at `generatedAt` is due. */
-    take(key: string, generatedAt: number): boolean {
-        const last = this.sent.get(key);
+    /** Returns true, and records the forecast as sent, when a forecast of the series generated at `generatedAt` is due. */
+    take(assetId: string, metric: string, generatedAt: number): boolean {
+        let ofAsset = this.sent.get(assetId);
+        if (!ofAsset) {
+            ofAsset = new Map();
+            this.sent.set(assetId, ofAsset);
+        }
+        const last = ofAsset.get(metric);
         if (last !== undefined && generatedAt - last < this.everyMs) return false;
-        this.sent.set(key, generatedAt);
+        ofAsset.set(metric, generatedAt);
         return true;
     }
 }
@@ -126,14 +131,28 @@ export function dueForecasts(
     schedule: ForecastSchedule,
     options: ForecastPayloadOptions = {},
 ): ForecastPayload[] {
-    const targets = new Map<string, ForecastTarget>();
+    // By asset and then metric, so that a reading builds no key string.
+    const targets = new Map<string, Map<string, ForecastTarget>>();
+    const order: ForecastTarget[] = [];
     for (const reading of readings) {
-        targets.set(`${reading.asset_id}\u0000${reading.metric}`, { asset_id: reading.asset_id, metric: reading.metric, unit: reading.unit });
+        let ofAsset = targets.get(reading.asset_id);
+        if (!ofAsset) {
+            ofAsset = new Map();
+            targets.set(reading.asset_id, ofAsset);
+        }
+        const target = ofAsset.get(reading.metric);
+        if (target) {
+            target.unit = reading.unit;
+            continue;
+        }
+        const added = { asset_id: reading.asset_id, metric: reading.metric, unit: reading.unit };
+        ofAsset.set(reading.metric, added);
+        order.push(added);
     }
     const payloads: ForecastPayload[] = [];
-    for (const [key, target] of targets) {
+    for (const target of order) {
         const model = source.forecastModel(target.asset_id, target.metric);
-        if (model && schedule.take(key, model.lastTs)) payloads.push(forecastPayload(model, target, options));
+        if (model && schedule.take(target.asset_id, target.metric, model.lastTs)) payloads.push(forecastPayload(model, target, options));
     }
     return payloads;
 }
