@@ -131,7 +131,7 @@ export function dueForecasts(
     schedule: ForecastSchedule,
     options: ForecastPayloadOptions = {},
 ): ForecastPayload[] {
-    // By asset and then metric, so that a reading builds no key string.
+    // Targets by asset and then metric, so that a reading builds no key string.
     const targets = new Map<string, Map<string, ForecastTarget>>();
     const order: ForecastTarget[] = [];
     for (const reading of readings) {

@@ -14,7 +14,7 @@ interface SeriesKeys {
 
 export class RecentKeys {
     private readonly byAsset = new Map<string, Map<string, SeriesKeys>>();
-    /** For each slot of the ring, the series that holds its key, and the key's time. */
+    /** For each slot of the ring, the series that contains its key, and the key's time. */
     private readonly ringSeries: (SeriesKeys | undefined)[];
     private readonly ringTimes: Float64Array;
     private next = 0;

@@ -28,7 +28,7 @@ function stateKey(ruleId: string, assetId: string, metric: string): string {
 
 /**
  * Key states by asset, then rule id, then metric. Every reading looks up the state of each rule
- * on its metric; nested maps find it without building a key string per lookup.
+ * on its metric, and nested maps find it without building a key string per lookup.
  */
 class StateTable {
     private readonly byAsset = new Map<string, Map<string, Map<string, KeyState>>>();
@@ -65,7 +65,7 @@ class StateTable {
         this.byAsset.delete(assetId);
     }
 
-    /** Every state, as a list taken now, so that the caller may delete while it walks it. */
+    /** Returns every state in a new list, so that the caller may delete states while it walks the list. */
     list(): KeyState[] {
         const states: KeyState[] = [];
         for (const ofAsset of this.byAsset.values()) {
