@@ -232,6 +232,37 @@ describe('normalize duplicates', () => {
         expect(seen.size).toBe(4);
     });
 
+    it('should keep a new key whose series lost its oldest one', () => {
+        const seen = new RecentKeys(2);
+        seen.checkAndAdd('well-1', 'oil_rate', 1_000);
+        seen.checkAndAdd('well-2', 'oil_rate', 1_000);
+
+        expect(seen.checkAndAdd('well-1', 'oil_rate', 2_000)).toBe(false);
+        expect(seen.checkAndAdd('well-1', 'oil_rate', 2_000)).toBe(true);
+        expect(seen.size).toBe(2);
+    });
+
+    it('should match a plain list of the last keys', () => {
+        // A slow reference: the last `capacity` keys in the order they were added.
+        for (const capacity of [1, 2, 3, 5]) {
+            const seen = new RecentKeys(capacity);
+            const kept: string[] = [];
+            for (let call = 0; call < 3_000; call++) {
+                const asset = `well-${(call * 7) % 4}`;
+                const metric = call % 3 === 0 ? 'oil_rate' : 'gas_rate';
+                const time = ((call * 13) % 5) * 1_000;
+                const key = `${asset}|${metric}|${time}`;
+                const expected = kept.includes(key);
+                if (!expected) {
+                    kept.push(key);
+                    if (kept.length > capacity) kept.shift();
+                }
+                expect(seen.checkAndAdd(asset, metric, time), `call ${call} at capacity ${capacity}`).toBe(expected);
+                expect(seen.size).toBe(kept.length);
+            }
+        }
+    });
+
     it('should keep no more than its capacity across many series', () => {
         const seen = new RecentKeys(3);
         for (let well = 0; well < 1_000; well++) seen.checkAndAdd(`well-${well}`, 'oil_rate', 1_000);

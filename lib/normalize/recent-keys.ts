@@ -40,6 +40,14 @@ export class RecentKeys {
      */
     checkAndAdd(assetId: string, metric: string, time: number): boolean {
         if (this.capacity === 0) return false;
+        if (this.byAsset.get(assetId)?.get(metric)?.times.has(time)) return true;
+
+        // The oldest key goes first: forgetting it may drop the series this key belongs to.
+        const slot = this.next;
+        const forgotten = this.ringSeries[slot];
+        if (forgotten === undefined) this.count++;
+        else this.forget(forgotten, this.ringTimes[slot]);
+
         let ofAsset = this.byAsset.get(assetId);
         if (ofAsset === undefined) {
             ofAsset = new Map();
@@ -50,12 +58,6 @@ export class RecentKeys {
             series = { assetId, metric, times: new Set() };
             ofAsset.set(metric, series);
         }
-        if (series.times.has(time)) return true;
-
-        const slot = this.next;
-        const forgotten = this.ringSeries[slot];
-        if (forgotten === undefined) this.count++;
-        else this.forget(forgotten, this.ringTimes[slot]);
         this.ringSeries[slot] = series;
         this.ringTimes[slot] = time;
         this.next = slot + 1 === this.capacity ? 0 : slot + 1;
