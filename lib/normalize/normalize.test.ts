@@ -243,14 +243,20 @@ describe('normalize duplicates', () => {
     });
 
     it('should match a plain list of the last keys', () => {
-        // A slow reference: the last `capacity` keys in the order they were added.
+        // A slow reference: the last `capacity` keys in the order they were added. The keys come
+        // from a fixed pseudo-random sequence over 3 wells, 2 metrics and 4 times.
+        let state = 7;
+        const next = (count: number): number => {
+            state = (state * 1_103_515_245 + 12_345) % 2_147_483_648;
+            return Math.floor((state / 2_147_483_648) * count);
+        };
         for (const capacity of [1, 2, 3, 5]) {
             const seen = new RecentKeys(capacity);
             const kept: string[] = [];
             for (let call = 0; call < 3_000; call++) {
-                const asset = `well-${(call * 7) % 4}`;
-                const metric = call % 3 === 0 ? 'oil_rate' : 'gas_rate';
-                const time = ((call * 13) % 5) * 1_000;
+                const asset = `well-${next(3)}`;
+                const metric = next(2) === 0 ? 'oil_rate' : 'gas_rate';
+                const time = next(4) * 1_000;
                 const key = `${asset}|${metric}|${time}`;
                 const expected = kept.includes(key);
                 if (!expected) {
