@@ -136,6 +136,9 @@ export class KafkaSubscription {
 
         this.removeGauges.push(
             registerGauge('ul_bus_unsettled_deliveries', 'Bus messages handed to the flow and not yet settled.', { topic, group: this.groupId }, () => this.unsettled()),
+            registerGauge('ul_bus_assigned_partitions', 'Partitions of the topic that the consumer group gives this runtime now.', { topic, group: this.groupId }, () =>
+                this.member ? this.assigned.size : 0,
+            ),
         );
     }
 

@@ -140,7 +140,59 @@ async function waitForReady(child, timeoutMs) {
     });
 }
 
-/** CPU seconds used so far by every process, by name (Linux /proc); empty elsewhere. */
+/**
+ * Waits until the consumer groups that the runtimes share have settled: for each group found in
+ * every runtime's `ul_bus_assigned_partitions` gauges, each runtime has partitions and together
+ * they add up to the topic's partition count, in two readings 1 s apart. The last runtime to start joins the groups
+ * after it reports ready, and readings published before the partitions have moved would measure
+ * that one rebalance instead of the sustained rate. Returns the seconds waited.
+ */
+async function waitForSettledGroups(ports, brokers, timeoutMs) {
+    const kafka = new Kafka({ clientId: 'ul-bench-groups', brokers: brokers.split(','), logLevel: logLevel.NOTHING });
+    const admin = kafka.admin();
+    await admin.connect();
+    const partitionCounts = new Map();
+    const started = Date.now();
+    let settledBefore = false;
+    try {
+        while (Date.now() - started < timeoutMs) {
+            const texts = await Promise.all(ports.map((port) => fetch(`http://127.0.0.1:${port}/metrics`).then((response) => response.text())));
+            // Partitions per group and topic, added up over the runtimes, and how many runtimes report each.
+            const groups = new Map();
+            for (const text of texts) {
+                for (const line of text.split('\n')) {
+                    const match = /^ul_bus_assigned_partitions\{(.*)\} (\d+)$/.exec(line);
+                    if (!match) continue;
+                    const topic = /topic="([^"]*)"/.exec(match[1])?.[1];
+                    const group = /group="([^"]*)"/.exec(match[1])?.[1];
+                    const entry = groups.get(`${group} ${topic}`) ?? { topic, partitions: 0, runtimes: 0, empty: 0 };
+                    entry.partitions += Number(match[2]);
+                    entry.runtimes += 1;
+                    if (Number(match[2]) === 0) entry.empty += 1;
+                    groups.set(`${group} ${topic}`, entry);
+                }
+            }
+            const shared = [...groups.values()].filter((entry) => entry.runtimes === ports.length);
+            for (const { topic } of shared) {
+                if (partitionCounts.has(topic)) continue;
+                const [metadata] = (await admin.fetchTopicMetadata({ topics: [topic] })).topics;
+                partitionCounts.set(topic, metadata.partitions.length);
+            }
+            // A runtime that has not joined yet reports 0 while the others still hold every partition.
+            const settled = shared.length > 0 && shared.every((entry) => {
+                const count = partitionCounts.get(entry.topic);
+                return entry.partitions === count && (entry.empty === 0 || ports.length > count);
+            });
+            if (settled && settledBefore) return (Date.now() - started) / 1000;
+            settledBefore = settled;
+            await new Promise((resolve) => setTimeout(resolve, 1_000));
+        }
+        throw new Error(`the runtimes' consumer groups did not settle within ${timeoutMs / 1000} s; see ul_bus_assigned_partitions in their /metrics`);
+    } finally {
+        await admin.disconnect();
+    }
+}
+
 /**
  * Reads the CPU time of every process. `runtimePids` are the cloud runtimes the benchmark started,
  * in order: each one and its direct child process count as `cloud runtime N`.
@@ -301,6 +353,9 @@ async function main() {
         children.push(child);
         await waitForReady(child, 120_000);
     }
+
+    const settleSeconds = await waitForSettledGroups(ports, brokers, 120_000);
+    console.log(`consumer groups settled ${settleSeconds.toFixed(1)} s after the last runtime reported ready`);
 
     const client = await mqtt.connectAsync(mqttUrl, { clientId: `${prefix}-edge`, username: 'edge', password: mqttPassword, clean: true });
     const deviceOf = new Map();

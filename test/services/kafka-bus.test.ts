@@ -339,6 +339,8 @@ describe('Kafka bus', () => {
 
         await waitFor(() => share(0) === PARTITIONS / 3 && share(1) === (PARTITIONS * 2) / 3, `a split of ${PARTITIONS / 3} and ${(PARTITIONS * 2) / 3} partitions`);
         expect(share(0) + share(1)).toBe(PARTITIONS);
+        // Both consumers run in this process with the same labels, so the gauge reads the one registered last.
+        expect(metricValue('ul_bus_assigned_partitions', { topic, group: `${groupPrefix}.weights` })).toBe((PARTITIONS * 2) / 3);
     });
 
     it('should give partitions that come back a new epoch', async () => {
