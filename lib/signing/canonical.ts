@@ -54,13 +54,46 @@ function write(value: unknown, path: (string | number)[]): string {
     const prototype = Object.getPrototypeOf(value);
     if (prototype !== Object.prototype && prototype !== null) fail(path, `a ${prototype?.constructor?.name ?? 'non-plain'} object`);
     const record = value as Record<string, unknown>;
-    const keys = Object.keys(record).sort();
+    const layout = layoutOf(Object.keys(record));
     let out = '{';
-    for (let index = 0; index < keys.length; index++) {
-        const key = keys[index];
+    for (let index = 0; index < layout.keys.length; index++) {
+        const key = layout.keys[index];
         path.push(key);
-        out += (index > 0 ? ',' : '') + JSON.stringify(key) + ':' + write(record[key], path);
+        out += layout.prefixes[index] + write(record[key], path);
         path.pop();
     }
     return out + '}';
+}
+
+/** Sorted keys of an object and the text before each value: a comma after the first, the quoted key and a colon. */
+interface Layout {
+    keys: string[];
+    prefixes: string[];
+}
+
+/**
+ * Layouts by the first key of an object in insertion order, for the last set of keys seen with
+ * that first key. The readings of an envelope share their keys, so sorting and quoting them is
+ * done once per envelope instead of once per reading.
+ */
+const layouts = new Map<string, { insertion: string[]; layout: Layout }>();
+const MAX_LAYOUTS = 64;
+
+function layoutOf(insertion: string[]): Layout {
+    const first = insertion[0] ?? '';
+    const known = layouts.get(first);
+    if (known && sameKeys(known.insertion, insertion)) return known.layout;
+    const keys = [...insertion].sort();
+    const layout = { keys, prefixes: keys.map((key, index) => (index > 0 ? ',' : '') + JSON.stringify(key) + ':') };
+    if (!known && layouts.size >= MAX_LAYOUTS) layouts.clear();
+    layouts.set(first, { insertion, layout });
+    return layout;
+}
+
+function sameKeys(a: readonly string[], b: readonly string[]): boolean {
+    if (a.length !== b.length) return false;
+    for (let index = 0; index < a.length; index++) {
+        if (a[index] !== b[index]) return false;
+    }
+    return true;
 }
