@@ -251,7 +251,7 @@ export class RuleEvaluator {
         }
     }
 
-    /** Keys whose alert is open. */
+    /** Returns the keys whose alert is open, grouped by asset. */
     openKeys(): OpenKey[] {
         return this.states.list().filter((state) => state.kind.open).map(({ rule, asset_id, metric }) => ({ rule, asset_id, metric }));
     }
