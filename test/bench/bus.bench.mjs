@@ -178,7 +178,7 @@ async function waitForSettledGroups(ports, brokers, timeoutMs) {
                 const [metadata] = (await admin.fetchTopicMetadata({ topics: [topic] })).topics;
                 partitionCounts.set(topic, metadata.partitions.length);
             }
-            // A runtime that has not joined yet reports 0 while the others still hold every partition.
+            // A runtime that has not joined yet reports 0 while the others still have every partition.
             const settled = shared.length > 0 && shared.every((entry) => {
                 const count = partitionCounts.get(entry.topic);
                 return entry.partitions === count && (entry.empty === 0 || ports.length > count);
