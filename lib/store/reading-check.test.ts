@@ -17,6 +17,8 @@ describe('checkReadings', () => {
         ['ts', { ...good, ts: 'yesterday' }],
         ['value', { ...good, value: Number.NaN }],
         ['value', { ...good, value: '12' }],
+        ['value', { ...good, value: 1.5e150 }],
+        ['value', { ...good, value: -1e200 }],
         ['asset_id', { ...good, asset_id: '' }],
         ['unit', { ...good, unit: undefined }],
         ['quality_flag', { ...good, quality_flag: 'OK' }],
@@ -26,6 +28,18 @@ describe('checkReadings', () => {
         expect(result.readings).toEqual([good]);
         expect(result.rejections).toHaveLength(1);
         expect(result.rejections[0]).toMatchObject({ source: STORE_REJECTION_SOURCE, code: 'invalid_reading', field, payload: item });
+    });
+
+    it('should accept values up to 1e150', () => {
+        const result = checkReadings([{ ...good, value: 1e150 }, { ...good, value: -1e150 }]);
+
+        expect(result.readings).toHaveLength(2);
+    });
+
+    it('should name the range in a too large value', () => {
+        const [rejection] = checkReadings([{ ...good, value: 1e200 }]).rejections;
+
+        expect(rejection.reason).toBe('Value 1e+200 is too large to store; values from -1e150 to 1e150 are accepted. Check the unit and the scaling of the source.');
     });
 
     it('should key a rejection by the reading it describes', () => {

@@ -7,6 +7,12 @@ import type { Reading, Rejection } from '../types';
 export const STORE_REJECTION_SOURCE = 'store:readings';
 
 const QUALITY_FLAGS = new Set(['GOOD', 'SUSPECT', 'BAD']);
+/**
+ * Largest magnitude of a stored value. The rollups' avg() adds up squared differences of a
+ * bucket's values, and PostgreSQL raises an overflow error for them from about 1e154 on (1e154
+ * and -1e154 in one bucket already do). The refresh of that bucket would then fail every time.
+ */
+const MAX_STORED_MAGNITUDE = 1e150;
 /** The time must carry its offset (Z or +hh:mm); without one its meaning depends on a time zone. */
 const ISO_TIME_WITH_OFFSET = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/i;
 
@@ -28,6 +34,13 @@ function problem(item: unknown): { field: string; value: unknown; reason: string
     }
     if (reading.value !== null && (typeof reading.value !== 'number' || !Number.isFinite(reading.value))) {
         return { field: 'value', value: reading.value, reason: 'Invalid value; use a finite number, or null for a missing sample.' };
+    }
+    if (typeof reading.value === 'number' && Math.abs(reading.value) > MAX_STORED_MAGNITUDE) {
+        return {
+            field: 'value',
+            value: reading.value,
+            reason: `Value ${reading.value} is too large to store; values from -1e150 to 1e150 are accepted. Check the unit and the scaling of the source.`,
+        };
     }
     if (reading.quality_flag !== undefined && !QUALITY_FLAGS.has(reading.quality_flag as string)) {
         return { field: 'quality_flag', value: reading.quality_flag, reason: 'Invalid quality_flag; use GOOD, SUSPECT or BAD, or leave it out.' };

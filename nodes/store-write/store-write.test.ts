@@ -179,6 +179,20 @@ describe('ul-store-write rejections', () => {
         expect(rejectedMsg.payload).toMatchObject([{ code: 'invalid_reading', field: 'ts', payload: bad }]);
         expect(storedMsg.stored).toEqual({ inserted: 2, duplicates: 0 });
     });
+
+    it('should reject a value too large for the rollups', async () => {
+        await helper.load([storeNode, storeWriteNode], flow({ batchSize: 1 }));
+        const rejected = collect('rejected', 1);
+        const stored = collect('stored', 1);
+        const huge = { ...readings('huge', 1, 5)[0], value: 1e200 };
+
+        helper.getNode('write-1').receive({ topic: 'huge', payload: [...readings('huge', 1), huge] });
+        const [rejectedMsg] = await rejected;
+        const [storedMsg] = await stored;
+
+        expect(rejectedMsg.payload).toMatchObject([{ code: 'invalid_reading', field: 'value', value: 1e200, payload: huge }]);
+        expect(storedMsg.stored).toEqual({ inserted: 1, duplicates: 0 });
+    });
 });
 
 describe('ul-store-write settings', () => {
