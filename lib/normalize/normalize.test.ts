@@ -232,7 +232,7 @@ describe('normalize duplicates', () => {
         expect(seen.size).toBe(4);
     });
 
-    it('should keep a new key whose series lost its oldest one', () => {
+    it('should re-add a dropped series', () => {
         const seen = new RecentKeys(2);
         seen.checkAndAdd('well-1', 'oil_rate', 1_000);
         seen.checkAndAdd('well-2', 'oil_rate', 1_000);
@@ -242,7 +242,7 @@ describe('normalize duplicates', () => {
         expect(seen.size).toBe(2);
     });
 
-    it('should match a plain list of the last keys', () => {
+    it('should match a reference list', () => {
         // A slow reference: the last `capacity` keys in the order they were added. The keys come
         // from a fixed pseudo-random sequence over 3 wells, 2 metrics and 4 times.
         let state = 7;
@@ -252,24 +252,24 @@ describe('normalize duplicates', () => {
         };
         for (const capacity of [1, 2, 3, 5]) {
             const seen = new RecentKeys(capacity);
-            const kept: string[] = [];
+            const expectedKeys: string[] = [];
             for (let call = 0; call < 3_000; call++) {
                 const asset = `well-${next(3)}`;
                 const metric = next(2) === 0 ? 'oil_rate' : 'gas_rate';
                 const time = next(4) * 1_000;
                 const key = `${asset}|${metric}|${time}`;
-                const expected = kept.includes(key);
+                const expected = expectedKeys.includes(key);
                 if (!expected) {
-                    kept.push(key);
-                    if (kept.length > capacity) kept.shift();
+                    expectedKeys.push(key);
+                    if (expectedKeys.length > capacity) expectedKeys.shift();
                 }
                 expect(seen.checkAndAdd(asset, metric, time), `call ${call} at capacity ${capacity}`).toBe(expected);
-                expect(seen.size).toBe(kept.length);
+                expect(seen.size).toBe(expectedKeys.length);
             }
         }
     });
 
-    it('should keep no more than its capacity across many series', () => {
+    it('should stay within capacity', () => {
         const seen = new RecentKeys(3);
         for (let well = 0; well < 1_000; well++) seen.checkAndAdd(`well-${well}`, 'oil_rate', 1_000);
 

@@ -36,7 +36,7 @@ describe('checkReadings', () => {
         expect(result.readings).toHaveLength(2);
     });
 
-    it('should name the range in a too large value', () => {
+    it('should name the accepted range', () => {
         const [rejection] = checkReadings([{ ...good, value: 1e200 }]).rejections;
 
         expect(rejection.reason).toBe('Value 1e+200 is too large to store; values from -1e150 to 1e150 are accepted. Check the unit and the scaling of the source.');

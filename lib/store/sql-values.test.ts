@@ -8,11 +8,11 @@ describe('array literals', () => {
         expect(textArrayParam([])).toBe('{}');
     });
 
-    it('should escape quotes and backslashes and write null as NULL', () => {
+    it('should escape specials and nulls', () => {
         expect(textArrayParam(['a"b', 'c\\d', null, 'NULL'])).toBe('{"a\\"b","c\\\\d",NULL,"NULL"}');
     });
 
-    it('should write numbers as JavaScript prints them and null as NULL', () => {
+    it('should write numbers and nulls', () => {
         expect(numberArrayParam([1_764_000_000_000, 0.1, -2.5e-7, null])).toBe('{1764000000000,0.1,-2.5e-7,NULL}');
         expect(numberArrayParam([])).toBe('{}');
     });

@@ -180,7 +180,7 @@ describe('ul-store-write rejections', () => {
         expect(storedMsg.stored).toEqual({ inserted: 2, duplicates: 0 });
     });
 
-    it('should reject a value too large for the rollups', async () => {
+    it('should reject an oversized value', async () => {
         await helper.load([storeNode, storeWriteNode], flow({ batchSize: 1 }));
         const rejected = collect('rejected', 1);
         const stored = collect('stored', 1);
