@@ -40,24 +40,17 @@ export class RecentKeys {
      */
     checkAndAdd(assetId: string, metric: string, time: number): boolean {
         if (this.capacity === 0) return false;
-        if (this.byAsset.get(assetId)?.get(metric)?.times.has(time)) return true;
+        let series = this.byAsset.get(assetId)?.get(metric);
+        if (series?.times.has(time)) return true;
 
-        // The oldest key goes first: forgetting it may drop the series this key belongs to.
+        // The oldest key goes first. Forgetting it may empty this key's series, which is then
+        // dropped from the maps, so an empty series is made again.
         const slot = this.next;
         const forgotten = this.ringSeries[slot];
         if (forgotten === undefined) this.count++;
         else this.forget(forgotten, this.ringTimes[slot]);
+        if (series === undefined || series.times.size === 0) series = this.addSeries(assetId, metric);
 
-        let ofAsset = this.byAsset.get(assetId);
-        if (ofAsset === undefined) {
-            ofAsset = new Map();
-            this.byAsset.set(assetId, ofAsset);
-        }
-        let series = ofAsset.get(metric);
-        if (series === undefined) {
-            series = { assetId, metric, times: new Set() };
-            ofAsset.set(metric, series);
-        }
         this.ringSeries[slot] = series;
         this.ringTimes[slot] = time;
         this.next = slot + 1 === this.capacity ? 0 : slot + 1;
@@ -70,6 +63,17 @@ export class RecentKeys {
         this.ringSeries.fill(undefined);
         this.next = 0;
         this.count = 0;
+    }
+
+    private addSeries(assetId: string, metric: string): SeriesKeys {
+        let ofAsset = this.byAsset.get(assetId);
+        if (ofAsset === undefined) {
+            ofAsset = new Map();
+            this.byAsset.set(assetId, ofAsset);
+        }
+        const series: SeriesKeys = { assetId, metric, times: new Set() };
+        ofAsset.set(metric, series);
+        return series;
     }
 
     private forget(series: SeriesKeys, time: number): void {
